@@ -1,0 +1,59 @@
+"""Validation of keyword arguments against a dataclass of settings, with clear errors."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from collections.abc import Mapping
+from typing import Any, TypeVar
+
+from teachgym.errors import ConfigError
+
+C = TypeVar("C")
+
+
+def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
+    """Build the settings dataclass ``cls`` from ``kwargs``, refusing unknown names and wrong types.
+
+    A field's type is taken from its default: an ``int`` default takes ints, a ``float`` default takes
+    finite ints or floats, a ``str`` default takes strings; the dataclass's ``__post_init__`` then
+    checks ranges.
+
+    Raises:
+        ConfigError: naming ``owner``, the bad key or value, and what was expected.
+    """
+    known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(kwargs) - set(known))
+    if unknown:
+        raise ConfigError(f"{owner} got unknown argument(s) {unknown}; expected any of {sorted(known)}")
+    for name, value in kwargs.items():
+        default = known[name].default
+        if default is dataclasses.MISSING or default is None:
+            continue
+        if not _same_kind(value, default):
+            raise ConfigError(
+                f"{owner} argument {name}={value!r} has type {type(value).__name__}; "
+                f"expected {type(default).__name__}"
+            )
+    return cls(**kwargs)
+
+
+def _same_kind(value: Any, default: Any) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(value, bool):
+        return False
+    if isinstance(default, int):
+        return isinstance(value, numbers.Integral)
+    if isinstance(default, float):
+        return isinstance(value, numbers.Real) and math.isfinite(value)
+    if isinstance(default, str):
+        return isinstance(value, str) or callable(value)
+    return True
+
+
+def require(condition: bool, owner: str, name: str, value: Any, expected: str) -> None:
+    """Raise a :class:`ConfigError` unless ``condition``: ``owner argument name=value; expected ...``."""
+    if not condition:
+        raise ConfigError(f"{owner} argument {name}={value!r} is invalid; expected {expected}")

@@ -1,0 +1,98 @@
+"""Items and the Domain protocol: what a domain generates and how answers are graded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from teachgym.skills import SkillSpace
+
+
+@dataclass(frozen=True)
+class Items:
+    """A set of examples (training data) or held-out items (evaluation), as arrays.
+
+    Leading dimensions are free: a training batch for a population is ``(P, M)``, a shared held-out
+    set is ``(M,)``. Every field has the same leading shape.
+
+    Attributes:
+        skill: int64 skill index of each item.
+        level: int64 difficulty level of each item (0 = easiest).
+        answer: int64 correct answer (class label; 1 for latent-ability items).
+        features: float32 input vectors ``(..., D)`` for neural students, or None.
+        difficulty: float64 IRT difficulty ``b`` (logits) for simulated students, or None.
+    """
+
+    skill: np.ndarray
+    level: np.ndarray
+    answer: np.ndarray
+    features: np.ndarray | None = None
+    difficulty: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return int(self.skill.shape[-1])
+
+    def take(self, index: np.ndarray) -> Items:
+        """Items at ``index`` along the leading axes (fancy indexing on every field)."""
+        return Items(**{f.name: _take(getattr(self, f.name), index) for f in fields(self)})
+
+    def reshape(self, *shape: int) -> Items:
+        """Same items with new leading dimensions."""
+
+        def one(a: np.ndarray | None, trailing: int) -> np.ndarray | None:
+            return None if a is None else a.reshape(*shape, *a.shape[a.ndim - trailing :])
+
+        return Items(
+            skill=one(self.skill, 0),  # type: ignore[arg-type]
+            level=one(self.level, 0),  # type: ignore[arg-type]
+            answer=one(self.answer, 0),  # type: ignore[arg-type]
+            features=one(self.features, 1),
+            difficulty=one(self.difficulty, 0),
+        )
+
+
+def _take(array: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:
+    return None if array is None else array[index]
+
+
+def concat_items(parts: list[Items]) -> Items:
+    """Concatenate flat item sets along the item axis."""
+    first = parts[0]
+    return Items(
+        **{
+            f.name: None
+            if getattr(first, f.name) is None
+            else np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(first)
+        }
+    )
+
+
+@runtime_checkable
+class Domain(Protocol):
+    """Generates and grades examples per (skill, level).
+
+    A domain offers held-out items for the ``validation`` and ``test`` splits, and training data
+    either procedurally (:meth:`generate`, used by ``ProceduralEngine``) or as a finite pool
+    (:meth:`train_pool`, used by ``PoolEngine``), or both. The three splits never share an item.
+    """
+
+    skills: SkillSpace
+    #: ``"features"`` (neural students read ``Items.features``) or ``"latent"`` (IRT difficulty).
+    view: str
+
+    def heldout(self, split: str) -> Items:
+        """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape ``(M,)``."""
+        ...
+
+    def grade(self, items: Items, responses: np.ndarray) -> np.ndarray:
+        """Boolean correctness of ``responses`` (same leading shape as ``items``, or with extra
+        leading population dimensions)."""
+        ...
+
+
+def grade_exact(items: Items, responses: np.ndarray) -> np.ndarray:
+    """Exact-match grading: a response is correct when it equals the item's answer."""
+    return np.asarray(responses) == items.answer

@@ -1,0 +1,97 @@
+"""Latent-ability items for simulated learners: each item is a (skill, level, IRT difficulty)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from teachgym.domains.base import Items, grade_exact
+from teachgym.skills import SkillSpace
+
+#: A small arithmetic curriculum with prerequisites, the default skill space of the ``Sim`` domain.
+ARITHMETIC_SKILLS = SkillSpace(
+    names=(
+        "counting",
+        "addition",
+        "subtraction",
+        "multiplication",
+        "division",
+        "fractions",
+        "equations",
+        "word-problems",
+    ),
+    prerequisites={
+        "addition": ("counting",),
+        "subtraction": ("addition",),
+        "multiplication": ("addition",),
+        "division": ("multiplication", "subtraction"),
+        "fractions": ("division",),
+        "equations": ("subtraction", "multiplication"),
+        "word-problems": ("equations",),
+    },
+    num_levels=3,
+)
+
+
+class LatentDomain:
+    """Items described only by their IRT difficulty, answered by a :class:`SimulatedStudent`.
+
+    Item difficulty (logits) is ``b = skill_offset[k] + level_offset[l] + noise`` with
+    ``level_offset`` evenly spaced over ``[-level_spread, +level_spread]`` and ``noise ~ N(0, item_sd)``.
+    The answer of every item is 1 ("correct"); a simulated student responds 1 or 0.
+
+    Args:
+        skills: skill space (default: :data:`ARITHMETIC_SKILLS`, 8 skills, 3 levels).
+        seed: fixes the domain (skill offsets, held-out items); episodes vary only the student and the
+            training stream.
+        num_heldout: held-out items per (skill, level) in each of the validation and test splits.
+        skill_spread: standard deviation of the per-skill difficulty offset, logits.
+        level_spread: half-range of the level offsets, logits.
+        item_sd: standard deviation of an item's difficulty around its (skill, level) mean, logits.
+    """
+
+    view = "latent"
+
+    def __init__(
+        self,
+        skills: SkillSpace = ARITHMETIC_SKILLS,
+        *,
+        seed: int = 0,
+        num_heldout: int = 30,
+        skill_spread: float = 0.5,
+        level_spread: float = 1.5,
+        item_sd: float = 0.3,
+    ) -> None:
+        self.skills = skills
+        self.item_sd = item_sd
+        structure, validation, test = np.random.SeedSequence(seed).spawn(3)
+        rng = np.random.default_rng(structure)
+        self.skill_offset = rng.normal(0.0, skill_spread, skills.num_skills)
+        self.level_offset = (
+            np.linspace(-level_spread, level_spread, skills.num_levels)
+            if skills.num_levels > 1
+            else np.zeros(1)
+        )
+        cells = np.arange(skills.num_skills * skills.num_levels)
+        grid_skill = np.repeat(cells // skills.num_levels, num_heldout)
+        grid_level = np.repeat(cells % skills.num_levels, num_heldout)
+        self._heldout = {
+            "validation": self.generate(grid_skill, grid_level, np.random.default_rng(validation)),
+            "test": self.generate(grid_skill, grid_level, np.random.default_rng(test)),
+        }
+
+    def mean_difficulty(self) -> np.ndarray:
+        """Mean difficulty of each (skill, level) cell, logits, shape ``(K, L)``."""
+        return self.skill_offset[:, None] + self.level_offset[None, :]
+
+    def generate(self, skill: np.ndarray, level: np.ndarray, rng: np.random.Generator) -> Items:
+        """Fresh items for the given (skill, level) pairs; continuous difficulties never repeat an
+        item of another split."""
+        skill = np.asarray(skill, dtype=np.int64)
+        level = np.asarray(level, dtype=np.int64)
+        difficulty = self.mean_difficulty()[skill, level] + rng.normal(0.0, self.item_sd, skill.shape)
+        return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
+
+    def heldout(self, split: str) -> Items:
+        return self._heldout[split]
+
+    grade = staticmethod(grade_exact)

@@ -1,0 +1,109 @@
+"""Engines turn a teaching :class:`Plan` into a batch of training examples.
+
+``ProceduralEngine`` asks a domain to generate fresh items; ``PoolEngine`` selects items from a
+finite training pool (STAT-Sel's setting: reweighting existing data). Later engines (LLM generation,
+noisy teachers) implement the same ``generate(plan, rng)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from teachgym.domains.base import Items
+from teachgym.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How many training examples each population member gets per (skill, level).
+
+    Attributes:
+        counts: int64 ``(P, K, L)``; every member's counts sum to the same number of examples.
+    """
+
+    counts: np.ndarray
+
+    @property
+    def num_examples(self) -> int:
+        """Examples per member."""
+        return int(self.counts[0].sum())
+
+    def cells(self) -> tuple[np.ndarray, np.ndarray]:
+        """Skill and level of every planned example, each ``(P, M)``, grouped by cell."""
+        num_members, num_skills, num_levels = self.counts.shape
+        cell_ids = np.arange(num_skills * num_levels)
+        flat = self.counts.reshape(num_members, -1)
+        cells = np.stack([np.repeat(cell_ids, row) for row in flat])
+        return cells // num_levels, cells % num_levels
+
+
+def allocate(weights: np.ndarray, num_examples: int) -> np.ndarray:
+    """Integer counts proportional to non-negative ``weights`` (any shape, per leading member).
+
+    Largest-remainder rounding (Hamilton's method): counts sum exactly to ``num_examples`` and no
+    count is off its share by a whole example. Ties break towards the lower index, deterministically.
+
+    Args:
+        weights: ``(P, ...)`` non-negative, each member's weights with a positive sum.
+        num_examples: examples per member.
+    """
+    flat = weights.reshape(weights.shape[0], -1).astype(np.float64)
+    share = flat / flat.sum(axis=1, keepdims=True) * num_examples
+    counts = np.floor(share).astype(np.int64)
+    remainder = share - counts
+    missing = num_examples - counts.sum(axis=1)
+    order = np.argsort(-remainder, axis=1, kind="stable")
+    ranks = np.argsort(order, axis=1, kind="stable")
+    counts += ranks < missing[:, None]
+    return counts.reshape(weights.shape)
+
+
+class Engine(Protocol):
+    """Turns a plan into a ``(P, M)`` batch of training items."""
+
+    def generate(self, plan: Plan, rng: np.random.Generator) -> Items: ...
+
+
+class ProceduralEngine:
+    """Fresh items from a domain's generator for every planned (skill, level)."""
+
+    def __init__(self, domain: object) -> None:
+        if not hasattr(domain, "generate"):
+            raise ConfigError(f"{type(domain).__name__} has no procedural generator; use PoolEngine")
+        self.domain = domain
+
+    def generate(self, plan: Plan, rng: np.random.Generator) -> Items:
+        skill, level = plan.cells()
+        items: Items = self.domain.generate(skill.ravel(), level.ravel(), rng)  # type: ignore[attr-defined]
+        return items.reshape(*skill.shape)
+
+
+class PoolEngine:
+    """Items drawn with replacement from a finite training pool, uniformly within each (skill, level).
+
+    Args:
+        pool: the training items, shape ``(N,)``. Every (skill, level) a plan asks for must occur.
+        num_levels: levels of the skill space (to index cells).
+    """
+
+    def __init__(self, pool: Items, num_skills: int, num_levels: int) -> None:
+        self.pool = pool
+        self.num_levels = num_levels
+        cell = pool.skill * num_levels + pool.level
+        order = np.argsort(cell, kind="stable")
+        self._sorted = order
+        self._start = np.searchsorted(cell[order], np.arange(num_skills * num_levels))
+        self._size = np.bincount(cell, minlength=num_skills * num_levels)
+
+    def generate(self, plan: Plan, rng: np.random.Generator) -> Items:
+        skill, level = plan.cells()
+        cell = skill * self.num_levels + level
+        size = self._size[cell]
+        if np.any(size == 0):
+            empty = sorted(set(zip(skill[size == 0].tolist(), level[size == 0].tolist())))
+            raise ConfigError(f"the training pool has no item for (skill, level) {empty}")
+        pick = self._start[cell] + (rng.random(cell.shape) * size).astype(np.int64)
+        return self.pool.take(self._sorted[pick])

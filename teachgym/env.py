@@ -1,0 +1,195 @@
+"""TeachingEnv: the one teaching loop that every family fills in with small hooks.
+
+``step(action)``: the family turns the action into a :class:`Plan`; the engine turns the plan into a
+batch of training examples; the student learns from it and is assessed on the held-out validation
+split; the objective turns the previous and new profile into the reward.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from teachgym.domains.base import Domain, Items
+from teachgym.engines import Engine, Plan
+from teachgym.errors import ConfigError, EpisodeStateError
+from teachgym.objectives import Cost, Objective, make_objective
+from teachgym.skills import Profile
+from teachgym.students.base import Student
+
+
+class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
+    """Template of every teaching environment; families implement :meth:`_plan` (and may add
+    observation keys through :meth:`_extra_spaces` / :meth:`_extra_observation`).
+
+    Observation keys shared by all families:
+
+    - ``profile``: float32 ``(K,)`` validation accuracy per skill, in [0, 1].
+    - ``level_profile``: float32 ``(K, L)`` validation accuracy per skill and difficulty level.
+    - ``budget``: float32 ``(1,)`` fraction of the example budget left, in [0, 1].
+
+    Splits: the engine's training items, the ``validation`` items (observed through the profile) and
+    the ``test`` items are disjoint; the test profile is read once at reset and once at the end and
+    appears in ``info`` only when the episode ends (``info["test_profile"]``).
+    """
+
+    family: ClassVar[str] = ""
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    def __init__(
+        self,
+        *,
+        domain: Domain,
+        student: Student,
+        engine: Engine,
+        num_steps: int,
+        examples_per_step: int,
+        objective: str | Objective = "mean-gain",
+        render_mode: str | None = None,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"render_mode={render_mode!r} is not supported; expected None or one of "
+                f"{self.metadata['render_modes']}"
+            )
+        if student.num_members != 1:
+            raise ConfigError(f"a single env holds one student, got num_members={student.num_members}")
+        self.domain = domain
+        self.student = student
+        self.engine = engine
+        self.skills = domain.skills
+        self.num_steps = num_steps
+        self.examples_per_step = examples_per_step
+        self.objective = make_objective(objective)
+        self.render_mode = render_mode
+        self._validation: Items = domain.heldout("validation")
+        self._test: Items = domain.heldout("test")
+        num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
+        self.observation_space = spaces.Dict(
+            {
+                "profile": spaces.Box(0.0, 1.0, (num_skills,), np.float32),
+                "level_profile": spaces.Box(0.0, 1.0, (num_skills, num_levels), np.float32),
+                "budget": spaces.Box(0.0, 1.0, (1,), np.float32),
+                **self._extra_spaces(),
+            }
+        )
+        self._profile: Profile | None = None
+        self._step_count = 0
+
+    # ------------------------------------------------------------------ hooks
+    def _plan(self, action: Any) -> Plan:
+        """Validate ``action`` and turn it into a plan. Must not change any state; raise
+        :class:`~teachgym.errors.InvalidActionError` on bad input."""
+        raise NotImplementedError
+
+    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+        return {}
+
+    def _extra_observation(self) -> dict[str, np.ndarray]:
+        return {}
+
+    def _after_step(self, plan: Plan) -> None:
+        """Record what the family's observation needs about the step just taken."""
+
+    # ------------------------------------------------------------------ loop
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        super().reset(seed=seed)
+        root = np.random.SeedSequence(int(self.np_random.integers(2**63)))
+        student_seed, engine_seed = root.spawn(2)
+        self.student.reset(student_seed)
+        self._engine_rng = np.random.default_rng(engine_seed)
+        self._step_count = 0
+        self._examples_used = 0
+        self._compute_used = 0
+        self._profile = self.student.assess(self._validation)
+        self._initial_profile = self._profile
+        self._initial_test_profile = self.student.assess(self._test)
+        self._after_reset()
+        return self._observation(), self._info()
+
+    def _after_reset(self) -> None:
+        """Reset what the family's observation needs (called at the end of reset)."""
+
+    def step(
+        self, action: Any
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        if self._profile is None:
+            raise EpisodeStateError("step() called before reset()")
+        if self._step_count >= self.num_steps:
+            raise EpisodeStateError("the episode's budget is spent; call reset() first")
+        plan = self._plan(action)  # validates; nothing has changed if it raises
+        batch = self.engine.generate(plan, self._engine_rng)
+        compute = self.student.learn(batch)
+        previous, self._profile = self._profile, self.student.assess(self._validation)
+        cost = Cost(examples=np.array([plan.num_examples]), compute=np.array([compute]))
+        reward = float(self.objective(previous, self._profile, cost)[0])
+        self._step_count += 1
+        self._examples_used += plan.num_examples
+        self._compute_used += compute
+        self._after_step(plan)
+        truncated = self._step_count >= self.num_steps
+        info = self._info()
+        if truncated:
+            info.update(self._final_info())
+        return self._observation(), reward, False, truncated, info
+
+    # ------------------------------------------------------------------ views
+    @property
+    def profile(self) -> Profile:
+        """The current validation profile of the student (single member)."""
+        if self._profile is None:
+            raise EpisodeStateError("no profile before reset()")
+        return self._profile.member(0)
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        profile = self.profile
+        budget = 1.0 - self._step_count / self.num_steps
+        return {
+            "profile": profile.accuracy.astype(np.float32),
+            "level_profile": profile.level_accuracy.astype(np.float32),
+            "budget": np.array([budget], dtype=np.float32),
+            **self._extra_observation(),
+        }
+
+    def _info(self) -> dict[str, Any]:
+        profile = self.profile
+        info: dict[str, Any] = {
+            "profile": profile.named(),
+            "mean_accuracy": float(profile.mean),
+            "step": self._step_count,
+            "examples_used": self._examples_used,
+            "compute_used": self._compute_used,
+        }
+        return info
+
+    def _final_info(self) -> dict[str, Any]:
+        test = self.student.assess(self._test).member(0)
+        initial_test = self._initial_test_profile.member(0)
+        return {
+            "test_profile": test.named(),
+            "test_accuracy": float(test.mean),
+            "initial_test_accuracy": float(initial_test.mean),
+            "initial_accuracy": float(self._initial_profile.member(0).mean),
+            "validation_test_gap": float(self.profile.mean - test.mean),
+        }
+
+    def render(self) -> str | None:  # type: ignore[override]
+        if self.render_mode != "ansi":
+            return None
+        if self._profile is None:
+            return "(not reset)\n"
+        profile = self.profile
+        width = max(len(n) for n in self.skills.names)
+        lines = [
+            f"step {self._step_count}/{self.num_steps}  mean accuracy {float(profile.mean):.3f}  "
+            f"examples {self._examples_used}"
+        ]
+        for name, accuracy in zip(self.skills.names, profile.accuracy):
+            bar = "#" * round(20 * float(accuracy))
+            lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
+        return "\n".join(lines) + "\n"
