@@ -72,7 +72,9 @@ class ProceduralEngine:
 
     def __init__(self, domain: object) -> None:
         if not hasattr(domain, "generate"):
-            raise ConfigError(f"{type(domain).__name__} has no procedural generator; use PoolEngine")
+            raise ConfigError(
+                f"{type(domain).__name__} has no procedural generator; use PoolEngine"
+            )
         self.domain = domain
 
     def generate(self, plan: Plan, rng: np.random.Generator) -> Items:
@@ -107,3 +109,22 @@ class PoolEngine:
             raise ConfigError(f"the training pool has no item for (skill, level) {empty}")
         pick = self._start[cell] + (rng.random(cell.shape) * size).astype(np.int64)
         return self.pool.take(self._sorted[pick])
+
+
+def _pool_engine(domain: object) -> PoolEngine:
+    if not hasattr(domain, "train_pool"):
+        raise ConfigError(f"{type(domain).__name__} has no finite training pool; use 'procedural'")
+    skills = domain.skills  # type: ignore[attr-defined]
+    return PoolEngine(domain.train_pool(), skills.num_skills, skills.num_levels)
+
+
+#: Engine name -> builder taking the domain.
+ENGINES = {"procedural": ProceduralEngine, "pool": _pool_engine}
+
+
+def make_engine(name: str, domain: object) -> Engine:
+    """The engine registered as ``name`` (see :data:`ENGINES`) over ``domain``."""
+    from teachgym.registry_utils import lookup
+
+    engine: Engine = lookup(ENGINES, name, "engine")(domain)
+    return engine

@@ -56,7 +56,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
                 f"{self.metadata['render_modes']}"
             )
         if student.num_members != 1:
-            raise ConfigError(f"a single env holds one student, got num_members={student.num_members}")
+            raise ConfigError(
+                f"a single env holds one student, got num_members={student.num_members}"
+            )
         self.domain = domain
         self.student = student
         self.engine = engine
@@ -115,9 +117,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     def _after_reset(self) -> None:
         """Reset what the family's observation needs (called at the end of reset)."""
 
-    def step(
-        self, action: Any
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         if self._profile is None:
             raise EpisodeStateError("step() called before reset()")
         if self._step_count >= self.num_steps:
@@ -193,3 +193,11 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             bar = "#" * round(20 * float(accuracy))
             lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
         return "\n".join(lines) + "\n"
+
+    def privileged(self) -> dict[str, Any]:
+        """The live student and domain, for privileged *reference* teachers (``oracle``) only.
+
+        Reading this breaks the teaching contract (a real teacher sees only observations); results of
+        teachers that use it are references, never ranked entries.
+        """
+        return {"student": self.student, "domain": self.domain}

@@ -46,11 +46,11 @@ class SimulatedStudentParams:
     initial_ability_mean: float = -1.5
     initial_ability_sd: float = 0.5
     ceiling: float = 3.0
-    learning_rate: float = 0.015
+    learning_rate: float = 0.03
     learning_rate_sd: float = 0.3
     zpd_target_success: float = 0.85
     zpd_width: float = 1.0
-    prerequisite_threshold: float = -0.5
+    prerequisite_threshold: float = -1.5
     forgetting_exponent: float = 0.2
     forgetting_scale: float = 1.0
 
@@ -70,7 +70,9 @@ class SimulatedStudentParams:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigError(f"SimulatedStudentParams.{name}={getattr(self, name)!r} is out of range")
+                raise ConfigError(
+                    f"SimulatedStudentParams.{name}={getattr(self, name)!r} is out of range"
+                )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -121,7 +123,9 @@ class SimulatedStudent:
 
     def learn(self, batch: Items) -> int:
         if batch.difficulty is None:
-            raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
+            raise ConfigError(
+                "SimulatedStudent needs items with an IRT difficulty (a latent domain)"
+            )
         onehot = np.eye(self.skills.num_skills)[batch.skill]  # (P, M, K)
         theta = self.ability()
         # ZPD weight of each example, at the learner's ability on that example's skill.
@@ -135,7 +139,9 @@ class SimulatedStudent:
 
     def attempt(self, items: Items) -> np.ndarray:
         if items.difficulty is None:
-            raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
+            raise ConfigError(
+                "SimulatedStudent needs items with an IRT difficulty (a latent domain)"
+            )
         success = self._success(self.ability(), items.skill, items.difficulty)
         return (self._response_rng.random(success.shape) < success).astype(np.int64)
 
@@ -182,7 +188,9 @@ class SimulatedStudent:
         return p.guess + (1 - p.guess - p.slip) * mastery
 
     # ------------------------------------------------ privileged channel (oracle only)
-    def expected_accuracy(self, difficulty: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
+    def expected_accuracy(
+        self, difficulty: np.ndarray, theta: np.ndarray | None = None
+    ) -> np.ndarray:
         """Expected accuracy ``(P, K, L)`` on items of the given mean difficulty ``(K, L)``."""
         theta = self.ability() if theta is None else theta
         p = self.params

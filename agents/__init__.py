@@ -1,0 +1,35 @@
+"""Teachers: the Teacher protocol, the name registry, and the baselines from the literature.
+
+``teachgym.agents.make(name, env)`` builds a teacher; ``teachgym.agents.names()`` lists them. To add
+a teacher, write a class in a module here, decorate it with :func:`register`, and import the module
+below.
+"""
+
+from __future__ import annotations
+
+from teachgym.agents import generic, oracle, stat  # noqa: F401  (registers the teachers)
+from teachgym.agents.base import (
+    BaseTeacher,
+    FunctionTeacher,
+    Teacher,
+    TeacherSpec,
+    as_teacher,
+    make,
+    names,
+    register,
+    spec,
+    supports,
+)
+
+__all__ = [
+    "BaseTeacher",
+    "FunctionTeacher",
+    "Teacher",
+    "TeacherSpec",
+    "as_teacher",
+    "make",
+    "names",
+    "register",
+    "spec",
+    "supports",
+]

@@ -1,0 +1,57 @@
+"""The oracle: a privileged, greedy lookahead teacher, the upper reference of the score."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from teachgym.agents.base import BaseTeacher, Observation, register
+
+from teachgym.errors import UnsupportedError
+
+
+@register(
+    "oracle",
+    families=("SkillList",),
+    paper="reference teacher (the 'oracle' of Saha et al. 2023 and of TeachMyAgent's comparisons)",
+    summary="reads the simulated student's true state; greedy one-step lookahead (reference only)",
+    reference=True,
+)
+class OracleTeacher(BaseTeacher):
+    """Greedy lookahead on the true state of a simulated student.
+
+    Privileged channel: ``env.unwrapped.privileged()`` gives the live student and domain. For each of
+    ``num_chunks`` chunks of the step's examples, the oracle tries every (skill, level) cell with the
+    student's own dynamics (``SimulatedStudent.lookahead``) and adds the chunk to the cell that most
+    raises the expected mean accuracy on the validation distribution after the step. It is an upper
+    reference for scores and is never ranked as an ordinary entry.
+
+    Args:
+        num_chunks: pieces the step's examples are split into for the greedy search.
+    """
+
+    def __init__(self, env: gym.Env[Any, Any], num_chunks: int = 8) -> None:
+        privileged = env.unwrapped.privileged()  # type: ignore[attr-defined]
+        student = privileged["student"]
+        if not hasattr(student, "lookahead"):
+            raise UnsupportedError(
+                f"teacher 'oracle' needs a simulated student with a known model, not {type(student).__name__}"
+            )
+        self.student = student
+        self.difficulty = privileged["domain"].mean_difficulty()
+        self.examples_per_step: int = env.unwrapped.examples_per_step  # type: ignore[attr-defined]
+        self.num_chunks = num_chunks
+
+    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+        num_skills, num_levels = self.difficulty.shape
+        counts = np.zeros((1, num_skills, num_levels))
+        chunk = self.examples_per_step / self.num_chunks
+        candidates = np.eye(num_skills * num_levels).reshape(-1, num_skills, num_levels) * chunk
+        for _ in range(self.num_chunks):
+            trial = counts + candidates  # (cells, K, L): one candidate per row
+            # A one-member student broadcasts its lookahead over the candidate plans.
+            theta = self.student.lookahead(trial, self.difficulty)
+            value = self.student.expected_accuracy(self.difficulty, theta).mean(axis=(1, 2))
+            counts = counts + candidates[int(np.argmax(value))]
+        return (counts[0] / counts[0].sum()).astype(np.float32)

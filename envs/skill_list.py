@@ -1,0 +1,88 @@
+"""SkillList: allocate each step's training examples across known skills (DataEnvGym skill-list, STAT)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from teachgym.actions import as_allocation
+from teachgym.composition import TeachingConfig
+from teachgym.config import parse_config
+from teachgym.engines import Plan, allocate
+from teachgym.env import TeachingEnv
+
+
+class SkillListEnv(TeachingEnv):
+    """## Description
+
+    The skill-list setting of DataEnvGym (Khan et al., 2024) and the skill-targeted data selection of
+    STAT (2025): the skills are known, and each step the teacher decides how the step's training
+    examples are spread over skills and difficulty levels. The engine produces those examples
+    (fresh ones, or drawn from a finite pool), the student trains on them, and is assessed on the
+    held-out validation split.
+
+    ## Action Space
+
+    ``Box(0, 1, (K, L), float32)``: non-negative weights over (skill, difficulty level) cells. They are
+    normalized and turned into ``examples_per_step`` integer counts by largest-remainder rounding.
+    With one level (the neural domains) the second axis has length 1. NaN/inf, negative or all-zero
+    weights and any other shape are refused with ``InvalidActionError``.
+
+    ## Observation Space
+
+    ``Dict`` with ``profile`` (``(K,)`` validation accuracy per skill), ``level_profile`` (``(K, L)``),
+    ``budget`` (``(1,)`` fraction of steps left) and ``last_allocation`` (``(K, L)`` fraction of the last
+    step's examples per cell; zeros after reset). All float32 in [0, 1].
+
+    ## Rewards
+
+    The gain in mean validation accuracy over skills (``objective="mean-gain"``), so an episode's return
+    is the final minus the initial mean validation accuracy.
+
+    ## Starting State
+
+    A fresh student drawn from the reset seed (prior knowledge and traits, or network weights).
+
+    ## Episode End
+
+    Truncated after ``num_steps`` steps (the example budget is spent); never terminated. The last
+    ``info`` carries ``test_profile`` and ``test_accuracy`` (hidden test split).
+
+    ## Arguments
+
+    ``domain``, ``domain_options``, ``student``, ``student_options``, ``engine``, ``num_steps``,
+    ``examples_per_step``, ``objective`` (see ``teachgym.composition.TeachingConfig``), and
+    ``render_mode`` (``None`` or ``"ansi"``).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    family = "SkillList"
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.config = parse_config(TeachingConfig, kwargs, owner=f"{self.family} env")
+        parts = self.config.parts()
+        skills = parts["domain"].skills
+        self.action_space = spaces.Box(0.0, 1.0, (skills.num_skills, skills.num_levels), np.float32)
+        super().__init__(**parts, render_mode=render_mode)
+
+    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+        shape = (self.skills.num_skills, self.skills.num_levels)
+        return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32)}
+
+    def _plan(self, action: Any) -> Plan:
+        weights = as_allocation(action, self.action_space)
+        return Plan(allocate(weights[None], self.examples_per_step))
+
+    def _after_reset(self) -> None:
+        self._last_allocation = np.zeros(self.action_space.shape, np.float32)
+
+    def _after_step(self, plan: Plan) -> None:
+        self._last_allocation = (plan.counts[0] / plan.num_examples).astype(np.float32)
+
+    def _extra_observation(self) -> dict[str, np.ndarray]:
+        return {"last_allocation": self._last_allocation.copy()}

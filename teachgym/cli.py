@@ -1,0 +1,187 @@
+"""The ``teachgym`` command: list environments and teachers, and run a teacher on an env.
+
+Every user error prints one line ``teachgym: error: ...`` and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import teachgym
+from teachgym import agents
+from teachgym.composition import TeachingConfig
+from teachgym.rollout import EpisodeResult, run_episode
+
+
+class UsageError(Exception):
+    """A user error to print as one line."""
+
+
+def env_rows() -> list[dict[str, str]]:
+    """One row per registered id, read from the Gymnasium registry (the one list of envs)."""
+    rows = []
+    defaults = TeachingConfig()
+    for env_id in teachgym.envs.ids():
+        spec = gym.spec(env_id)
+        kwargs = {**defaults.__dict__, **spec.kwargs}
+        family = env_id.removeprefix("teachgym/").split("-")[0]
+        rows.append(
+            {
+                "id": env_id,
+                "family": family,
+                "domain": kwargs["domain"],
+                "student": kwargs["student"],
+                "engine": kwargs["engine"],
+                "budget": f"{kwargs['num_steps']} steps x {kwargs['examples_per_step']} examples",
+            }
+        )
+    return rows
+
+
+def agent_rows() -> list[dict[str, str]]:
+    rows = []
+    for name in agents.names():
+        spec = agents.spec(name)
+        rows.append(
+            {
+                "name": name + (" (reference)" if spec.reference else ""),
+                "families": ", ".join(spec.families),
+                "follows": spec.paper,
+                "what it does": spec.summary,
+            }
+        )
+    return rows
+
+
+def format_table(rows: list[dict[str, str]], markdown: bool = False) -> str:
+    """Rows as an aligned text table, or a Markdown table."""
+    columns = list(rows[0])
+    if markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += [
+            "| " + " | ".join(f"`{r[c]}`" if c == "id" else r[c] for c in columns) + " |"
+            for r in rows
+        ]
+        return "\n".join(lines)
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
+    lines += ["  ".join(r[c].ljust(widths[c]) for c in columns) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def summarize_action(action: Any, skill_names: Sequence[str]) -> str:
+    """The three largest (skill, level) shares of an allocation, e.g. ``addition@0 40%``."""
+    weights = np.asarray(action, dtype=np.float64)
+    if weights.ndim != 2 or weights.sum() <= 0:
+        return str(action)
+    share = weights / weights.sum()
+    top = np.argsort(-share, axis=None, kind="stable")[:3]
+    parts = []
+    for flat in top:
+        skill, level = np.unravel_index(flat, share.shape)
+        if share[skill, level] > 0:
+            parts.append(f"{skill_names[skill]}@{level} {share[skill, level]:.0%}")
+    return ", ".join(parts)
+
+
+def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
+    """Write ``records`` as JSON Lines to ``path`` atomically (temp file in the folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            for record in records:
+                handle.write(json.dumps(record, sort_keys=True) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_envs(args: argparse.Namespace) -> None:
+    print(format_table(env_rows(), markdown=args.markdown))
+
+
+def cmd_agents(args: argparse.Namespace) -> None:
+    print(format_table(agent_rows(), markdown=args.markdown))
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    if args.env_id not in teachgym.envs.ids():
+        raise UsageError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
+    if args.episodes < 1:
+        raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    env = gym.make(args.env_id, render_mode=args.render)
+    teacher = agents.make(args.agent, env)
+    names = env.unwrapped.skills.names  # type: ignore[attr-defined]
+    results: list[EpisodeResult] = []
+    for episode in range(args.episodes):
+        seed = args.seed + episode
+        print(f"# {args.env_id}  teacher={args.agent}  seed={seed}")
+        print(f"{'step':>4}  {'reward':>8}  {'val acc':>7}  action (largest shares)")
+
+        def show(action: Any, obs: Any, reward: float, info: dict[str, Any]) -> None:
+            print(
+                f"{info['step']:>4}  {reward:>+8.4f}  {info['mean_accuracy']:>7.3f}  "
+                f"{summarize_action(action, names)}"
+            )
+            if args.render == "ansi":
+                print(env.render(), end="")
+
+        result = run_episode(env, teacher, seed, agent=args.agent, on_step=show)
+        results.append(result)
+        print(
+            f"validation accuracy {result.initial_accuracy:.3f} -> {result.final_accuracy:.3f}; "
+            f"test accuracy {result.initial_test_accuracy:.3f} -> {result.test_accuracy:.3f}; "
+            f"{result.examples_used} examples; {result.wall_time:.2f} s\n"
+        )
+    if args.json:
+        write_jsonl_atomic(Path(args.json), [r.to_dict() for r in results])
+        print(f"wrote {len(results)} record(s) to {args.json}")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="teachgym", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=teachgym.__version__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("envs", help="list the registered environments")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(func=cmd_envs)
+    p = sub.add_parser("agents", help="list the registered teachers")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.set_defaults(func=cmd_agents)
+    p = sub.add_parser("run", help="run a teacher on an environment")
+    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0")
+    p.add_argument("--agent", required=True, help="teacher name (see 'teachgym agents')")
+    p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
+    p.add_argument("--episodes", type=int, default=1, help="episodes, with seeds seed, seed+1, ...")
+    p.add_argument("--render", choices=["ansi"], default=None, help="print the env after each step")
+    p.add_argument("--json", metavar="PATH", help="write one JSON Lines record per episode")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (UsageError, ValueError, gym.error.Error) as error:
+        print(f"teachgym: error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

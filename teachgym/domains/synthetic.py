@@ -1,0 +1,224 @@
+"""Synthetic binary skills over shared Gaussian features, with tunable transfer, conflict and
+difficulty."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+
+import numpy as np
+
+from teachgym.domains.base import Items, grade_exact
+from teachgym.errors import ConfigError
+from teachgym.skills import SkillSpace, as_name_tuple
+
+_SPLITS = ("validation", "test")
+
+
+def _unit(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit Euclidean length."""
+    return vectors / np.linalg.norm(vectors, axis=-1, keepdims=True)
+
+
+def _orthogonal_unit(rng: np.random.Generator, against: np.ndarray) -> np.ndarray:
+    """Random unit rows, row ``k`` orthogonal to ``against[k]`` (a unit row), uniform on that sphere."""
+    draw = rng.standard_normal(against.shape)
+    draw -= (draw * against).sum(axis=-1, keepdims=True) * against  # one Gram-Schmidt step
+    return _unit(draw)
+
+
+class SyntheticDomain:
+    """``K`` binary skills over shared Gaussian features, with known transfer, conflict and
+    difficulty.
+
+    An item of skill ``k`` draws features ``f ~ N(0, I_F)``; the student sees
+    ``features = concat(one_hot(k), f)`` (float32, ``D = K + F``), the cue telling which skill is
+    asked. Its answer is ``1[score_k(f) > 0]`` with
+
+    - ``score_k(f) = (1 - d_k) (w_k . f) + d_k (w_k . f)(v_k . f)``,
+    - ``w_k = normalize(s_k * correlation * u + sqrt(1 - correlation**2) * u_k)``: a unit vector ``u``
+      shared by all skills (so learning one skill transfers to the others) plus a private unit
+      vector ``u_k`` orthogonal to ``u``, so ``cos(w_k, u) = s_k * correlation`` exactly and
+      ``cos(w_j, w_k) ~= s_j s_k correlation**2``;
+    - ``s_k = -1`` for the last ``num_conflicting`` skills and ``+1`` otherwise: those skills' rules
+      point against the others', so a student that learns one without using the cue answers the
+      others wrongly (interference, as in catastrophic-interference studies since McCloskey & Cohen
+      1989);
+    - ``v_k`` a unit vector orthogonal to ``w_k``, so ``w_k . f`` and ``v_k . f`` are independent
+      standard normals and the second term is an XOR of their signs: difficulty ``d_k`` flips the
+      linear rule's label on a fraction ``Phi(-(1 - d_k) / d_k)`` of the items (0 at ``d = 0``, 16%
+      at 0.5, 40% at 0.8, 50% at 1), so the best linear rule reaches accuracy
+      ``Phi((1 - d_k) / d_k)`` and the rest needs a nonlinear student.
+
+    Labels are balanced (``f -> -f`` flips the sign of every score). All rule vectors are fixed by
+    ``seed``; so are the held-out splits (``num_heldout`` items per skill each) and the training
+    pool (``pool_size`` items per skill), each drawn from its own stream spawned from
+    ``np.random.SeedSequence(seed)``. Features are continuous, so the training stream, the pool and
+    the two held-out splits share no item (with probability 1). Training data comes either fresh
+    from :meth:`generate` (``ProceduralEngine``) or from :meth:`train_pool` (``PoolEngine``).
+
+    Prerequisites: none yet (the skill space has an empty prerequisite graph). A prerequisite
+    structure would enter where the rules are built (:meth:`_build_rules`), e.g. a skill's rule
+    composed from its prerequisites' rules; that changes results and needs a new env version.
+
+    Args:
+        num_skills: ``K``, skills (``skill-0`` .. ``skill-{K-1}``, one level each).
+        num_features: ``F``, Gaussian feature dimensions (>= 2, so ``u_k`` and ``v_k`` exist).
+        correlation: cosine between each rule direction and the shared direction ``u``, in (-1, 1).
+        num_conflicting: skills whose rule points against the shared direction, in [0, K].
+        difficulty: ``d_k`` per skill in [0, 1]; default evenly spaced from 0.0 to 0.8.
+        seed: fixes the rules, the held-out splits and the pool.
+        num_heldout: items per skill in each of the validation and test splits.
+        pool_size: items per skill in the training pool.
+    """
+
+    view = "features"
+    num_classes = 2
+
+    def __init__(
+        self,
+        *,
+        num_skills: int = 6,
+        num_features: int = 16,
+        correlation: float = 0.6,
+        num_conflicting: int = 2,
+        difficulty: Sequence[float] | np.ndarray | None = None,
+        seed: int = 0,
+        num_heldout: int = 100,
+        pool_size: int = 400,
+    ) -> None:
+        _require_int("num_skills", num_skills, 1)
+        _require_int("num_features", num_features, 2)
+        _require_int("num_conflicting", num_conflicting, 0)
+        _require_int("seed", seed, 0)
+        _require_int("num_heldout", num_heldout, 1)
+        _require_int("pool_size", pool_size, 1)
+        if num_conflicting > num_skills:
+            raise ConfigError(
+                f"SyntheticDomain argument num_conflicting={num_conflicting!r}; "
+                f"expected 0 <= num_conflicting <= num_skills={num_skills}"
+            )
+        if (
+            not isinstance(correlation, numbers.Real)
+            or isinstance(correlation, bool)
+            or not -1.0 < float(correlation) < 1.0
+        ):
+            raise ConfigError(
+                f"SyntheticDomain argument correlation={correlation!r}; expected a float in (-1, 1)"
+            )
+        if difficulty is None:
+            difficulty = np.linspace(0.0, 0.8, num_skills)
+        try:
+            levels = np.asarray(difficulty, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(
+                f"SyntheticDomain argument difficulty={difficulty!r}; expected a sequence of floats"
+            ) from None
+        if levels.shape != (num_skills,) or not np.all((levels >= 0.0) & (levels <= 1.0)):
+            raise ConfigError(
+                f"SyntheticDomain argument difficulty={difficulty!r}; expected {num_skills} "
+                "(num_skills) floats in [0, 1]"
+            )
+        self.num_skills = int(num_skills)
+        self.num_features = self.num_skills + int(num_features)  # cue + Gaussian features (D)
+        self.num_gaussian = int(num_features)
+        self.correlation = float(correlation)
+        self.num_conflicting = int(num_conflicting)
+        self.difficulty = levels
+        self.seed = int(seed)
+        self.skills = SkillSpace(names=as_name_tuple(self.num_skills, "skill"), num_levels=1)
+        structure, validation, test, pool = np.random.SeedSequence(self.seed).spawn(4)
+        self._build_rules(np.random.default_rng(structure))
+        every_skill = np.arange(self.num_skills, dtype=np.int64)
+        self._items = {
+            "validation": self._draw(every_skill, num_heldout, validation),
+            "test": self._draw(every_skill, num_heldout, test),
+            "train": self._draw(every_skill, pool_size, pool),
+        }
+
+    def _build_rules(self, rng: np.random.Generator) -> None:
+        """Draw the shared direction ``u``, the rule directions ``w`` ``(K, F)``, the XOR directions
+        ``v`` ``(K, F)`` and the signs ``s`` ``(K,)``."""
+        num_skills, num_gaussian = self.num_skills, self.num_gaussian
+        self.shared_direction = _unit(rng.standard_normal(num_gaussian))
+        shared = np.broadcast_to(self.shared_direction, (num_skills, num_gaussian))
+        private = _orthogonal_unit(rng, shared)
+        self.signs = np.ones(num_skills)
+        self.signs[num_skills - self.num_conflicting :] = -1.0
+        c = self.correlation
+        self.rule_directions = _unit(
+            self.signs[:, None] * c * shared + math.sqrt(1.0 - c * c) * private
+        )
+        self.xor_directions = _orthogonal_unit(rng, self.rule_directions)
+
+    def _draw(self, skills: np.ndarray, per_skill: int, seed: np.random.SeedSequence) -> Items:
+        """``per_skill`` items of each skill in ``skills``, grouped by skill, from their own stream."""
+        skill = np.repeat(skills, per_skill)
+        return self.generate(skill, np.zeros_like(skill), np.random.default_rng(seed))
+
+    def generate(self, skill: np.ndarray, level: np.ndarray, rng: np.random.Generator) -> Items:
+        """Fresh items for the given (skill, level) pairs (any equal shapes; level must be 0).
+
+        Features ``(..., D)`` are float32; the answer is computed from the float32 features, so it
+        is exactly the rule applied to what the student sees.
+        """
+        skill = np.asarray(skill)
+        level = np.asarray(level)
+        if skill.shape != level.shape:
+            raise ConfigError(
+                f"SyntheticDomain.generate got skill shape {skill.shape} and level shape "
+                f"{level.shape}; expected equal shapes"
+            )
+        if skill.size and (
+            not np.issubdtype(skill.dtype, np.integer)
+            or skill.min() < 0
+            or skill.max() >= self.num_skills
+        ):
+            raise ConfigError(
+                f"SyntheticDomain.generate got skills {np.unique(skill).tolist()}; expected ints "
+                f"in [0, {self.num_skills})"
+            )
+        if np.any(level != 0):
+            raise ConfigError(
+                f"SyntheticDomain.generate got levels {np.unique(level).tolist()}; expected only 0 "
+                "(one level per skill)"
+            )
+        skill = skill.astype(np.int64)
+        gaussian = rng.standard_normal((*skill.shape, self.num_gaussian)).astype(np.float32)
+        answer = self.rule(skill, gaussian)
+        cue = np.eye(self.num_skills, dtype=np.float32)[skill]
+        features = np.concatenate([cue, gaussian], axis=-1)
+        return Items(skill, np.zeros_like(skill), answer, features=features)
+
+    def score(self, skill: np.ndarray, gaussian: np.ndarray) -> np.ndarray:
+        """``score_k(f)`` (float64) of Gaussian features ``f`` ``(..., F)`` under skill ``k`` ``(...)``."""
+        f = np.asarray(gaussian, dtype=np.float64)
+        linear = np.einsum("...f,...f->...", f, self.rule_directions[skill])
+        xor = np.einsum("...f,...f->...", f, self.xor_directions[skill])
+        d = self.difficulty[skill]
+        return (1.0 - d) * linear + d * linear * xor
+
+    def rule(self, skill: np.ndarray, gaussian: np.ndarray) -> np.ndarray:
+        """Correct int64 label ``1[score_k(f) > 0]`` of Gaussian features ``f`` under skill ``k``."""
+        return (self.score(skill, gaussian) > 0.0).astype(np.int64)
+
+    def heldout(self, split: str) -> Items:
+        """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
+        ``(K * num_heldout,)``, grouped by skill."""
+        if split not in _SPLITS:
+            raise ConfigError(
+                f"SyntheticDomain has no held-out split {split!r}; expected one of {_SPLITS}"
+            )
+        return self._items[split]
+
+    def train_pool(self) -> Items:
+        """A fixed training pool, shape ``(K * pool_size,)``, grouped by skill."""
+        return self._items["train"]
+
+    grade = staticmethod(grade_exact)
+
+
+def _require_int(name: str, value: object, low: int) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ConfigError(f"SyntheticDomain argument {name}={value!r}; expected an int >= {low}")

@@ -1,0 +1,86 @@
+"""Run a teacher on a teaching env for one episode and keep what a benchmark record needs."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import gymnasium as gym
+
+from teachgym import __version__
+
+
+@dataclass
+class EpisodeResult:
+    """One episode of one teacher on one env (JSON-serializable; no pickle).
+
+    Attributes:
+        curve: per step, ``{"step", "reward", "mean_accuracy", "examples_used"}``.
+        wall_time: seconds from reset to the last step.
+    """
+
+    env_id: str
+    agent: str
+    seed: int
+    curve: list[dict[str, float]] = field(default_factory=list)
+    initial_accuracy: float = 0.0
+    final_accuracy: float = 0.0
+    initial_test_accuracy: float = 0.0
+    test_accuracy: float = 0.0
+    final_profile: dict[str, float] = field(default_factory=dict)
+    test_profile: dict[str, float] = field(default_factory=dict)
+    episode_return: float = 0.0
+    examples_used: int = 0
+    compute_used: int = 0
+    wall_time: float = 0.0
+    version: str = __version__
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_episode(
+    env: gym.Env[Any, Any],
+    teacher: Any,
+    seed: int,
+    *,
+    agent: str = "",
+    on_step: Any = None,
+) -> EpisodeResult:
+    """Play one episode of ``teacher`` on ``env`` from ``seed`` (teacher seeded with ``seed`` too).
+
+    Args:
+        on_step: optional ``on_step(action, obs, reward, info)`` callback, e.g. for printing.
+    """
+    start = time.perf_counter()
+    obs, info = env.reset(seed=seed)
+    teacher.reset(env.observation_space, env.action_space, seed=seed)
+    spec_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    result = EpisodeResult(env_id=spec_id, agent=agent, seed=seed)
+    result.initial_accuracy = info["mean_accuracy"]
+    terminated = truncated = False
+    while not (terminated or truncated):
+        action = teacher.act(obs, info)
+        obs, reward, terminated, truncated, info = env.step(action)
+        teacher.observe(obs, reward, terminated, truncated, info)
+        result.episode_return += float(reward)
+        result.curve.append(
+            {
+                "step": info["step"],
+                "reward": float(reward),
+                "mean_accuracy": info["mean_accuracy"],
+                "examples_used": info["examples_used"],
+            }
+        )
+        if on_step is not None:
+            on_step(action, obs, reward, info)
+    result.final_accuracy = info["mean_accuracy"]
+    result.final_profile = info["profile"]
+    result.initial_test_accuracy = info["initial_test_accuracy"]
+    result.test_accuracy = info["test_accuracy"]
+    result.test_profile = info["test_profile"]
+    result.examples_used = info["examples_used"]
+    result.compute_used = info["compute_used"]
+    result.wall_time = time.perf_counter() - start
+    return result

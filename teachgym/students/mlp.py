@@ -1,0 +1,272 @@
+"""A torch population of one-hidden-layer MLP classifiers, trained as one batched computation."""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from teachgym.domains.base import Items
+from teachgym.errors import ConfigError
+from teachgym.skills import Profile, SkillSpace, profile_from_correct
+
+_OPTIMIZERS = ("adam", "sgd")
+# Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
+_ADAM_BETA1 = 0.9
+_ADAM_BETA2 = 0.999
+_ADAM_EPS = 1e-8
+_PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
+
+
+class MLPStudent:
+    """A population of ``num_members`` independent MLPs ``D -> hidden (ReLU) -> C`` (torch, CPU).
+
+    The members' parameters are stacked with a leading member dimension (``w1 (P, D, H)``,
+    ``b1 (P, 1, H)``, ``w2 (P, H, C)``, ``b2 (P, 1, C)``) and run as batched matrix products. Members
+    share nothing: the loss is the sum over members of each member's mean cross-entropy, so each
+    member's gradient is that of its own loss; Adam and SGD act element-wise, so one update of the
+    stacked tensors is ``P`` independent optimizers; and every member draws its initial weights and
+    its minibatch order from its own ``torch.Generator``. A population therefore trains exactly as
+    its members would alone: member ``p`` of a population reset with ``seed`` is initialised from
+    ``seed.spawn(num_members)[p]``, and :meth:`reset_members` with the same child seeds reproduces
+    it in a population of any size (bitwise on CPU with ``torch.use_deterministic_algorithms(True)``).
+
+    Training (:meth:`learn`) makes ``epochs`` passes over each step's new examples in minibatches of
+    ``minibatch_size``, in a fresh random order every pass; nothing is replayed from earlier steps,
+    so what is not practised can be forgotten. Initial weights follow ``torch.nn.Linear``'s default:
+    weights and biases uniform in ``+-1/sqrt(fan_in)`` (Kaiming-uniform with ``a = sqrt(5)``; He et
+    al. 2015). The global torch RNG and torch's thread settings are never touched.
+
+    Args:
+        num_features: ``D``, length of an item's feature vector.
+        num_classes: ``C``, number of answers; predictions are the argmax of the logits.
+        skills: the skill space of the items (for :meth:`assess`).
+        num_members: ``P``, learners in the population.
+        hidden: ``H``, ReLU units in the hidden layer.
+        learning_rate: step size of the optimizer (per update).
+        optimizer: ``"adam"`` (Kingma & Ba 2015, betas 0.9/0.999, eps 1e-8; the update of
+            ``torch.optim.Adam``) or ``"sgd"`` (plain, no momentum).
+        epochs: passes over each step's examples.
+        minibatch_size: examples per parameter update (the last minibatch of a pass may be smaller).
+    """
+
+    def __init__(
+        self,
+        num_features: int,
+        num_classes: int,
+        skills: SkillSpace,
+        num_members: int = 1,
+        *,
+        hidden: int = 64,
+        learning_rate: float = 0.01,
+        optimizer: str = "adam",
+        epochs: int = 2,
+        minibatch_size: int = 32,
+    ) -> None:
+        for name, value, low in (
+            ("num_features", num_features, 1),
+            ("num_classes", num_classes, 2),
+            ("num_members", num_members, 1),
+            ("hidden", hidden, 1),
+            ("epochs", epochs, 1),
+            ("minibatch_size", minibatch_size, 1),
+        ):
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+                raise ConfigError(f"MLPStudent argument {name}={value!r}; expected an int >= {low}")
+        if (
+            not isinstance(learning_rate, numbers.Real)
+            or isinstance(learning_rate, bool)
+            or not 0.0 < float(learning_rate) < math.inf
+        ):
+            raise ConfigError(
+                f"MLPStudent argument learning_rate={learning_rate!r}; expected a finite float > 0"
+            )
+        if optimizer not in _OPTIMIZERS:
+            raise ConfigError(
+                f"MLPStudent argument optimizer={optimizer!r}; expected one of {_OPTIMIZERS}"
+            )
+        self.num_features = int(num_features)
+        self.num_classes = int(num_classes)
+        self.skills = skills
+        self.num_members = int(num_members)
+        self.hidden = int(hidden)
+        self.learning_rate = float(learning_rate)
+        self.optimizer = optimizer
+        self.epochs = int(epochs)
+        self.minibatch_size = int(minibatch_size)
+        self.reset(np.random.SeedSequence(0))
+
+    # ----------------------------------------------------------------- protocol
+    def reset(self, seed: np.random.SeedSequence) -> None:
+        """Fresh weights and optimizer state; member ``p`` is drawn from
+        ``seed.spawn(num_members)[p]`` (this spawns from ``seed``, as every student's reset does)."""
+        self.reset_members(seed.spawn(self.num_members))
+
+    def reset_members(self, seeds: Sequence[np.random.SeedSequence]) -> None:
+        """Fresh weights and optimizer state with member ``p`` drawn from ``seeds[p]``.
+
+        A member depends only on its own seed (``seeds[p]`` is read, not spawned from), so a member
+        reset here with seed ``s`` is the same learner in a population of any size.
+        """
+        if len(seeds) != self.num_members:
+            raise ConfigError(
+                f"MLPStudent.reset_members got {len(seeds)} seeds; expected num_members="
+                f"{self.num_members}"
+            )
+        self._generators = [_torch_generator(s) for s in seeds]
+        d, h, c = self.num_features, self.hidden, self.num_classes
+        parameters: dict[str, list[torch.Tensor]] = {name: [] for name in _PARAMETER_NAMES}
+        for generator in self._generators:
+            # One member at a time, in a fixed order, so a member's weights depend only on its seed.
+            for name, shape, fan_in in (
+                ("w1", (d, h), d),
+                ("b1", (1, h), d),
+                ("w2", (h, c), h),
+                ("b2", (1, c), h),
+            ):
+                bound = 1.0 / math.sqrt(fan_in)
+                draw = torch.rand(shape, generator=generator, dtype=torch.float32)
+                parameters[name].append(draw * (2.0 * bound) - bound)
+        self.w1, self.b1, self.w2, self.b2 = (
+            torch.stack(parameters[name]).requires_grad_(True) for name in _PARAMETER_NAMES
+        )
+        # Adam's moment estimates, plain tensors shaped like the parameters; zero = no history.
+        self._first_moment = [torch.zeros_like(p) for p in self._parameters()]
+        self._second_moment = [torch.zeros_like(p) for p in self._parameters()]
+        self._num_updates = 0
+
+    def learn(self, batch: Items) -> int:
+        """Train every member on its own examples, ``batch`` of shape ``(P, M)`` with features
+        ``(P, M, D)``.
+
+        Returns:
+            Compute spent: the examples behind every parameter update, summed over updates and
+            members (``epochs * P * M``).
+        """
+        features = self._features(batch, "learn")
+        if features.ndim != 3 or batch.answer.shape != features.shape[:2]:
+            raise ConfigError(
+                f"MLPStudent.learn got features {features.shape} and answers {batch.answer.shape}; "
+                f"expected ({self.num_members}, M, {self.num_features}) and ({self.num_members}, M)"
+            )
+        answer = np.asarray(batch.answer)
+        if answer.size and (answer.min() < 0 or answer.max() >= self.num_classes):
+            raise ConfigError(
+                f"MLPStudent.learn got answers in [{answer.min()}, {answer.max()}]; expected class "
+                f"labels in [0, {self.num_classes})"
+            )
+        num_examples = features.shape[1]
+        x = torch.as_tensor(features)
+        y = torch.as_tensor(answer.astype(np.int64))
+        rows = torch.arange(self.num_members)[:, None]
+        for _ in range(self.epochs):
+            # Each member shuffles with its own generator, so its order is the same in any population.
+            order = torch.stack(
+                [torch.randperm(num_examples, generator=g) for g in self._generators]
+            )
+            for start in range(0, num_examples, self.minibatch_size):
+                pick = order[:, start : start + self.minibatch_size]
+                self._update(x[rows, pick], y[rows, pick])
+        return self.epochs * self.num_members * num_examples
+
+    def attempt(self, items: Items) -> np.ndarray:
+        """Every member's predicted class for ``items`` (shared ``(M,)`` with features ``(M, D)``,
+        or per member ``(P, M)`` with features ``(P, M, D)``): int64 ``(P, M)``."""
+        features = self._features(items, "attempt")
+        if features.ndim == 2:  # shared items: the same inputs for every member, without a copy
+            x = torch.as_tensor(features).expand(self.num_members, *features.shape)
+        elif features.ndim == 3 and features.shape[0] == self.num_members:
+            x = torch.as_tensor(features)
+        else:
+            raise ConfigError(
+                f"MLPStudent.attempt got features of shape {features.shape}; expected (M, "
+                f"{self.num_features}) or ({self.num_members}, M, {self.num_features})"
+            )
+        with torch.no_grad():
+            logits = self._logits(x)
+        return logits.argmax(dim=-1).numpy().astype(np.int64)
+
+    def assess(self, items: Items) -> Profile:
+        """Per-skill and per-level accuracy of every member on shared held-out ``items`` ``(M,)``."""
+        if items.skill.ndim != 1:
+            raise ConfigError(
+                f"MLPStudent.assess needs shared held-out items of shape (M,), got {items.skill.shape}"
+            )
+        correct = self.attempt(items) == items.answer
+        return profile_from_correct(self.skills, items.skill, items.level, correct)
+
+    # ----------------------------------------------------------------- model
+    def _parameters(self) -> tuple[torch.Tensor, ...]:
+        return (self.w1, self.b1, self.w2, self.b2)
+
+    def _features(self, items: Items, method: str) -> np.ndarray:
+        if items.features is None:
+            raise ConfigError(
+                f"MLPStudent.{method} needs items with features (a domain with view 'features'), "
+                "got items without"
+            )
+        features = np.ascontiguousarray(items.features, dtype=np.float32)
+        if features.shape[-1] != self.num_features:
+            raise ConfigError(
+                f"MLPStudent.{method} got {features.shape[-1]} features per item; expected "
+                f"num_features={self.num_features}"
+            )
+        return features
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits ``(P, m, C)`` of inputs ``(P, m, D)``."""
+        hidden = torch.relu(torch.baddbmm(self.b1, x, self.w1))
+        return torch.baddbmm(self.b2, hidden, self.w2)
+
+    def _update(self, x: torch.Tensor, y: torch.Tensor) -> None:
+        """One parameter update of every member on its minibatch ``x (P, m, D)``, ``y (P, m)``."""
+        logits = self._logits(x)
+        losses = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        # Sum over members of each member's mean: member p's gradient is that of its own loss alone.
+        loss = losses.view(y.shape).mean(dim=1).sum()
+        gradients = torch.autograd.grad(loss, self._parameters())
+        self._num_updates += 1
+        with torch.no_grad():
+            if self.optimizer == "sgd":
+                for parameter, gradient in zip(self._parameters(), gradients):
+                    parameter.sub_(gradient, alpha=self.learning_rate)
+                return
+            # Adam with bias correction, written as torch.optim.Adam's single-tensor update.
+            t = self._num_updates
+            step_size = self.learning_rate / (1.0 - _ADAM_BETA1**t)
+            correction2 = math.sqrt(1.0 - _ADAM_BETA2**t)
+            for parameter, gradient, m, v in zip(
+                self._parameters(), gradients, self._first_moment, self._second_moment
+            ):
+                m.lerp_(gradient, 1.0 - _ADAM_BETA1)
+                v.mul_(_ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - _ADAM_BETA2)
+                denominator = (v.sqrt() / correction2).add_(_ADAM_EPS)
+                parameter.addcdiv_(m, denominator, value=-step_size)
+
+    # ----------------------------------------------------------------- pickling
+    def __getstate__(self) -> dict[str, Any]:
+        # Generators travel as their state tensors, which pickle on every torch version.
+        state = self.__dict__.copy()
+        state["_generators"] = [g.get_state() for g in self._generators]
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        generators = []
+        for generator_state in state["_generators"]:
+            generator = torch.Generator()
+            generator.set_state(generator_state)
+            generators.append(generator)
+        self.__dict__.update(state)
+        self._generators = generators
+
+
+def _torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
+    """A CPU generator seeded with 64 bits drawn from ``seed`` (read only; ``seed`` is not spawned)."""
+    generator = torch.Generator()
+    generator.manual_seed(int(seed.generate_state(1, dtype=np.uint64)[0]))
+    return generator
