@@ -24,9 +24,7 @@ Observation = dict[str, np.ndarray]
 class Teacher(Protocol):
     """A teaching policy: acts on observations of a teaching env."""
 
-    def reset(
-        self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int
-    ) -> None:
+    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         """Start a new episode; draw any randomness only from ``seed``."""
         ...
 
@@ -49,9 +47,7 @@ class Teacher(Protocol):
 class BaseTeacher:
     """Convenience base: stores the spaces and a seeded generator; ``observe`` does nothing."""
 
-    def reset(
-        self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int
-    ) -> None:
+    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
         self.rng = np.random.default_rng(seed)

@@ -56,9 +56,7 @@ class RoundRobinTeacher(BaseTeacher):
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         pass
 
-    def reset(
-        self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int
-    ) -> None:
+    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         super().reset(observation_space, action_space, seed=seed)
         self.turn = 0
 

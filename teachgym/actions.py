@@ -30,9 +30,7 @@ def as_allocation(action: Any, space: spaces.Box) -> np.ndarray:
         raise InvalidActionError(f"action shape {weights.shape} does not match {space}")
     weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
-        raise InvalidActionError(
-            f"action has NaN or inf: {weights.tolist()}; expected weights of {space}"
-        )
+        raise InvalidActionError(f"action has NaN or inf: {weights.tolist()}; expected weights of {space}")
     if np.any(weights < space.low) or np.any(weights > space.high):
         raise InvalidActionError(
             f"action {weights.tolist()} is outside {space} (weights in [{space.low.min()}, "

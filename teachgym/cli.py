@@ -68,10 +68,7 @@ def format_table(rows: list[dict[str, str]], markdown: bool = False) -> str:
     columns = list(rows[0])
     if markdown:
         lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += [
-            "| " + " | ".join(f"`{r[c]}`" if c == "id" else r[c] for c in columns) + " |"
-            for r in rows
-        ]
+        lines += ["| " + " | ".join(f"`{r[c]}`" if c == "id" else r[c] for c in columns) + " |" for r in rows]
         return "\n".join(lines)
     widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
     lines = ["  ".join(c.ljust(widths[c]) for c in columns)]

@@ -26,9 +26,7 @@ def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(kwargs) - set(known))
     if unknown:
-        raise ConfigError(
-            f"{owner} got unknown argument(s) {unknown}; expected any of {sorted(known)}"
-        )
+        raise ConfigError(f"{owner} got unknown argument(s) {unknown}; expected any of {sorted(known)}")
     for name, value in kwargs.items():
         default = known[name].default
         if default is dataclasses.MISSING or default is None:

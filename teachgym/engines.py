@@ -72,9 +72,7 @@ class ProceduralEngine:
 
     def __init__(self, domain: object) -> None:
         if not hasattr(domain, "generate"):
-            raise ConfigError(
-                f"{type(domain).__name__} has no procedural generator; use PoolEngine"
-            )
+            raise ConfigError(f"{type(domain).__name__} has no procedural generator; use PoolEngine")
         self.domain = domain
 
     def generate(self, plan: Plan, rng: np.random.Generator) -> Items:

@@ -56,9 +56,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
                 f"{self.metadata['render_modes']}"
             )
         if student.num_members != 1:
-            raise ConfigError(
-                f"a single env holds one student, got num_members={student.num_members}"
-            )
+            raise ConfigError(f"a single env holds one student, got num_members={student.num_members}")
         self.domain = domain
         self.student = student
         self.engine = engine

@@ -24,9 +24,7 @@ def lookup(table: Mapping[str, Any], name: str, kind: str) -> Any:
     return table[name]
 
 
-def call_checked(
-    fn: Callable[..., Any], kwargs: Mapping[str, Any], owner: str, **fixed: Any
-) -> Any:
+def call_checked(fn: Callable[..., Any], kwargs: Mapping[str, Any], owner: str, **fixed: Any) -> Any:
     """``fn(**fixed, **kwargs)`` after checking that every key of ``kwargs`` is a keyword ``fn``
     accepts; unknown keys raise a :class:`ConfigError` listing the accepted ones."""
     if not isinstance(kwargs, Mapping):

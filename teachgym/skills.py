@@ -114,9 +114,7 @@ class Profile:
         """``{skill name: accuracy}`` for a single student, for humans and JSON."""
         accuracy = np.asarray(self.accuracy)
         if accuracy.ndim != 1:
-            raise ValueError(
-                f"named() needs a single student's profile, got shape {accuracy.shape}"
-            )
+            raise ValueError(f"named() needs a single student's profile, got shape {accuracy.shape}")
         return {name: round(float(a), 6) for name, a in zip(self.skills.names, accuracy)}
 
 

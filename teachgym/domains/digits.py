@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import numbers
 
 import numpy as np
 from sklearn.datasets import load_digits
@@ -22,8 +21,8 @@ _SPLITS = ("validation", "test")
 def _digits() -> tuple[np.ndarray, np.ndarray]:
     """The whole data set once per process: features ``(1797, 64)`` float32 in [0, 1], labels int64.
 
-    Both arrays are read-only because every :class:`DigitsDomain` shares them; domains copy out of them
-    by fancy indexing and never write back.
+    Both arrays are read-only because every :class:`DigitsDomain` shares them; domains copy out of
+    them by fancy indexing and never write back.
     """
     data = load_digits()  # ships with scikit-learn: no download, ~50 ms
     # Pixels are ink counts 0..16 (a 4x4 block of the 32x32 bitmap; UCI "Optical Recognition of
@@ -38,11 +37,11 @@ def _digits() -> tuple[np.ndarray, np.ndarray]:
 class DigitsDomain:
     """The 1,797 8x8 handwritten digits of scikit-learn's ``load_digits``, split three ways.
 
-    Each digit class is a skill (``digit-0`` .. ``digit-9``, one level); an item's features are its 64
-    pixel intensities scaled to [0, 1] (float32) and its answer is the class label. A stratified split
-    fixed by ``seed`` puts ``num_validation_per_class`` and ``num_test_per_class`` images of every
-    class into the validation and test splits; the remaining images (94-103 per class with the
-    defaults) form the training pool. The three splits share no image. There is no procedural
+    Each digit class is a skill (``digit-0`` .. ``digit-9``, one level); an item's features are its
+    64 pixel intensities scaled to [0, 1] (float32) and its answer is the class label. A stratified
+    split fixed by ``seed`` puts ``num_validation_per_class`` and ``num_test_per_class`` images of
+    every class into the validation and test splits; the remaining images (94-103 per class with
+    the defaults) form the training pool. The three splits share no image. There is no procedural
     generator: training data comes from :meth:`train_pool` through a ``PoolEngine``.
 
     Args:
@@ -64,7 +63,8 @@ class DigitsDomain:
             ("num_validation_per_class", num_validation_per_class, 1),
             ("num_test_per_class", num_test_per_class, 1),
         ):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            integral = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            if not integral or value < low:
                 raise ConfigError(
                     f"DigitsDomain argument {name}={value!r}; expected an int >= {low}"
                 )
@@ -73,8 +73,9 @@ class DigitsDomain:
         num_heldout = num_validation_per_class + num_test_per_class
         if num_heldout >= class_sizes.min():
             raise ConfigError(
-                f"DigitsDomain num_validation_per_class + num_test_per_class = {num_heldout} leaves "
-                f"no training image; expected a sum < {class_sizes.min()} (the smallest class)"
+                f"DigitsDomain num_validation_per_class + num_test_per_class = {num_heldout} "
+                f"leaves no training image; expected a sum < {class_sizes.min()} (the smallest "
+                "class)"
             )
         self.seed = int(seed)
         rng = np.random.default_rng(np.random.SeedSequence(self.seed))

@@ -88,9 +88,7 @@ class LatentDomain:
         item of another split."""
         skill = np.asarray(skill, dtype=np.int64)
         level = np.asarray(level, dtype=np.int64)
-        difficulty = self.mean_difficulty()[skill, level] + rng.normal(
-            0.0, self.item_sd, skill.shape
-        )
+        difficulty = self.mean_difficulty()[skill, level] + rng.normal(0.0, self.item_sd, skill.shape)
         return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
 
     def heldout(self, split: str) -> Items:

@@ -4,7 +4,6 @@ difficulty."""
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 
 import numpy as np
@@ -22,7 +21,8 @@ def _unit(vectors: np.ndarray) -> np.ndarray:
 
 
 def _orthogonal_unit(rng: np.random.Generator, against: np.ndarray) -> np.ndarray:
-    """Random unit rows, row ``k`` orthogonal to ``against[k]`` (a unit row), uniform on that sphere."""
+    """Random unit rows, row ``k`` orthogonal to the unit row ``against[k]``, uniform on that
+    sphere."""
     draw = rng.standard_normal(against.shape)
     draw -= (draw * against).sum(axis=-1, keepdims=True) * against  # one Gram-Schmidt step
     return _unit(draw)
@@ -37,10 +37,13 @@ class SyntheticDomain:
     asked. Its answer is ``1[score_k(f) > 0]`` with
 
     - ``score_k(f) = (1 - d_k) (w_k . f) + d_k (w_k . f)(v_k . f)``,
-    - ``w_k = normalize(s_k * correlation * u + sqrt(1 - correlation**2) * u_k)``: a unit vector ``u``
-      shared by all skills (so learning one skill transfers to the others) plus a private unit
-      vector ``u_k`` orthogonal to ``u``, so ``cos(w_k, u) = s_k * correlation`` exactly and
-      ``cos(w_j, w_k) ~= s_j s_k correlation**2``;
+    - ``w_k = normalize(s_k * correlation * u + sqrt(1 - correlation**2) * u_k)``: a unit vector
+      ``u`` shared by all skills (so learning one skill transfers to the others) plus a private unit
+      vector ``u_k`` orthogonal to ``u``, so ``cos(w_k, u) = s_k * correlation`` exactly. The
+      private vectors are orthonormal when ``F > K`` (there is room), so that
+      ``cos(w_j, w_k) = s_j s_k correlation**2`` exactly; otherwise they are independent random unit
+      vectors and the cosine scatters around that value with standard deviation about
+      ``(1 - correlation**2) / sqrt(F - 1)``;
     - ``s_k = -1`` for the last ``num_conflicting`` skills and ``+1`` otherwise: those skills' rules
       point against the others', so a student that learns one without using the cue answers the
       others wrongly (interference, as in catastrophic-interference studies since McCloskey & Cohen
@@ -99,11 +102,8 @@ class SyntheticDomain:
                 f"SyntheticDomain argument num_conflicting={num_conflicting!r}; "
                 f"expected 0 <= num_conflicting <= num_skills={num_skills}"
             )
-        if (
-            not isinstance(correlation, numbers.Real)
-            or isinstance(correlation, bool)
-            or not -1.0 < float(correlation) < 1.0
-        ):
+        real = isinstance(correlation, int | float | np.integer | np.floating)
+        if not real or isinstance(correlation, bool) or not -1.0 < float(correlation) < 1.0:
             raise ConfigError(
                 f"SyntheticDomain argument correlation={correlation!r}; expected a float in (-1, 1)"
             )
@@ -143,7 +143,15 @@ class SyntheticDomain:
         num_skills, num_gaussian = self.num_skills, self.num_gaussian
         self.shared_direction = _unit(rng.standard_normal(num_gaussian))
         shared = np.broadcast_to(self.shared_direction, (num_skills, num_gaussian))
-        private = _orthogonal_unit(rng, shared)
+        if num_gaussian > num_skills:
+            # Orthonormal private parts make every pair of skills overlap by exactly correlation**2:
+            # QR of [u, Gaussian columns] keeps u's span first and completes it orthonormally.
+            columns = np.column_stack(
+                [self.shared_direction, rng.standard_normal((num_gaussian, num_skills))]
+            )
+            private = np.linalg.qr(columns)[0][:, 1:].T
+        else:
+            private = _orthogonal_unit(rng, shared)
         self.signs = np.ones(num_skills)
         self.signs[num_skills - self.num_conflicting :] = -1.0
         c = self.correlation
@@ -153,7 +161,7 @@ class SyntheticDomain:
         self.xor_directions = _orthogonal_unit(rng, self.rule_directions)
 
     def _draw(self, skills: np.ndarray, per_skill: int, seed: np.random.SeedSequence) -> Items:
-        """``per_skill`` items of each skill in ``skills``, grouped by skill, from their own stream."""
+        """``per_skill`` items of each of ``skills``, grouped by skill, from stream ``seed``."""
         skill = np.repeat(skills, per_skill)
         return self.generate(skill, np.zeros_like(skill), np.random.default_rng(seed))
 
@@ -192,7 +200,7 @@ class SyntheticDomain:
         return Items(skill, np.zeros_like(skill), answer, features=features)
 
     def score(self, skill: np.ndarray, gaussian: np.ndarray) -> np.ndarray:
-        """``score_k(f)`` (float64) of Gaussian features ``f`` ``(..., F)`` under skill ``k`` ``(...)``."""
+        """``score_k(f)`` (float64) of Gaussian features ``f (..., F)`` under skills ``k (...)``."""
         f = np.asarray(gaussian, dtype=np.float64)
         linear = np.einsum("...f,...f->...", f, self.rule_directions[skill])
         xor = np.einsum("...f,...f->...", f, self.xor_directions[skill])
@@ -200,7 +208,7 @@ class SyntheticDomain:
         return (1.0 - d) * linear + d * linear * xor
 
     def rule(self, skill: np.ndarray, gaussian: np.ndarray) -> np.ndarray:
-        """Correct int64 label ``1[score_k(f) > 0]`` of Gaussian features ``f`` under skill ``k``."""
+        """Correct int64 label ``1[score_k(f) > 0]`` of Gaussian features ``f``, skills ``k``."""
         return (self.score(skill, gaussian) > 0.0).astype(np.int64)
 
     def heldout(self, split: str) -> Items:
@@ -220,5 +228,6 @@ class SyntheticDomain:
 
 
 def _require_int(name: str, value: object, low: int) -> None:
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+    integral = isinstance(value, int | np.integer) and not isinstance(value, bool)
+    if not integral or value < low:  # type: ignore[operator]
         raise ConfigError(f"SyntheticDomain argument {name}={value!r}; expected an int >= {low}")

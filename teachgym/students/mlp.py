@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Sequence
 from typing import Any
 
@@ -27,14 +26,15 @@ class MLPStudent:
     """A population of ``num_members`` independent MLPs ``D -> hidden (ReLU) -> C`` (torch, CPU).
 
     The members' parameters are stacked with a leading member dimension (``w1 (P, D, H)``,
-    ``b1 (P, 1, H)``, ``w2 (P, H, C)``, ``b2 (P, 1, C)``) and run as batched matrix products. Members
-    share nothing: the loss is the sum over members of each member's mean cross-entropy, so each
-    member's gradient is that of its own loss; Adam and SGD act element-wise, so one update of the
-    stacked tensors is ``P`` independent optimizers; and every member draws its initial weights and
-    its minibatch order from its own ``torch.Generator``. A population therefore trains exactly as
-    its members would alone: member ``p`` of a population reset with ``seed`` is initialised from
-    ``seed.spawn(num_members)[p]``, and :meth:`reset_members` with the same child seeds reproduces
-    it in a population of any size (bitwise on CPU with ``torch.use_deterministic_algorithms(True)``).
+    ``b1 (P, 1, H)``, ``w2 (P, H, C)``, ``b2 (P, 1, C)``) and run as batched matrix products.
+    Members share nothing: the loss is the sum over members of each member's mean cross-entropy,
+    so each member's gradient is that of its own loss; Adam and SGD act element-wise, so one
+    update of the stacked tensors is ``P`` independent optimizers; and every member draws its
+    initial weights and its minibatch order from its own ``torch.Generator``. A population
+    therefore trains exactly as its members would alone: member ``p`` of a population reset with
+    ``seed`` is initialised from ``seed.spawn(num_members)[p]``, and :meth:`reset_members` with
+    the same child seeds reproduces it in a population of any size (bitwise on CPU with
+    ``torch.use_deterministic_algorithms(True)``).
 
     Training (:meth:`learn`) makes ``epochs`` passes over each step's new examples in minibatches of
     ``minibatch_size``, in a fresh random order every pass; nothing is replayed from earlier steps,
@@ -76,13 +76,9 @@ class MLPStudent:
             ("epochs", epochs, 1),
             ("minibatch_size", minibatch_size, 1),
         ):
-            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+            if not _is_int(value) or value < low:
                 raise ConfigError(f"MLPStudent argument {name}={value!r}; expected an int >= {low}")
-        if (
-            not isinstance(learning_rate, numbers.Real)
-            or isinstance(learning_rate, bool)
-            or not 0.0 < float(learning_rate) < math.inf
-        ):
+        if not _is_real(learning_rate) or not 0.0 < float(learning_rate) < math.inf:
             raise ConfigError(
                 f"MLPStudent argument learning_rate={learning_rate!r}; expected a finite float > 0"
             )
@@ -104,7 +100,8 @@ class MLPStudent:
     # ----------------------------------------------------------------- protocol
     def reset(self, seed: np.random.SeedSequence) -> None:
         """Fresh weights and optimizer state; member ``p`` is drawn from
-        ``seed.spawn(num_members)[p]`` (this spawns from ``seed``, as every student's reset does)."""
+        ``seed.spawn(num_members)[p]`` (this spawns from ``seed``, as every student's reset
+        does)."""
         self.reset_members(seed.spawn(self.num_members))
 
     def reset_members(self, seeds: Sequence[np.random.SeedSequence]) -> None:
@@ -115,8 +112,8 @@ class MLPStudent:
         """
         if len(seeds) != self.num_members:
             raise ConfigError(
-                f"MLPStudent.reset_members got {len(seeds)} seeds; expected num_members="
-                f"{self.num_members}"
+                f"MLPStudent.reset_members got {len(seeds)} seeds; expected one per member, "
+                f"num_members={self.num_members}"
             )
         self._generators = [_torch_generator(s) for s in seeds]
         d, h, c = self.num_features, self.hidden, self.num_classes
@@ -165,7 +162,7 @@ class MLPStudent:
         y = torch.as_tensor(answer.astype(np.int64))
         rows = torch.arange(self.num_members)[:, None]
         for _ in range(self.epochs):
-            # Each member shuffles with its own generator, so its order is the same in any population.
+            # Each member shuffles with its own generator: its order is the same in any population.
             order = torch.stack(
                 [torch.randperm(num_examples, generator=g) for g in self._generators]
             )
@@ -192,10 +189,11 @@ class MLPStudent:
         return logits.argmax(dim=-1).numpy().astype(np.int64)
 
     def assess(self, items: Items) -> Profile:
-        """Per-skill and per-level accuracy of every member on shared held-out ``items`` ``(M,)``."""
+        """Per-skill and per-level accuracy of every member on shared held-out ``items (M,)``."""
         if items.skill.ndim != 1:
             raise ConfigError(
-                f"MLPStudent.assess needs shared held-out items of shape (M,), got {items.skill.shape}"
+                "MLPStudent.assess needs shared held-out items of shape (M,), got "
+                f"{items.skill.shape}"
             )
         correct = self.attempt(items) == items.answer
         return profile_from_correct(self.skills, items.skill, items.level, correct)
@@ -211,6 +209,8 @@ class MLPStudent:
                 "got items without"
             )
         features = np.ascontiguousarray(items.features, dtype=np.float32)
+        if not features.flags.writeable:  # torch warns on sharing read-only memory; copy instead
+            features = features.copy()
         if features.shape[-1] != self.num_features:
             raise ConfigError(
                 f"MLPStudent.{method} got {features.shape[-1]} features per item; expected "
@@ -233,7 +233,7 @@ class MLPStudent:
         self._num_updates += 1
         with torch.no_grad():
             if self.optimizer == "sgd":
-                for parameter, gradient in zip(self._parameters(), gradients):
+                for parameter, gradient in zip(self._parameters(), gradients, strict=True):
                     parameter.sub_(gradient, alpha=self.learning_rate)
                 return
             # Adam with bias correction, written as torch.optim.Adam's single-tensor update.
@@ -241,7 +241,7 @@ class MLPStudent:
             step_size = self.learning_rate / (1.0 - _ADAM_BETA1**t)
             correction2 = math.sqrt(1.0 - _ADAM_BETA2**t)
             for parameter, gradient, m, v in zip(
-                self._parameters(), gradients, self._first_moment, self._second_moment
+                self._parameters(), gradients, self._first_moment, self._second_moment, strict=True
             ):
                 m.lerp_(gradient, 1.0 - _ADAM_BETA1)
                 v.mul_(_ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - _ADAM_BETA2)
@@ -266,7 +266,17 @@ class MLPStudent:
 
 
 def _torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
-    """A CPU generator seeded with 64 bits drawn from ``seed`` (read only; ``seed`` is not spawned)."""
+    """A CPU generator seeded with 64 bits drawn from ``seed`` (read only: nothing is spawned)."""
     generator = torch.Generator()
     generator.manual_seed(int(seed.generate_state(1, dtype=np.uint64)[0]))
     return generator
+
+
+def _is_int(value: object) -> bool:
+    """An int (Python or numpy), not a bool."""
+    return isinstance(value, int | np.integer) and not isinstance(value, bool)
+
+
+def _is_real(value: object) -> bool:
+    """A real number (Python or numpy int or float), not a bool."""
+    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)

@@ -70,9 +70,7 @@ class SimulatedStudentParams:
         }
         for name, ok in checks.items():
             if not ok:
-                raise ConfigError(
-                    f"SimulatedStudentParams.{name}={getattr(self, name)!r} is out of range"
-                )
+                raise ConfigError(f"SimulatedStudentParams.{name}={getattr(self, name)!r} is out of range")
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -123,9 +121,7 @@ class SimulatedStudent:
 
     def learn(self, batch: Items) -> int:
         if batch.difficulty is None:
-            raise ConfigError(
-                "SimulatedStudent needs items with an IRT difficulty (a latent domain)"
-            )
+            raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
         onehot = np.eye(self.skills.num_skills)[batch.skill]  # (P, M, K)
         theta = self.ability()
         # ZPD weight of each example, at the learner's ability on that example's skill.
@@ -139,9 +135,7 @@ class SimulatedStudent:
 
     def attempt(self, items: Items) -> np.ndarray:
         if items.difficulty is None:
-            raise ConfigError(
-                "SimulatedStudent needs items with an IRT difficulty (a latent domain)"
-            )
+            raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
         success = self._success(self.ability(), items.skill, items.difficulty)
         return (self._response_rng.random(success.shape) < success).astype(np.int64)
 
@@ -188,9 +182,7 @@ class SimulatedStudent:
         return p.guess + (1 - p.guess - p.slip) * mastery
 
     # ------------------------------------------------ privileged channel (oracle only)
-    def expected_accuracy(
-        self, difficulty: np.ndarray, theta: np.ndarray | None = None
-    ) -> np.ndarray:
+    def expected_accuracy(self, difficulty: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
         """Expected accuracy ``(P, K, L)`` on items of the given mean difficulty ``(K, L)``."""
         theta = self.ability() if theta is None else theta
         p = self.params

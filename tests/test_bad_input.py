@@ -1,0 +1,125 @@
+"""Bad input is refused with a clear ValueError, and a refused step changes nothing."""
+
+from __future__ import annotations
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
+
+
+def _snapshot(value):
+    """A comparable copy of ``value``: arrays, tensors and generators by content (torch's pickle
+    embeds storage addresses, so pickled bytes differ between two dumps of the same tensor)."""
+    if isinstance(value, torch.Tensor):
+        return ("tensor", value.detach().numpy().tobytes(), tuple(value.shape))
+    if isinstance(value, torch.Generator):
+        return ("torch-rng", value.get_state().numpy().tobytes())
+    if isinstance(value, np.random.Generator):
+        return ("rng", repr(value.bit_generator.state))
+    if isinstance(value, np.ndarray):
+        return ("array", value.tobytes(), value.shape)
+    if isinstance(value, dict):
+        return {k: _snapshot(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_snapshot(v) for v in value]
+    if hasattr(value, "__dict__") and not isinstance(value, type):
+        return (type(value).__name__, _snapshot(vars(value)))
+    return pickle.dumps(value)
+
+
+def _state(env):
+    """Everything that could change: the student, the budget, the profile and every generator."""
+    unwrapped = env.unwrapped
+    return _snapshot(
+        {
+            "student": unwrapped.student,
+            "steps": unwrapped._step_count,
+            "examples": unwrapped._examples_used,
+            "engine_rng": unwrapped._engine_rng,
+            "env_rng": unwrapped.np_random,
+            "profile": unwrapped._profile,
+        }
+    )
+
+
+def _bad_actions(shape: tuple[int, ...]) -> dict[str, tuple[object, str]]:
+    ones = np.ones(shape, np.float32)
+    nan, inf, negative, big = ones.copy(), ones.copy(), ones.copy(), ones.copy()
+    nan.flat[0], inf.flat[0], negative.flat[0], big.flat[0] = np.nan, np.inf, -0.5, 7.0
+    return {
+        "nan": (nan, "NaN or inf"),
+        "inf": (inf, "NaN or inf"),
+        "negative": (negative, "outside"),
+        "above the bound": (big, "outside"),
+        "all zero": (np.zeros(shape, np.float32), "all zero"),
+        "wrong shape": (np.ones((shape[0] + 1, *shape[1:]), np.float32), r"shape .* does not match"),
+        "flat": (np.ones(int(np.prod(shape)) + 1), "shape"),
+        "text": ("teach addition", "dtype"),
+        "ragged": ([[1.0], [1.0, 2.0]], "not an array|dtype"),
+        "none": (None, "dtype"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_actions((2, 1))))
+def test_bad_actions_are_refused_and_change_nothing(env_id: str, case: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    env.step(np.ones(env.action_space.shape, np.float32))
+    action, message = _bad_actions(env.action_space.shape)[case]
+    before = _state(env)
+    with pytest.raises(InvalidActionError, match=message) as error:
+        env.step(action)
+    assert isinstance(error.value, ValueError)
+    assert _state(env) == before
+    # The episode goes on as if the refused step had never been tried.
+    reference = gym.make(env_id)
+    reference.reset(seed=0)
+    reference.step(np.ones(env.action_space.shape, np.float32))
+    good = np.ones(env.action_space.shape, np.float32)
+    obs_a, r_a, *_ = env.step(good)
+    assert _state(env) != before, "the snapshot must see what a step changes"
+    obs_b, r_b, *_ = reference.step(good)
+    assert r_a == r_b
+    np.testing.assert_array_equal(obs_a["profile"], obs_b["profile"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"num_stepz": 3}, r"unknown argument\(s\) \['num_stepz'\]"),
+        ({"num_steps": 0}, "num_steps=0"),
+        ({"num_steps": 2.5}, "num_steps=2.5 has type float"),
+        ({"examples_per_step": -1}, "examples_per_step=-1"),
+        ({"domain": "chess"}, "unknown domain 'chess'"),
+        ({"student": "genius"}, "unknown student 'genius'"),
+        ({"engine": "magic"}, "unknown engine 'magic'"),
+        ({"objective": "happiness"}, "unknown objective 'happiness'"),
+        ({"student_options": {"learning_rate": -1.0}}, "learning_rate"),
+        ({"student_options": {"speed": 3}}, r"unknown argument\(s\) \['speed'\]"),
+        ({"domain_options": {"colour": 1}}, r"unknown option\(s\) \['colour'\]"),
+        ({"render_mode": "human"}, "render_mode='human'"),
+    ],
+)
+def test_bad_env_kwargs_are_refused(kwargs: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        gym.make("teachgym/SkillList-Sim-v0", **kwargs)
+
+
+def test_neural_student_on_latent_domain_is_refused() -> None:
+    with pytest.raises(ConfigError, match="student 'mlp' reads 'features'"):
+        gym.make("teachgym/SkillList-Sim-v0", student="mlp")
+
+
+def test_step_out_of_order_is_refused() -> None:
+    env = gym.make("teachgym/SkillList-Sim-v0", num_steps=1, disable_env_checker=True).unwrapped
+    with pytest.raises(EpisodeStateError, match="before reset"):
+        env.step(np.ones(env.action_space.shape))
+    env.reset(seed=0)
+    env.step(np.ones(env.action_space.shape))
+    with pytest.raises(EpisodeStateError, match="budget is spent"):
+        env.step(np.ones(env.action_space.shape))

@@ -1,0 +1,101 @@
+"""Contracts every registered id keeps: env checkers, determinism, pickling, vectorization."""
+
+from __future__ import annotations
+
+import pickle
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env as gym_check_env
+from stable_baselines3.common.env_checker import check_env as sb3_check_env
+
+import teachgym
+from tests.conftest import rollout
+
+
+def test_registry_lists_the_skill_list_family() -> None:
+    ids = teachgym.envs.ids()
+    for variant in ("Sim", "Digits", "Synthetic"):
+        assert f"teachgym/SkillList-{variant}-v0" in ids
+
+
+def test_gymnasium_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    gym_check_env(env.unwrapped, skip_render_check=True)
+
+
+def test_stable_baselines3_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    with pytest.warns(UserWarning, match="symmetric and normalized Box"):
+        sb3_check_env(env.unwrapped, warn=True)
+
+
+def _assert_same_trace(a: list, b: list) -> None:
+    assert len(a) == len(b)
+    for (obs_a, r_a, te_a, tr_a, info_a), (obs_b, r_b, te_b, tr_b, info_b) in zip(a, b, strict=True):
+        assert obs_a.keys() == obs_b.keys()
+        for key in obs_a:
+            np.testing.assert_array_equal(obs_a[key], obs_b[key])
+        assert (r_a, te_a, tr_a) == (r_b, te_b, tr_b)
+        assert info_a == info_b
+
+
+def test_same_seed_same_episode(env_id: str) -> None:
+    _assert_same_trace(rollout(env_id, seed=7, policy="random"), rollout(env_id, seed=7, policy="random"))
+
+
+def test_different_seeds_differ(env_id: str) -> None:
+    a, b = rollout(env_id, seed=1), rollout(env_id, seed=2)
+    assert any(
+        not np.array_equal(x[0]["profile"], y[0]["profile"]) for x, y in zip(a, b, strict=True)
+    ), "two seeds gave the same episode"
+
+
+def test_episode_ends_by_truncation_with_budget_spent(env_id: str) -> None:
+    trace = rollout(env_id, seed=0)
+    obs, _, terminated, truncated, info = trace[-1]
+    assert truncated and not terminated
+    assert obs["budget"][0] == 0.0
+    assert not any(step[3] for step in trace[:-1])
+    env = gym.make(env_id).unwrapped
+    assert len(trace) - 1 == env.num_steps
+    assert info["examples_used"] == env.num_steps * env.examples_per_step
+
+
+def test_returns_telescope_to_validation_gain(env_id: str) -> None:
+    trace = rollout(env_id, seed=3)
+    total = sum(step[1] for step in trace)
+    assert total == pytest.approx(trace[-1][4]["mean_accuracy"] - trace[0][4]["mean_accuracy"])
+
+
+def test_pickle_round_trip_continues_identically(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=5)
+    action = np.ones(env.action_space.shape, np.float32)
+    env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    obs_a, r_a, *_ = env.step(action)
+    obs_b, r_b, *_ = clone.step(action)
+    assert r_a == r_b
+    for key in obs_a:
+        np.testing.assert_array_equal(obs_a[key], obs_b[key])
+
+
+def test_sync_vector_env(env_id: str) -> None:
+    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync")
+    obs, _ = envs.reset(seed=[0, 1, 2, 3])
+    assert obs["profile"].shape[0] == 4
+    actions = np.ones((4, *envs.single_action_space.shape), np.float32)
+    obs, rewards, terminated, truncated, _ = envs.step(actions)
+    assert rewards.shape == (4,)
+    assert envs.single_observation_space.contains({k: v[0] for k, v in obs.items()})
+    envs.close()
+
+
+def test_ansi_render(env_id: str) -> None:
+    env = gym.make(env_id, render_mode="ansi")
+    env.reset(seed=0)
+    text = env.render()
+    skills = env.unwrapped.skills.names
+    assert isinstance(text, str) and all(name in text for name in skills)

@@ -1,0 +1,64 @@
+"""Training, validation and test items are disjoint; the teacher cannot see held-out items."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+
+from teachgym.engines import Plan, allocate
+
+
+def _item_keys(items) -> set:
+    """Hashable identity of each item: its features (neural domains) or its difficulty (latent)."""
+    if items.features is not None:
+        rows = items.features.reshape(-1, items.features.shape[-1])
+        return {row.tobytes() for row in np.ascontiguousarray(rows)}
+    return set(np.round(items.difficulty.ravel(), 12).tolist())
+
+
+def test_train_validation_test_disjoint(env_id: str) -> None:
+    env = gym.make(env_id).unwrapped
+    env.reset(seed=0)
+    validation = _item_keys(env.domain.heldout("validation"))
+    test = _item_keys(env.domain.heldout("test"))
+    assert validation and test and not validation & test
+    skills = env.skills
+    weights = np.ones((1, skills.num_skills, skills.num_levels))
+    rng = np.random.default_rng(0)
+    train: set = set()
+    for _ in range(20):
+        train |= _item_keys(env.engine.generate(Plan(allocate(weights, 64)), rng))
+    assert not train & validation
+    assert not train & test
+    pool = getattr(env.domain, "train_pool", None)
+    if pool is not None:
+        assert not _item_keys(pool()) & (validation | test)
+
+
+def _leaves(value):
+    if isinstance(value, dict):
+        for v in value.values():
+            yield from _leaves(v)
+    elif isinstance(value, list | tuple):
+        for v in value:
+            yield from _leaves(v)
+    else:
+        yield value
+
+
+def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
+    env = gym.make(env_id)
+    obs, info = env.reset(seed=0)
+    heldout = env.unwrapped.domain.heldout("validation")
+    num_items = len(heldout)
+    done = False
+    while not done:
+        for value in obs.values():
+            assert value.size < num_items, "an observation entry is as large as the held-out set"
+        for value in _leaves(info):
+            assert isinstance(value, int | float | str | bool), f"info carries a {type(value).__name__}"
+        obs, _, terminated, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
+        done = terminated or truncated
+        if not done:
+            assert "test_profile" not in info and "test_accuracy" not in info
+    assert "test_profile" in info and "test_accuracy" in info
