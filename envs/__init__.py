@@ -37,7 +37,8 @@ VARIANTS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
         ),
         "Synthetic": (
             0,
-            {"domain": "synthetic", "student": "mlp", "num_steps": 20, "examples_per_step": 64},
+            # 40 steps: the conflicting skills need that long to separate under uniform teaching.
+            {"domain": "synthetic", "student": "mlp", "num_steps": 40, "examples_per_step": 64},
         ),
     },
 }

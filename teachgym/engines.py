@@ -103,7 +103,7 @@ class PoolEngine:
         cell = skill * self.num_levels + level
         size = self._size[cell]
         if np.any(size == 0):
-            empty = sorted(set(zip(skill[size == 0].tolist(), level[size == 0].tolist())))
+            empty = sorted(set(zip(skill[size == 0].tolist(), level[size == 0].tolist(), strict=True)))
             raise ConfigError(f"the training pool has no item for (skill, level) {empty}")
         pick = self._start[cell] + (rng.random(cell.shape) * size).astype(np.int64)
         return self.pool.take(self._sorted[pick])

@@ -187,7 +187,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             f"step {self._step_count}/{self.num_steps}  mean accuracy {float(profile.mean):.3f}  "
             f"examples {self._examples_used}"
         ]
-        for name, accuracy in zip(self.skills.names, profile.accuracy):
+        for name, accuracy in zip(self.skills.names, profile.accuracy, strict=True):
             bar = "#" * round(20 * float(accuracy))
             lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
         return "\n".join(lines) + "\n"

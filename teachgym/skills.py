@@ -115,7 +115,7 @@ class Profile:
         accuracy = np.asarray(self.accuracy)
         if accuracy.ndim != 1:
             raise ValueError(f"named() needs a single student's profile, got shape {accuracy.shape}")
-        return {name: round(float(a), 6) for name, a in zip(self.skills.names, accuracy)}
+        return {name: round(float(a), 6) for name, a in zip(self.skills.names, accuracy, strict=True)}
 
 
 def profile_from_correct(

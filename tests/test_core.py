@@ -46,7 +46,10 @@ def test_profile_aggregates_per_skill_and_level() -> None:
     profile = profile_from_correct(skills, skill, level, correct)
     np.testing.assert_allclose(profile.level_accuracy[0], [[0.5, 1.0], [1.0, 0.0]])
     np.testing.assert_allclose(profile.accuracy[0], [2 / 3, 1 / 3])
-    assert profile.member(0).named() == {"a": pytest.approx(2 / 3, abs=1e-6), "b": pytest.approx(1 / 3, abs=1e-6)}
+    assert profile.member(0).named() == {
+        "a": pytest.approx(2 / 3, abs=1e-6),
+        "b": pytest.approx(1 / 3, abs=1e-6),
+    }
 
 
 @given(

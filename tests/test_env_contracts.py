@@ -47,9 +47,9 @@ def test_same_seed_same_episode(env_id: str) -> None:
 
 def test_different_seeds_differ(env_id: str) -> None:
     a, b = rollout(env_id, seed=1), rollout(env_id, seed=2)
-    assert any(
-        not np.array_equal(x[0]["profile"], y[0]["profile"]) for x, y in zip(a, b, strict=True)
-    ), "two seeds gave the same episode"
+    assert any(not np.array_equal(x[0]["profile"], y[0]["profile"]) for x, y in zip(a, b, strict=True)), (
+        "two seeds gave the same episode"
+    )
 
 
 def test_episode_ends_by_truncation_with_budget_spent(env_id: str) -> None:
@@ -87,7 +87,7 @@ def test_sync_vector_env(env_id: str) -> None:
     obs, _ = envs.reset(seed=[0, 1, 2, 3])
     assert obs["profile"].shape[0] == 4
     actions = np.ones((4, *envs.single_action_space.shape), np.float32)
-    obs, rewards, terminated, truncated, _ = envs.step(actions)
+    obs, rewards, _terminated, _truncated, _ = envs.step(actions)
     assert rewards.shape == (4,)
     assert envs.single_observation_space.contains({k: v[0] for k, v in obs.items()})
     envs.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from teachgym.domains.base import Items
@@ -36,7 +38,7 @@ def test_practice_raises_ability_with_diminishing_returns() -> None:
         student.learn(_items(0, before - 1.2, 20))  # always pitched in the ZPD
         gains.append(student.ability()[0, 0] - before)
     assert student.ability()[0, 0] > start + 1.0
-    assert all(later < earlier for earlier, later in zip(gains, gains[1:], strict=False))
+    assert all(later < earlier for earlier, later in itertools.pairwise(gains))
 
 
 def test_items_far_too_hard_or_easy_teach_little() -> None:

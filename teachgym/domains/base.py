@@ -34,6 +34,15 @@ class Items:
     def __len__(self) -> int:
         return int(self.skill.shape[-1])
 
+    def readonly(self) -> Items:
+        """The same items with every array made read-only (for cached held-out splits and pools,
+        so that no caller can corrupt them)."""
+        for f in fields(self):
+            array = getattr(self, f.name)
+            if array is not None:
+                array.flags.writeable = False
+        return self
+
     def take(self, index: np.ndarray) -> Items:
         """Items at ``index`` along the leading axes (fancy indexing on every field)."""
         return Items(**{f.name: _take(getattr(self, f.name), index) for f in fields(self)})

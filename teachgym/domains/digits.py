@@ -65,9 +65,8 @@ class DigitsDomain:
         ):
             integral = isinstance(value, int | np.integer) and not isinstance(value, bool)
             if not integral or value < low:
-                raise ConfigError(
-                    f"DigitsDomain argument {name}={value!r}; expected an int >= {low}"
-                )
+                expected = f"expected an int >= {low}"
+                raise ConfigError(f"DigitsDomain argument {name}={value!r}; {expected}")
         features, labels = _digits()
         class_sizes = np.bincount(labels, minlength=self.num_classes)
         num_heldout = num_validation_per_class + num_test_per_class
@@ -86,10 +85,9 @@ class DigitsDomain:
             parts["validation"].append(members[:num_validation_per_class])
             parts["test"].append(members[num_validation_per_class:num_heldout])
             parts["train"].append(members[num_heldout:])
-        self._items = {
-            split: self._select(features, labels, np.concatenate(index))
-            for split, index in parts.items()
-        }
+        self._items: dict[str, Items] = {}
+        for split, part in parts.items():
+            self._items[split] = self._select(features, labels, np.concatenate(part)).readonly()
 
     @staticmethod
     def _select(features: np.ndarray, labels: np.ndarray, index: np.ndarray) -> Items:
@@ -105,9 +103,8 @@ class DigitsDomain:
         """The fixed held-out images of ``split`` (``"validation"`` or ``"test"``), shape ``(M,)``,
         grouped by class."""
         if split not in _SPLITS:
-            raise ConfigError(
-                f"DigitsDomain has no held-out split {split!r}; expected one of {_SPLITS}"
-            )
+            expected = f"expected one of {_SPLITS}"
+            raise ConfigError(f"DigitsDomain has no held-out split {split!r}; {expected}")
         return self._items[split]
 
     def train_pool(self) -> Items:

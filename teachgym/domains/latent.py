@@ -75,8 +75,8 @@ class LatentDomain:
         grid_skill = np.repeat(cells // skills.num_levels, num_heldout)
         grid_level = np.repeat(cells % skills.num_levels, num_heldout)
         self._heldout = {
-            "validation": self.generate(grid_skill, grid_level, np.random.default_rng(validation)),
-            "test": self.generate(grid_skill, grid_level, np.random.default_rng(test)),
+            "validation": self.generate(grid_skill, grid_level, np.random.default_rng(validation)).readonly(),
+            "test": self.generate(grid_skill, grid_level, np.random.default_rng(test)).readonly(),
         }
 
     def mean_difficulty(self) -> np.ndarray:

@@ -132,9 +132,9 @@ class SyntheticDomain:
         self._build_rules(np.random.default_rng(structure))
         every_skill = np.arange(self.num_skills, dtype=np.int64)
         self._items = {
-            "validation": self._draw(every_skill, num_heldout, validation),
-            "test": self._draw(every_skill, num_heldout, test),
-            "train": self._draw(every_skill, pool_size, pool),
+            "validation": self._draw(every_skill, num_heldout, validation).readonly(),
+            "test": self._draw(every_skill, num_heldout, test).readonly(),
+            "train": self._draw(every_skill, pool_size, pool).readonly(),
         }
 
     def _build_rules(self, rng: np.random.Generator) -> None:
@@ -155,9 +155,8 @@ class SyntheticDomain:
         self.signs = np.ones(num_skills)
         self.signs[num_skills - self.num_conflicting :] = -1.0
         c = self.correlation
-        self.rule_directions = _unit(
-            self.signs[:, None] * c * shared + math.sqrt(1.0 - c * c) * private
-        )
+        mixed = self.signs[:, None] * c * shared + math.sqrt(1.0 - c * c) * private
+        self.rule_directions = _unit(mixed)
         self.xor_directions = _orthogonal_unit(rng, self.rule_directions)
 
     def _draw(self, skills: np.ndarray, per_skill: int, seed: np.random.SeedSequence) -> Items:
@@ -178,11 +177,8 @@ class SyntheticDomain:
                 f"SyntheticDomain.generate got skill shape {skill.shape} and level shape "
                 f"{level.shape}; expected equal shapes"
             )
-        if skill.size and (
-            not np.issubdtype(skill.dtype, np.integer)
-            or skill.min() < 0
-            or skill.max() >= self.num_skills
-        ):
+        integral = np.issubdtype(skill.dtype, np.integer)
+        if skill.size and (not integral or skill.min() < 0 or skill.max() >= self.num_skills):
             raise ConfigError(
                 f"SyntheticDomain.generate got skills {np.unique(skill).tolist()}; expected ints "
                 f"in [0, {self.num_skills})"
@@ -215,9 +211,8 @@ class SyntheticDomain:
         """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
         ``(K * num_heldout,)``, grouped by skill."""
         if split not in _SPLITS:
-            raise ConfigError(
-                f"SyntheticDomain has no held-out split {split!r}; expected one of {_SPLITS}"
-            )
+            expected = f"expected one of {_SPLITS}"
+            raise ConfigError(f"SyntheticDomain has no held-out split {split!r}; {expected}")
         return self._items[split]
 
     def train_pool(self) -> Items:

@@ -83,9 +83,8 @@ class MLPStudent:
                 f"MLPStudent argument learning_rate={learning_rate!r}; expected a finite float > 0"
             )
         if optimizer not in _OPTIMIZERS:
-            raise ConfigError(
-                f"MLPStudent argument optimizer={optimizer!r}; expected one of {_OPTIMIZERS}"
-            )
+            expected = f"expected one of {_OPTIMIZERS}"
+            raise ConfigError(f"MLPStudent argument optimizer={optimizer!r}; {expected}")
         self.num_features = int(num_features)
         self.num_classes = int(num_classes)
         self.skills = skills
@@ -146,7 +145,11 @@ class MLPStudent:
             members (``epochs * P * M``).
         """
         features = self._features(batch, "learn")
-        if features.ndim != 3 or batch.answer.shape != features.shape[:2]:
+        if (
+            features.ndim != 3
+            or features.shape[0] != self.num_members
+            or batch.answer.shape != features.shape[:2]
+        ):
             raise ConfigError(
                 f"MLPStudent.learn got features {features.shape} and answers {batch.answer.shape}; "
                 f"expected ({self.num_members}, M, {self.num_features}) and ({self.num_members}, M)"
@@ -161,11 +164,10 @@ class MLPStudent:
         x = torch.as_tensor(features)
         y = torch.as_tensor(answer.astype(np.int64))
         rows = torch.arange(self.num_members)[:, None]
+        generators = self._generators
         for _ in range(self.epochs):
             # Each member shuffles with its own generator: its order is the same in any population.
-            order = torch.stack(
-                [torch.randperm(num_examples, generator=g) for g in self._generators]
-            )
+            order = torch.stack([torch.randperm(num_examples, generator=g) for g in generators])
             for start in range(0, num_examples, self.minibatch_size):
                 pick = order[:, start : start + self.minibatch_size]
                 self._update(x[rows, pick], y[rows, pick])
@@ -191,10 +193,8 @@ class MLPStudent:
     def assess(self, items: Items) -> Profile:
         """Per-skill and per-level accuracy of every member on shared held-out ``items (M,)``."""
         if items.skill.ndim != 1:
-            raise ConfigError(
-                "MLPStudent.assess needs shared held-out items of shape (M,), got "
-                f"{items.skill.shape}"
-            )
+            shape = items.skill.shape
+            raise ConfigError(f"MLPStudent.assess needs shared items of shape (M,), got {shape}")
         correct = self.attempt(items) == items.answer
         return profile_from_correct(self.skills, items.skill, items.level, correct)
 

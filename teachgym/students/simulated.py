@@ -174,10 +174,8 @@ class SimulatedStudent:
 
     def _success(self, theta: np.ndarray, skill: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
         p = self.params
-        if skill.ndim == 1:  # shared items: broadcast over members
-            item_theta = theta[:, skill]
-        else:
-            item_theta = np.take_along_axis(theta, skill, axis=1)
+        # Shared items (M,) broadcast over members; per-member items (P, M) pick each member's own.
+        item_theta = theta[:, skill] if skill.ndim == 1 else np.take_along_axis(theta, skill, axis=1)
         mastery = _sigmoid(p.discrimination * (item_theta - difficulty))
         return p.guess + (1 - p.guess - p.slip) * mastery
 
