@@ -15,7 +15,9 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
-from teachgym import envs
+# envs/ is installed as teachgym.envs (a package-dir mapping that mypy does not follow); importing
+# it registers every id.
+from teachgym import envs  # type: ignore[attr-defined]
 from teachgym.env import TeachingEnv
 from teachgym.skills import Profile, SkillSpace
 

@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 import teachgym
-from teachgym import agents
+from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
 from teachgym.composition import TeachingConfig
 from teachgym.rollout import EpisodeResult, run_episode
 

@@ -37,7 +37,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     """
 
     family: ClassVar[str] = ""
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -68,7 +68,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self._validation: Items = domain.heldout("validation")
         self._test: Items = domain.heldout("test")
         num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
-        self.observation_space = spaces.Dict(
+        self.observation_space = spaces.Dict(  # type: ignore[assignment]
             {
                 "profile": spaces.Box(0.0, 1.0, (num_skills,), np.float32),
                 "level_profile": spaces.Box(0.0, 1.0, (num_skills, num_levels), np.float32),

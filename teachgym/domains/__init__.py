@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from teachgym.domains.base import Domain, Items, concat_items, grade_exact
+from teachgym.domains.base import Domain, Items, grade_exact
 from teachgym.registry_utils import call_checked, load, lookup
 
 #: Domain name -> ``"module:Class"``; the class takes only keyword options.
@@ -27,4 +27,4 @@ def make_domain(name: str, options: Mapping[str, Any] | None = None) -> Domain:
     return domain
 
 
-__all__ = ["DOMAINS", "Domain", "Items", "concat_items", "grade_exact", "make_domain"]
+__all__ = ["DOMAINS", "Domain", "Items", "grade_exact", "make_domain"]

@@ -45,7 +45,7 @@ class Items:
 
     def take(self, index: np.ndarray) -> Items:
         """Items at ``index`` along the leading axes (fancy indexing on every field)."""
-        return Items(**{f.name: _take(getattr(self, f.name), index) for f in fields(self)})
+        return Items(**{f.name: _take(getattr(self, f.name), index) for f in fields(self)})  # type: ignore[arg-type]
 
     def reshape(self, *shape: int) -> Items:
         """Same items with new leading dimensions."""
@@ -64,19 +64,6 @@ class Items:
 
 def _take(array: np.ndarray | None, index: np.ndarray) -> np.ndarray | None:
     return None if array is None else array[index]
-
-
-def concat_items(parts: list[Items]) -> Items:
-    """Concatenate flat item sets along the item axis."""
-    first = parts[0]
-    return Items(
-        **{
-            f.name: None
-            if getattr(first, f.name) is None
-            else np.concatenate([getattr(p, f.name) for p in parts])
-            for f in fields(first)
-        }
-    )
 
 
 @runtime_checkable
