@@ -115,35 +115,72 @@ def cmd_agents(args: argparse.Namespace) -> None:
     print(format_table(agent_rows(), markdown=args.markdown))
 
 
+def _teacher_names(spec: str, env: gym.Env[Any, Any]) -> list[str]:
+    """``all`` (every teacher that supports the env) or a comma-separated list of names."""
+    if spec == "all":
+        return [n for n in agents.names() if agents.supports(n, env) and _builds(n, env)]
+    return [name.strip() for name in spec.split(",") if name.strip()]
+
+
+def _builds(name: str, env: gym.Env[Any, Any]) -> bool:
+    try:
+        agents.make(name, env)
+    except ValueError:  # e.g. oracle on a neural student
+        return False
+    return True
+
+
+def summary_rows(results: list[EpisodeResult]) -> list[dict[str, str]]:
+    """Per teacher: episodes, mean initial and final test accuracy with its standard error."""
+    rows = []
+    for agent in dict.fromkeys(r.agent for r in results):
+        final = np.array([r.test_accuracy for r in results if r.agent == agent])
+        initial = np.array([r.initial_test_accuracy for r in results if r.agent == agent])
+        error = final.std(ddof=1) / np.sqrt(len(final)) if len(final) > 1 else float("nan")
+        rows.append(
+            {
+                "teacher": agent + (" (reference)" if agents.spec(agent).reference else ""),
+                "episodes": str(len(final)),
+                "initial test acc": f"{initial.mean():.3f}",
+                "final test acc": f"{final.mean():.3f} +- {error:.3f}",
+            }
+        )
+    return rows
+
+
 def cmd_run(args: argparse.Namespace) -> None:
     if args.env_id not in teachgym.envs.ids():
         raise UsageError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     env = gym.make(args.env_id, render_mode=args.render)
-    teacher = agents.make(args.agent, env)
     names = env.unwrapped.skills.names  # type: ignore[attr-defined]
+    teachers = {name: agents.make(name, env) for name in _teacher_names(args.agent, env)}
     results: list[EpisodeResult] = []
-    for episode in range(args.episodes):
-        seed = args.seed + episode
-        print(f"# {args.env_id}  teacher={args.agent}  seed={seed}")
-        print(f"{'step':>4}  {'reward':>8}  {'val acc':>7}  action (largest shares)")
+    for name, teacher in teachers.items():
+        for episode in range(args.episodes):
+            seed = args.seed + episode
+            print(f"# {args.env_id}  teacher={name}  seed={seed}")
+            if not args.quiet:
+                print(f"{'step':>4}  {'reward':>8}  {'val acc':>7}  action (largest shares)")
 
-        def show(action: Any, obs: Any, reward: float, info: dict[str, Any]) -> None:
+            def show(action: Any, obs: Any, reward: float, info: dict[str, Any]) -> None:
+                print(
+                    f"{info['step']:>4}  {reward:>+8.4f}  {info['mean_accuracy']:>7.3f}  "
+                    f"{summarize_action(action, names)}"
+                )
+                if args.render == "ansi":
+                    print(env.render(), end="")
+
+            result = run_episode(env, teacher, seed, agent=name, on_step=None if args.quiet else show)
+            results.append(result)
             print(
-                f"{info['step']:>4}  {reward:>+8.4f}  {info['mean_accuracy']:>7.3f}  "
-                f"{summarize_action(action, names)}"
+                f"validation accuracy {result.initial_accuracy:.3f} -> {result.final_accuracy:.3f}; "
+                f"test accuracy {result.initial_test_accuracy:.3f} -> {result.test_accuracy:.3f}; "
+                f"{result.examples_used} examples; {result.wall_time:.2f} s\n"
             )
-            if args.render == "ansi":
-                print(env.render(), end="")
-
-        result = run_episode(env, teacher, seed, agent=args.agent, on_step=show)
-        results.append(result)
-        print(
-            f"validation accuracy {result.initial_accuracy:.3f} -> {result.final_accuracy:.3f}; "
-            f"test accuracy {result.initial_test_accuracy:.3f} -> {result.test_accuracy:.3f}; "
-            f"{result.examples_used} examples; {result.wall_time:.2f} s\n"
-        )
+    if len(results) > 1:
+        print(format_table(summary_rows(results)))
     if args.json:
         write_jsonl_atomic(Path(args.json), [r.to_dict() for r in results])
         print(f"wrote {len(results)} record(s) to {args.json}")
@@ -161,11 +198,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_agents)
     p = sub.add_parser("run", help="run a teacher on an environment")
     p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0")
-    p.add_argument("--agent", required=True, help="teacher name (see 'teachgym agents')")
+    p.add_argument(
+        "--agent",
+        required=True,
+        help="teacher name, comma-separated names, or 'all' (see 'teachgym agents')",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     p.add_argument("--episodes", type=int, default=1, help="episodes, with seeds seed, seed+1, ...")
     p.add_argument("--render", choices=["ansi"], default=None, help="print the env after each step")
     p.add_argument("--json", metavar="PATH", help="write one JSON Lines record per episode")
+    p.add_argument("--quiet", action="store_true", help="print only each episode's summary")
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -70,3 +70,13 @@ def test_console_script_runs_as_a_module() -> None:
     )
     assert result.returncode == 2
     assert result.stderr.strip().startswith("teachgym: error: unknown teacher 'bogus'")
+
+
+def test_run_all_teachers_ends_with_a_summary_table(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", "teachgym/SkillList-Digits-v0", "--agent", "all", "--episodes", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    table = out[out.index("teacher  ") :]
+    for name in ("random", "uniform", "round-robin", "weakest-skill"):
+        assert name in table
+    assert "oracle" not in out  # it cannot teach a neural student, so 'all' leaves it out
+    assert "step  " not in out  # --quiet: no per-step table
