@@ -23,6 +23,8 @@ def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
     Raises:
         ConfigError: naming ``owner``, the bad key or value, and what was expected.
     """
+    if not isinstance(kwargs, Mapping):
+        raise ConfigError(f"{owner} options must be a dict, got {type(kwargs).__name__} {kwargs!r}")
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(kwargs) - set(known))
     if unknown:
@@ -57,3 +59,33 @@ def require(condition: bool, owner: str, name: str, value: Any, expected: str) -
     """Raise a :class:`ConfigError` unless ``condition``: ``owner argument name=value; expected ...``."""
     if not condition:
         raise ConfigError(f"{owner} argument {name}={value!r} is invalid; expected {expected}")
+
+
+def check_int(owner: str, name: str, value: Any, low: int, high: int | None = None) -> int:
+    """``value`` as an int in ``[low, high]`` (Python or numpy integer, not bool), else a ConfigError."""
+    ok = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    ok = ok and low <= value and (high is None or value <= high)
+    bounds = f"[{low}, {high}]" if high is not None else f">= {low}"
+    require(ok, owner, name, value, f"an int {bounds}")
+    return int(value)
+
+
+def check_real(
+    owner: str,
+    name: str,
+    value: Any,
+    low: float = -math.inf,
+    high: float = math.inf,
+    *,
+    low_open: bool = False,
+    high_open: bool = False,
+) -> float:
+    """``value`` as a finite float within the bounds (open or closed), else a ConfigError."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    if ok:
+        above = value > low if low_open else value >= low
+        below = value < high if high_open else value <= high
+        ok = above and below
+    interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
+    require(ok, owner, name, value, f"a finite number in {interval}")
+    return float(value)
