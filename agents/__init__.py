@@ -19,6 +19,7 @@ from teachgym.agents.base import (
     register,
     spec,
     supports,
+    teacher_rng,
 )
 
 __all__ = [
@@ -32,4 +33,5 @@ __all__ = [
     "register",
     "spec",
     "supports",
+    "teacher_rng",
 ]

@@ -14,8 +14,8 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-from teachgym.errors import UnsupportedError
-from teachgym.registry_utils import lookup
+from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.registry_utils import call_checked, lookup
 
 Observation = dict[str, np.ndarray]
 
@@ -44,13 +44,19 @@ class Teacher(Protocol):
         ...
 
 
+def teacher_rng(seed: int) -> np.random.Generator:
+    """A teacher's generator for ``seed``: a stream independent of the env's ``np_random`` for the
+    same seed (Gymnasium seeds that one with ``SeedSequence(seed)`` itself)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x7EAC,)))
+
+
 class BaseTeacher:
     """Convenience base: stores the spaces and a seeded generator; ``observe`` does nothing."""
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         self.observation_space = observation_space
         self.action_space = action_space
-        self.rng = np.random.default_rng(seed)
+        self.rng = teacher_rng(seed)
 
     def act(self, obs: Observation, info: dict[str, Any]) -> Any:
         raise NotImplementedError
@@ -67,24 +73,49 @@ class BaseTeacher:
 
 
 class FunctionTeacher(BaseTeacher):
-    """Adapts ``fn(obs) -> action`` (a plain function, or an SB3 model's ``predict``) to a Teacher."""
+    """Adapts ``fn(obs, info) -> action`` to a Teacher."""
 
-    def __init__(self, fn: Callable[[Observation], Any]) -> None:
+    def __init__(self, fn: Callable[[Observation, dict[str, Any]], Any]) -> None:
         self.fn = fn
 
     def act(self, obs: Observation, info: dict[str, Any]) -> Any:
-        return self.fn(obs)
+        return self.fn(obs, info)
+
+
+class _ActOnlyTeacher(FunctionTeacher):
+    """An object with ``act`` but without ``reset``/``observe``: those are passed on if present."""
+
+    def __init__(self, policy: Any) -> None:
+        super().__init__(policy.act)
+        self.policy = policy
+
+    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
+        super().reset(observation_space, action_space, seed=seed)
+        if hasattr(self.policy, "reset"):
+            self.policy.reset(observation_space, action_space, seed=seed)
+
+    def observe(
+        self, obs: Observation, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]
+    ) -> None:
+        if hasattr(self.policy, "observe"):
+            self.policy.observe(obs, reward, terminated, truncated, info)
 
 
 def as_teacher(policy: Any) -> Teacher:
-    """A :class:`Teacher` from a teacher, an SB3-style model (``predict``) or a function of ``obs``."""
+    """A :class:`Teacher` from any object with ``act(obs, info)`` (``reset``/``observe`` optional),
+    an SB3-style model with ``predict(obs, deterministic=True)``, or a plain function of ``obs``."""
     if isinstance(policy, Teacher):
         return policy
+    if hasattr(policy, "act"):
+        return _ActOnlyTeacher(policy)
     if hasattr(policy, "predict"):
-        return FunctionTeacher(lambda obs: policy.predict(obs, deterministic=True)[0])
+        return FunctionTeacher(lambda obs, info: policy.predict(obs, deterministic=True)[0])
     if callable(policy):
-        return FunctionTeacher(policy)
-    raise TypeError(f"cannot use {policy!r} as a teacher: expected act(), predict() or a callable")
+        return FunctionTeacher(lambda obs, info: policy(obs))
+    raise ConfigError(
+        f"cannot use {policy!r} as a teacher: expected an object with act(obs, info), an SB3-style "
+        "model with predict(), or a function of obs"
+    )
 
 
 @dataclass(frozen=True)
@@ -118,7 +149,7 @@ def register(
 
     def wrap(cls: Any) -> Any:
         if name in _REGISTRY:
-            raise ValueError(f"teacher {name!r} is already registered")
+            raise ConfigError(f"teacher {name!r} is already registered")
         _REGISTRY[name] = TeacherSpec(name, cls, families, paper, summary, reference)
         return cls
 
@@ -141,12 +172,14 @@ def supports(name: str, env: gym.Env[Any, Any]) -> bool:
     return getattr(env.unwrapped, "family", None) in spec(name).families
 
 
-def make(name: str, env: gym.Env[Any, Any]) -> Teacher:
-    """Build teacher ``name`` for ``env``; refuses a family the teacher does not declare."""
+def make(name: str, env: gym.Env[Any, Any], **options: Any) -> Teacher:
+    """Build teacher ``name`` for ``env`` with its keyword ``options`` (the knobs its docstring
+    lists); refuses a family the teacher does not declare and options it does not take."""
     teacher_spec = spec(name)
     family = getattr(env.unwrapped, "family", None)
     if family not in teacher_spec.families:
         raise UnsupportedError(
             f"teacher {name!r} supports families {list(teacher_spec.families)}, not {family!r}"
         )
-    return teacher_spec.factory(env)
+    teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", env=env)
+    return teacher

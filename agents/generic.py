@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
 from teachgym.agents.base import BaseTeacher, Observation, register
 
 ALLOCATION_FAMILIES = ("SkillList",)

@@ -6,8 +6,9 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from teachgym.agents.base import BaseTeacher, Observation, register
 
+from teachgym.agents.base import BaseTeacher, Observation, register
+from teachgym.config import check_int
 from teachgym.errors import UnsupportedError
 
 
@@ -31,7 +32,8 @@ class OracleTeacher(BaseTeacher):
         num_chunks: pieces the step's examples are split into for the greedy search.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], num_chunks: int = 8) -> None:
+    def __init__(self, env: gym.Env[Any, Any], *, num_chunks: int = 8) -> None:
+        self.num_chunks = check_int("teacher 'oracle'", "num_chunks", num_chunks, 1, 1000)
         privileged = env.unwrapped.privileged()  # type: ignore[attr-defined]
         student = privileged["student"]
         if not hasattr(student, "lookahead"):
@@ -41,7 +43,6 @@ class OracleTeacher(BaseTeacher):
         self.student = student
         self.difficulty = privileged["domain"].mean_difficulty()
         self.examples_per_step: int = env.unwrapped.examples_per_step  # type: ignore[attr-defined]
-        self.num_chunks = num_chunks
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
         num_skills, num_levels = self.difficulty.shape

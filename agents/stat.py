@@ -6,8 +6,10 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.generic import ALLOCATION_FAMILIES
+from teachgym.config import check_real
 
 
 @register(
@@ -29,8 +31,10 @@ class WeakestSkillTeacher(BaseTeacher):
         sharpness: exponent on the missing share (1 = STAT's proportional reweighting).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], sharpness: float = 1.0) -> None:
-        self.sharpness = sharpness
+    def __init__(self, env: gym.Env[Any, Any], *, sharpness: float = 1.0) -> None:
+        self.sharpness = check_real(
+            "teacher 'weakest-skill'", "sharpness", sharpness, 0.0, 100.0, low_open=True
+        )
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
         missing = np.clip(1.0 - obs["profile"].astype(np.float64), 0.0, 1.0) ** self.sharpness

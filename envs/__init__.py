@@ -8,7 +8,6 @@ family, write ``envs/<family>.py`` with an env class (a :class:`~teachgym.env.Te
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import gymnasium as gym
@@ -62,11 +61,6 @@ def register_all() -> None:
                 kwargs=kwargs,
                 disable_env_checker=False,
             )
-
-
-def env_class(family: str) -> type:
-    module, cls = FAMILIES[family]
-    return getattr(importlib.import_module(f"teachgym.envs.{module}"), cls)  # type: ignore[no-any-return]
 
 
 def ids() -> list[str]:

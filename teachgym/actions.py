@@ -16,13 +16,14 @@ def as_allocation(action: Any, space: spaces.Box) -> np.ndarray:
     Accepts any real array of ``space``'s shape whose entries are finite, within the bounds, and not
     all zero.
     """
+    if isinstance(action, np.ma.MaskedArray):
+        raise InvalidActionError(f"action is a masked array; expected plain weights of {space}")
     try:
         weights = np.asarray(action)
     except Exception as error:  # e.g. ragged nested lists
-        raise InvalidActionError(f"action {action!r} is not an array: {error}") from None
-    if weights.dtype == object or not (
-        np.issubdtype(weights.dtype, np.floating) or np.issubdtype(weights.dtype, np.integer)
-    ):
+        raise InvalidActionError(f"action {_short(action)} is not an array: {error}") from None
+    # Real numbers only: kinds f (float), i (int), u (unsigned); not bool, complex, time or objects.
+    if weights.dtype.kind not in "fiu":
         raise InvalidActionError(
             f"action dtype {weights.dtype} is not a real number type; expected weights of {space}"
         )
@@ -30,12 +31,23 @@ def as_allocation(action: Any, space: spaces.Box) -> np.ndarray:
         raise InvalidActionError(f"action shape {weights.shape} does not match {space}")
     weights = weights.astype(np.float64)
     if not np.all(np.isfinite(weights)):
-        raise InvalidActionError(f"action has NaN or inf: {weights.tolist()}; expected weights of {space}")
+        raise InvalidActionError(f"action has NaN or inf: {_short(weights)}; expected weights of {space}")
     if np.any(weights < space.low) or np.any(weights > space.high):
         raise InvalidActionError(
-            f"action {weights.tolist()} is outside {space} (weights in [{space.low.min()}, "
+            f"action {_short(weights)} is outside {space} (weights in [{space.low.min()}, "
             f"{space.high.max()}])"
         )
     if weights.sum() <= 0:
         raise InvalidActionError(f"action weights are all zero; expected a positive sum in {space}")
     return weights
+
+
+def _short(value: Any) -> str:
+    """A one-line, bounded description of an action for error messages."""
+    text = (
+        np.array2string(value, threshold=20, max_line_width=10**6)
+        if isinstance(value, np.ndarray)
+        else repr(value)
+    )
+    text = " ".join(text.split())
+    return text if len(text) <= 200 else text[:197] + "..."

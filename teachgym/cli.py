@@ -12,7 +12,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import gymnasium as gym
 import numpy as np
@@ -20,6 +20,7 @@ import numpy as np
 import teachgym
 from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
 from teachgym.composition import TeachingConfig
+from teachgym.registry_utils import load
 from teachgym.rollout import EpisodeResult, run_episode
 
 
@@ -34,11 +35,10 @@ def env_rows() -> list[dict[str, str]]:
     for env_id in teachgym.envs.ids():
         spec = gym.spec(env_id)
         kwargs = {**defaults.__dict__, **spec.kwargs}
-        family = env_id.removeprefix("teachgym/").split("-")[0]
         rows.append(
             {
                 "id": env_id,
-                "family": family,
+                "family": load(str(spec.entry_point)).family,
                 "domain": kwargs["domain"],
                 "student": kwargs["student"],
                 "engine": kwargs["engine"],
@@ -107,6 +107,15 @@ def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
         raise
 
 
+def prepare_output(path: Path) -> None:
+    """Fail before any episode runs if ``path`` cannot be written (so no work is lost at the end)."""
+    if path.is_dir():
+        raise UsageError(f"--json {str(path)!r} is a directory; expected a file path")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryFile(dir=path.parent):
+        pass
+
+
 def cmd_envs(args: argparse.Namespace) -> None:
     print(format_table(env_rows(), markdown=args.markdown))
 
@@ -119,7 +128,10 @@ def _teacher_names(spec: str, env: gym.Env[Any, Any]) -> list[str]:
     """``all`` (every teacher that supports the env) or a comma-separated list of names."""
     if spec == "all":
         return [n for n in agents.names() if agents.supports(n, env) and _builds(n, env)]
-    return [name.strip() for name in spec.split(",") if name.strip()]
+    names = [name.strip() for name in spec.split(",") if name.strip()]
+    if not names:
+        raise UsageError(f"--agent {spec!r} names no teacher; give a name, a comma-separated list or 'all'")
+    return names
 
 
 def _builds(name: str, env: gym.Env[Any, Any]) -> bool:
@@ -153,6 +165,10 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.quiet and args.render:
+        raise UsageError("--render shows every step and --quiet hides them: use one of the two")
+    if args.json:
+        prepare_output(Path(args.json))
     env = gym.make(args.env_id, render_mode=args.render)
     names = env.unwrapped.skills.names  # type: ignore[attr-defined]
     teachers = {name: agents.make(name, env) for name in _teacher_names(args.agent, env)}
@@ -186,10 +202,16 @@ def cmd_run(args: argparse.Namespace) -> None:
         print(f"wrote {len(results)} record(s) to {args.json}")
 
 
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        """One line and exit status 2, like every other user error (argparse prints its usage too)."""
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="teachgym", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="teachgym", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=teachgym.__version__)
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("envs", help="list the registered environments")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=cmd_envs)
@@ -216,7 +238,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
-    except (UsageError, ValueError, gym.error.Error) as error:
+    except (UsageError, ValueError, OSError, gym.error.Error) as error:
         print(f"teachgym: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -14,6 +14,7 @@ import numpy as np
 
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
+from teachgym.registry_utils import lookup
 
 
 @dataclass(frozen=True)
@@ -97,15 +98,16 @@ class PoolEngine:
         self._sorted = order
         self._start = np.searchsorted(cell[order], np.arange(num_skills * num_levels))
         self._size = np.bincount(cell, minlength=num_skills * num_levels)
+        if np.any(self._size == 0):
+            empty = [divmod(int(c), num_levels) for c in np.flatnonzero(self._size == 0)]
+            raise ConfigError(
+                f"the training pool has no item for (skill, level) {empty}; every cell needs one"
+            )
 
     def generate(self, plan: Plan, rng: np.random.Generator) -> Items:
         skill, level = plan.cells()
         cell = skill * self.num_levels + level
-        size = self._size[cell]
-        if np.any(size == 0):
-            empty = sorted(set(zip(skill[size == 0].tolist(), level[size == 0].tolist(), strict=True)))
-            raise ConfigError(f"the training pool has no item for (skill, level) {empty}")
-        pick = self._start[cell] + (rng.random(cell.shape) * size).astype(np.int64)
+        pick = self._start[cell] + (rng.random(cell.shape) * self._size[cell]).astype(np.int64)
         return self.pool.take(self._sorted[pick])
 
 
@@ -122,7 +124,5 @@ ENGINES = {"procedural": ProceduralEngine, "pool": _pool_engine}
 
 def make_engine(name: str, domain: object) -> Engine:
     """The engine registered as ``name`` (see :data:`ENGINES`) over ``domain``."""
-    from teachgym.registry_utils import lookup
-
     engine: Engine = lookup(ENGINES, name, "engine")(domain)
     return engine

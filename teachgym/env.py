@@ -17,7 +17,7 @@ from teachgym.domains.base import Domain, Items
 from teachgym.engines import Engine, Plan
 from teachgym.errors import ConfigError, EpisodeStateError
 from teachgym.objectives import Cost, Objective, make_objective
-from teachgym.skills import Profile
+from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.base import Student
 
 
@@ -98,6 +98,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        if options:
+            raise ConfigError(f"reset() takes no options in this env, got {options!r}")
         super().reset(seed=seed)
         root = np.random.SeedSequence(int(self.np_random.integers(2**63)))
         student_seed, engine_seed = root.spawn(2)
@@ -106,9 +108,12 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self._step_count = 0
         self._examples_used = 0
         self._compute_used = 0
-        self._profile = self.student.assess(self._validation)
+        self._profile = self._assess(self._validation)
         self._initial_profile = self._profile
-        self._initial_test_profile = self.student.assess(self._test)
+        self._initial_test_profile = self._assess(self._test)
+        # Call the objective once now, so that a broken one fails here and not after a student has
+        # already learned from a step (which would leave that step half-applied).
+        self._reward(self._profile, self._profile, Cost(np.zeros(1), np.zeros(1)))
         self._after_reset()
         return self._observation(), self._info()
 
@@ -123,9 +128,10 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         plan = self._plan(action)  # validates; nothing has changed if it raises
         batch = self.engine.generate(plan, self._engine_rng)
         compute = self.student.learn(batch)
-        previous, self._profile = self._profile, self.student.assess(self._validation)
+        profile = self._assess(self._validation)
         cost = Cost(examples=np.array([plan.num_examples]), compute=np.array([compute]))
-        reward = float(self.objective(previous, self._profile, cost)[0])
+        reward = self._reward(self._profile, profile, cost)
+        self._profile = profile
         self._step_count += 1
         self._examples_used += plan.num_examples
         self._compute_used += compute
@@ -135,6 +141,21 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         if truncated:
             info.update(self._final_info())
         return self._observation(), reward, False, truncated, info
+
+    def _assess(self, items: Items) -> Profile:
+        """The student's answers to held-out ``items``, graded by the domain."""
+        correct = self.domain.grade(items, self.student.attempt(items))
+        return profile_from_correct(self.skills, items.skill, items.level, correct)
+
+    def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
+        """The objective's value for member 0, checked: a scalar or ``(P,)`` of finite numbers."""
+        value = np.asarray(self.objective(previous, current, cost), dtype=np.float64).reshape(-1)
+        if value.size not in (1, self.student.num_members) or not np.all(np.isfinite(value)):
+            raise ConfigError(
+                f"objective {self.objective!r} returned {value.tolist()}; expected a finite scalar or "
+                f"one finite value per population member ({self.student.num_members})"
+            )
+        return float(value[0])
 
     # ------------------------------------------------------------------ views
     @property
@@ -166,7 +187,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return info
 
     def _final_info(self) -> dict[str, Any]:
-        test = self.student.assess(self._test).member(0)
+        test = self._assess(self._test).member(0)
         initial_test = self._initial_test_profile.member(0)
         return {
             "test_profile": test.named(),

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
+import subprocess
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
@@ -34,10 +37,32 @@ class EpisodeResult:
     examples_used: int = 0
     compute_used: int = 0
     wall_time: float = 0.0
+    validation_test_gap: float = 0.0
     version: str = __version__
+    git_revision: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@functools.cache
+def git_revision() -> str | None:
+    """The git commit of the teachgym source tree (with ``+dirty`` if it has uncommitted changes), or
+    None when teachgym is not run from a git checkout."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head + ("+dirty" if dirty else "")
 
 
 def run_episode(
@@ -48,16 +73,20 @@ def run_episode(
     agent: str = "",
     on_step: Any = None,
 ) -> EpisodeResult:
-    """Play one episode of ``teacher`` on ``env`` from ``seed`` (teacher seeded with ``seed`` too).
+    """Play one episode of ``teacher`` on ``env`` from ``seed`` (the teacher is seeded with ``seed``
+    too). ``teacher`` is anything :func:`teachgym.agents.as_teacher` accepts.
 
     Args:
         on_step: optional ``on_step(action, obs, reward, info)`` callback, e.g. for printing.
     """
+    from teachgym.agents import as_teacher
+
+    teacher = as_teacher(teacher)
     start = time.perf_counter()
     obs, info = env.reset(seed=seed)
     teacher.reset(env.observation_space, env.action_space, seed=seed)
     spec_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
-    result = EpisodeResult(env_id=spec_id, agent=agent, seed=seed)
+    result = EpisodeResult(env_id=spec_id, agent=agent, seed=seed, git_revision=git_revision())
     result.initial_accuracy = info["mean_accuracy"]
     terminated = truncated = False
     while not (terminated or truncated):
@@ -80,6 +109,7 @@ def run_episode(
     result.initial_test_accuracy = info["initial_test_accuracy"]
     result.test_accuracy = info["test_accuracy"]
     result.test_profile = info["test_profile"]
+    result.validation_test_gap = info["validation_test_gap"]
     result.examples_used = info["examples_used"]
     result.compute_used = info["compute_used"]
     result.wall_time = time.perf_counter() - start

@@ -62,6 +62,10 @@ def _bad_actions(shape: tuple[int, ...]) -> dict[str, tuple[object, str]]:
         "text": ("teach addition", "dtype"),
         "ragged": ([[1.0], [1.0, 2.0]], "not an array|dtype"),
         "none": (None, "dtype"),
+        "bool": (np.ones(shape, bool), "dtype bool"),
+        "complex": (np.ones(shape, complex), "dtype complex"),
+        "timedelta": (np.ones(shape, "m8[s]"), "dtype timedelta"),
+        "masked": (np.ma.masked_array(np.ones(shape), mask=np.zeros(shape, bool)), "masked"),
     }
 
 
@@ -123,3 +127,28 @@ def test_step_out_of_order_is_refused() -> None:
     env.step(np.ones(env.action_space.shape))
     with pytest.raises(EpisodeStateError, match="budget is spent"):
         env.step(np.ones(env.action_space.shape))
+
+
+def test_objective_is_checked_at_reset_not_after_a_step() -> None:
+    def broken(previous, current, cost):
+        return [1.0, 2.0, 3.0]
+
+    env = gym.make("teachgym/SkillList-Sim-v0", objective=broken, disable_env_checker=True)
+    with pytest.raises(ConfigError, match="expected a finite scalar"):
+        env.reset(seed=0)
+
+
+def test_scalar_objectives_are_accepted() -> None:
+    def gain(previous, current, cost):
+        return float(current.mean[0] - previous.mean[0])
+
+    env = gym.make("teachgym/SkillList-Sim-v0", objective=gain)
+    env.reset(seed=0)
+    _, reward, *_ = env.step(np.ones(env.action_space.shape, np.float32))
+    assert np.isfinite(reward)
+
+
+def test_reset_options_are_refused() -> None:
+    env = gym.make("teachgym/SkillList-Sim-v0")
+    with pytest.raises(ConfigError, match="reset\\(\\) takes no options"):
+        env.reset(seed=0, options={"level": 3})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -52,11 +53,20 @@ def test_run_prints_steps_and_summary_and_writes_json(tmp_path, capsys) -> None:
         (["run", "teachgym/SkillList-Sim-v0", "--agent", "nobody"], "unknown teacher 'nobody'"),
         (["run", "teachgym/SkillList-Digits-v0", "--agent", "oracle"], "oracle"),
         (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--episodes", "0"], "--episodes"),
+        (["run", "teachgym/SkillList-Sim-v0", "--agent", ","], "names no teacher"),
+        (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--json", "/"], "is a directory"),
+        (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--json", "/proc/x/y.jsonl"], "error"),
+        (
+            ["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--quiet", "--render", "ansi"],
+            "--quiet",
+        ),
     ],
 )
 def test_user_errors_print_one_line_and_exit_2(argv, message, capsys) -> None:
     assert main(argv) == 2
-    err = capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "seed=" not in captured.out  # refused before any episode ran
+    err = captured.err
     assert err.startswith("teachgym: error:") and message in err
     assert err.count("\n") == 1 and "Traceback" not in err
 
@@ -80,3 +90,12 @@ def test_run_all_teachers_ends_with_a_summary_table(capsys: pytest.CaptureFixtur
         assert name in table
     assert "oracle" not in out  # it cannot teach a neural student, so 'all' leaves it out
     assert "step  " not in out  # --quiet: no per-step table
+
+
+@pytest.mark.parametrize("argv", [["run"], ["bogus"], ["run", "x", "--agent", "y", "--seed", "one"]])
+def test_usage_errors_are_one_line_too(argv, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert re.match(r"teachgym( run)?: error: ", err) and err.count("\n") == 1

@@ -11,6 +11,7 @@ from teachgym.config import parse_config
 from teachgym.domains.latent import ARITHMETIC_SKILLS, LatentDomain
 from teachgym.engines import Plan, PoolEngine, ProceduralEngine, allocate
 from teachgym.errors import ConfigError
+from teachgym.objectives import Cost, CostPenalty, TargetSkillGain, mean_accuracy_gain
 from teachgym.skills import SkillSpace, profile_from_correct
 from teachgym.students.simulated import SimulatedStudentParams
 
@@ -92,3 +93,14 @@ def test_parse_config_refuses_unknown_and_mistyped_values() -> None:
     with pytest.raises(ConfigError, match="guess"):
         parse_config(SimulatedStudentParams, {"guess": 1.5}, owner="student")
     assert parse_config(SimulatedStudentParams, {"guess": 0}, owner="student").guess == 0
+
+
+def test_objectives() -> None:
+    skills = SkillSpace(("a", "b"))
+    before = profile_from_correct(skills, np.array([0, 1]), np.array([0, 0]), np.array([[False, False]]))
+    after = profile_from_correct(skills, np.array([0, 1]), np.array([0, 0]), np.array([[True, False]]))
+    cost = Cost(examples=np.array([10.0]), compute=np.array([10.0]))
+    np.testing.assert_allclose(mean_accuracy_gain(before, after, cost), [0.5])
+    np.testing.assert_allclose(TargetSkillGain([0])(before, after, cost), [1.0])
+    np.testing.assert_allclose(TargetSkillGain([1])(before, after, cost), [0.0])
+    np.testing.assert_allclose(CostPenalty(mean_accuracy_gain, 0.01)(before, after, cost), [0.4])

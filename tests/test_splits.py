@@ -46,9 +46,19 @@ def _leaves(value):
         yield value
 
 
+#: Everything a teacher may read in ``info``; anything else is a possible leak and must be reviewed.
+INFO_KEYS = {"profile", "mean_accuracy", "step", "examples_used", "compute_used"}
+FINAL_INFO_KEYS = {"test_profile", "test_accuracy", "initial_test_accuracy", "initial_accuracy",
+                   "validation_test_gap"}  # fmt: skip
+
+
 def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
     env = gym.make(env_id)
     obs, info = env.reset(seed=0)
+    skills = env.unwrapped.skills
+    assert set(info) == INFO_KEYS
+    for key, value in obs.items():
+        assert value.shape[0] in (1, skills.num_skills), f"obs[{key!r}] has shape {value.shape}"
     heldout = env.unwrapped.domain.heldout("validation")
     num_items = len(heldout)
     done = False
@@ -60,5 +70,5 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
         obs, _, terminated, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
         done = terminated or truncated
         if not done:
-            assert "test_profile" not in info and "test_accuracy" not in info
-    assert "test_profile" in info and "test_accuracy" in info
+            assert set(info) == INFO_KEYS
+    assert set(info) == INFO_KEYS | FINAL_INFO_KEYS

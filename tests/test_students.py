@@ -5,9 +5,11 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from teachgym.domains.base import Items
 from teachgym.domains.latent import LatentDomain
+from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
 from teachgym.students.simulated import SimulatedStudent, SimulatedStudentParams
 
@@ -35,7 +37,7 @@ def test_practice_raises_ability_with_diminishing_returns() -> None:
     gains = []
     for _ in range(5):
         before = student.ability()[0, 0]
-        student.learn(_items(0, before - 1.2, 20))  # always pitched in the ZPD
+        student.learn(_items(0, before - student.params.zpd_centre, 20))  # pitched in the ZPD
         gains.append(student.ability()[0, 0] - before)
     assert student.ability()[0, 0] > start + 1.0
     assert all(later < earlier for earlier, later in itertools.pairwise(gains))
@@ -43,7 +45,7 @@ def test_practice_raises_ability_with_diminishing_returns() -> None:
 
 def test_items_far_too_hard_or_easy_teach_little() -> None:
     gains = {}
-    for name, offset in {"zpd": -1.2, "too hard": 4.0, "too easy": -6.0}.items():
+    for name, offset in {"zpd": -1.7, "too hard": 4.0, "too easy": -6.0}.items():
         student = _student(forgetting_exponent=0.0)
         theta = student.ability()[0, 0]
         student.learn(_items(0, theta + offset, 20))
@@ -54,8 +56,8 @@ def test_items_far_too_hard_or_easy_teach_little() -> None:
 
 def test_prerequisites_gate_learning() -> None:
     novice, expert = _student(forgetting_exponent=0.0), _student(forgetting_exponent=0.0)
-    novice.strength[0, 0] = novice.prior[0, 0] = -3.5  # the prerequisite is far from mastered
-    expert.strength[0, 0] = expert.prior[0, 0] = 2.5  # the prerequisite is mastered
+    novice.prior[0, 0] = -3.5  # the prerequisite is far from mastered
+    expert.prior[0, 0] = 2.5  # the prerequisite is mastered
     for student in (novice, expert):
         theta = student.ability()[0, 1]
         student.learn(_items(1, theta - 1.2, 5))
@@ -64,16 +66,78 @@ def test_prerequisites_gate_learning() -> None:
     assert expert_gain > 5 * novice_gain
 
 
-def test_forgetting_follows_a_power_law_of_time() -> None:
-    student = _student(forgetting_exponent=0.5)
-    student.learn(_items(0, student.ability()[0, 0] - 1.2, 40))
+def _learned_after(schedule: list[Items | None], exponent: float = 0.5) -> float:
+    """Fraction of a first lesson on skill 0 retained after ``schedule`` (None = practise skill 1)."""
+    student = _student(forgetting_exponent=exponent)
+    student.learn(_items(0, student.ability()[0, 0] - student.params.zpd_centre, 40))
     learned = student.ability()[0, 0] - student.prior[0, 0]
-    retained = []
-    for _ in range(30):
-        student.learn(_items(1, 0.0, 1))  # time passes; skill 0 is not practised
-        retained.append((student.ability()[0, 0] - student.prior[0, 0]) / learned)
-    t = np.arange(1, 31)
-    np.testing.assert_allclose(retained, (1 + t) ** -0.5, rtol=1e-9)
+    for items in schedule:
+        student.learn(items if items is not None else _items(1, 0.0, 1))
+    return float((student.ability()[0, 0] - student.prior[0, 0]) / learned)
+
+
+def test_forgetting_follows_a_power_law_of_time() -> None:
+    for steps in (1, 5, 30):
+        assert _learned_after([None] * steps) == pytest.approx((1 + steps) ** -0.5, rel=1e-9)
+
+
+def test_practice_that_teaches_nothing_does_not_stop_forgetting() -> None:
+    useless = _items(0, -40.0, 1)  # far too easy: outside the ZPD, teaches (almost) nothing
+    unpractised = _learned_after([None] * 30)
+    assert _learned_after([useless] * 30) == pytest.approx(unpractised, abs=1e-6)
+    assert _learned_after([useless, None] * 15) == pytest.approx(unpractised, abs=1e-6)
+
+
+def test_ability_never_exceeds_the_ceiling_or_drops_with_practice() -> None:
+    student = _student(initial_ability_mean=2.5, initial_ability_sd=1.0, ceiling=3.0)
+    assert np.all(student.prior <= 3.0)
+    before = student.ability().copy()
+    student.learn(_items(0, before[0, 0] - 1.7, 40))
+    assert student.ability()[0, 0] >= before[0, 0] - 1e-12
+    assert np.all(student.ability() <= 3.0 + 1e-12)
+
+
+def test_zpd_centre_is_where_observed_success_is_85_percent() -> None:
+    p = _student().params
+    success = p.guess + (1 - p.guess - p.slip) / (1 + np.exp(-p.discrimination * p.zpd_centre))
+    assert success == pytest.approx(0.85)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"discrimination": 100.0},
+        {"initial_ability_sd": 50.0},
+        {"initial_ability_mean": -30.0},
+        {"zpd_width": 1e-300},
+        {"zpd_target_success": 0.1},  # below the guess rate: never observed
+        {"slip": 0.85},
+    ],
+)
+def test_extreme_parameters_are_refused_with_the_expected_range(params: dict) -> None:
+    with pytest.raises(ConfigError, match=rf"{next(iter(params))}=.*; expected"):
+        SimulatedStudentParams(**params)
+
+
+def test_parameters_at_their_bounds_stay_finite() -> None:
+    bounds = {"discrimination": 10.0, "initial_ability_mean": -10.0, "initial_ability_sd": 5.0,
+              "zpd_width": 0.05, "prerequisite_threshold": 20.0}  # fmt: skip
+    skills = LatentDomain().skills
+    student = SimulatedStudent(skills, 2, SimulatedStudentParams(**bounds))
+    student.reset(np.random.SeedSequence(1))
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        for _ in range(5):
+            student.learn(_items(7, 0.0, 10, members=2))
+    assert np.all(np.isfinite(student.ability()))
+
+
+def test_reset_with_the_same_seed_object_gives_the_same_students() -> None:
+    student = _student()
+    seed = np.random.SeedSequence(3)
+    student.reset(seed)
+    first = student.ability().copy()
+    student.reset(seed)
+    np.testing.assert_array_equal(student.ability(), first)
 
 
 def test_responses_follow_the_irt_curve() -> None:

@@ -7,6 +7,7 @@ import functools
 import numpy as np
 from sklearn.datasets import load_digits
 
+from teachgym.config import check_int
 from teachgym.domains.base import Items, grade_exact
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
@@ -14,6 +15,7 @@ from teachgym.skills import SkillSpace
 #: The ten classes as skills, one difficulty level each.
 DIGIT_SKILLS = SkillSpace(names=tuple(f"digit-{k}" for k in range(10)), num_levels=1)
 
+_OWNER = "domain 'digits'"
 _SPLITS = ("validation", "test")
 
 
@@ -45,9 +47,13 @@ class DigitsDomain:
     generator: training data comes from :meth:`train_pool` through a ``PoolEngine``.
 
     Args:
-        seed: fixes the split; episodes vary only the student and the training stream.
-        num_validation_per_class: validation images per class.
-        num_test_per_class: test images per class.
+        seed: int >= 0; fixes the split; episodes vary only the student and the training stream.
+        num_validation_per_class: int >= 1, validation images per class.
+        num_test_per_class: int >= 1, test images per class; the two together must leave at least
+            one training image of the smallest class (174 images).
+
+    Raises:
+        ConfigError: an argument of the wrong type or out of range.
     """
 
     view = "features"
@@ -58,25 +64,19 @@ class DigitsDomain:
     def __init__(
         self, *, seed: int = 0, num_validation_per_class: int = 30, num_test_per_class: int = 50
     ) -> None:
-        for name, value, low in (
-            ("seed", seed, 0),
-            ("num_validation_per_class", num_validation_per_class, 1),
-            ("num_test_per_class", num_test_per_class, 1),
-        ):
-            integral = isinstance(value, int | np.integer) and not isinstance(value, bool)
-            if not integral or value < low:
-                expected = f"expected an int >= {low}"
-                raise ConfigError(f"DigitsDomain argument {name}={value!r}; {expected}")
+        seed = check_int(_OWNER, "seed", seed, 0)
+        num_validation_per_class = check_int(_OWNER, "num_validation_per_class", num_validation_per_class, 1)
+        num_test_per_class = check_int(_OWNER, "num_test_per_class", num_test_per_class, 1)
         features, labels = _digits()
         class_sizes = np.bincount(labels, minlength=self.num_classes)
         num_heldout = num_validation_per_class + num_test_per_class
         if num_heldout >= class_sizes.min():
             raise ConfigError(
-                f"DigitsDomain num_validation_per_class + num_test_per_class = {num_heldout} "
+                f"{_OWNER} arguments num_validation_per_class + num_test_per_class = {num_heldout} "
                 f"leaves no training image; expected a sum < {class_sizes.min()} (the smallest "
                 "class)"
             )
-        self.seed = int(seed)
+        self.seed = seed
         rng = np.random.default_rng(np.random.SeedSequence(self.seed))
         parts: dict[str, list[np.ndarray]] = {"validation": [], "test": [], "train": []}
         for label in range(self.num_classes):
@@ -103,8 +103,7 @@ class DigitsDomain:
         """The fixed held-out images of ``split`` (``"validation"`` or ``"test"``), shape ``(M,)``,
         grouped by class."""
         if split not in _SPLITS:
-            expected = f"expected one of {_SPLITS}"
-            raise ConfigError(f"DigitsDomain has no held-out split {split!r}; {expected}")
+            raise ConfigError(f"{_OWNER} has no held-out split {split!r}; expected one of {_SPLITS}")
         return self._items[split]
 
     def train_pool(self) -> Items:

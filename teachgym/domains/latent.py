@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from teachgym.config import check_int, check_real
 from teachgym.domains.base import Items, grade_exact
+from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
+
+_OWNER = "domain 'sim'"
+_SPLITS = ("validation", "test")
+#: Largest accepted spread or noise, logits: beyond it every item is certain to be right or wrong.
+_MAX_SPREAD = 10.0
 
 #: A small arithmetic curriculum with prerequisites, the default skill space of the ``Sim`` domain.
 ARITHMETIC_SKILLS = SkillSpace(
@@ -41,12 +48,17 @@ class LatentDomain:
 
     Args:
         skills: skill space (default: :data:`ARITHMETIC_SKILLS`, 8 skills, 3 levels).
-        seed: fixes the domain (skill offsets, held-out items); episodes vary only the student and the
-            training stream.
-        num_heldout: held-out items per (skill, level) in each of the validation and test splits.
-        skill_spread: standard deviation of the per-skill difficulty offset, logits.
-        level_spread: half-range of the level offsets, logits.
-        item_sd: standard deviation of an item's difficulty around its (skill, level) mean, logits.
+        seed: int >= 0; fixes the domain (skill offsets, held-out items); episodes vary only the
+            student and the training stream.
+        num_heldout: int >= 1, held-out items per (skill, level) in each of the validation and test
+            splits.
+        skill_spread: standard deviation of the per-skill difficulty offset, logits, in [0, 10].
+        level_spread: half-range of the level offsets, logits, in [0, 10].
+        item_sd: standard deviation of an item's difficulty around its (skill, level) mean, logits,
+            in [0, 10].
+
+    Raises:
+        ConfigError: an argument of the wrong type or out of range.
     """
 
     view = "latent"
@@ -61,8 +73,16 @@ class LatentDomain:
         level_spread: float = 1.5,
         item_sd: float = 0.3,
     ) -> None:
+        if not isinstance(skills, SkillSpace):
+            raise ConfigError(
+                f"{_OWNER} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace"
+            )
+        seed = check_int(_OWNER, "seed", seed, 0)
+        num_heldout = check_int(_OWNER, "num_heldout", num_heldout, 1)
+        skill_spread = check_real(_OWNER, "skill_spread", skill_spread, 0.0, _MAX_SPREAD)
+        level_spread = check_real(_OWNER, "level_spread", level_spread, 0.0, _MAX_SPREAD)
+        self.item_sd = check_real(_OWNER, "item_sd", item_sd, 0.0, _MAX_SPREAD)
         self.skills = skills
-        self.item_sd = item_sd
         structure, validation, test = np.random.SeedSequence(seed).spawn(3)
         rng = np.random.default_rng(structure)
         self.skill_offset = rng.normal(0.0, skill_spread, skills.num_skills)
@@ -92,6 +112,10 @@ class LatentDomain:
         return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
 
     def heldout(self, split: str) -> Items:
+        """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
+        ``(K * L * num_heldout,)``, grouped by (skill, level)."""
+        if split not in _SPLITS:
+            raise ConfigError(f"{_OWNER} has no held-out split {split!r}; expected one of {_SPLITS}")
         return self._heldout[split]
 
     grade = staticmethod(grade_exact)

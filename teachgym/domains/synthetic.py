@@ -8,10 +8,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from teachgym.config import check_int, check_real
 from teachgym.domains.base import Items, grade_exact
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace, as_name_tuple
 
+_OWNER = "domain 'synthetic'"
 _SPLITS = ("validation", "test")
 
 
@@ -54,7 +56,11 @@ class SyntheticDomain:
       at 0.5, 40% at 0.8, 50% at 1), so the best linear rule reaches accuracy
       ``Phi((1 - d_k) / d_k)`` and the rest needs a nonlinear student.
 
-    Labels are balanced (``f -> -f`` flips the sign of every score). All rule vectors are fixed by
+    Labels are balanced, for every ``d_k``: the score factors as ``(w_k . f)((1 - d_k) + d_k (v_k . f))``
+    and ``w_k . f`` is a standard normal symmetric about 0 and independent of ``v_k . f``, so
+    ``P(score_k > 0) = 1/2``. Equivalently, the reflection ``f -> f - 2 (w_k . f) w_k`` keeps the
+    distribution of ``f`` and ``v_k . f`` and flips the sign of every score. (``f -> -f`` does not:
+    the XOR term is even in ``f``.) All rule vectors are fixed by
     ``seed``; so are the held-out splits (``num_heldout`` items per skill each) and the training
     pool (``pool_size`` items per skill), each drawn from its own stream spawned from
     ``np.random.SeedSequence(seed)``. Features are continuous, so the training stream, the pool and
@@ -67,7 +73,8 @@ class SyntheticDomain:
 
     Args:
         num_skills: ``K``, skills (``skill-0`` .. ``skill-{K-1}``, one level each).
-        num_features: ``F``, Gaussian feature dimensions (>= 2, so ``u_k`` and ``v_k`` exist).
+        num_latent_features: ``F``, Gaussian feature dimensions (>= 2, so ``u_k`` and ``v_k`` exist).
+            The attribute :attr:`num_features` is the student's input size ``D = K + F``.
         correlation: cosine between each rule direction and the shared direction ``u``, in (-1, 1).
         num_conflicting: skills whose rule points against the shared direction, in [0, K].
         difficulty: ``d_k`` per skill in [0, 1]; default evenly spaced from 0.0 to 0.8.
@@ -83,7 +90,7 @@ class SyntheticDomain:
         self,
         *,
         num_skills: int = 6,
-        num_features: int = 16,
+        num_latent_features: int = 16,
         correlation: float = 0.6,
         num_conflicting: int = 2,
         difficulty: Sequence[float] | np.ndarray | None = None,
@@ -91,42 +98,35 @@ class SyntheticDomain:
         num_heldout: int = 100,
         pool_size: int = 400,
     ) -> None:
-        _require_int("num_skills", num_skills, 1)
-        _require_int("num_features", num_features, 2)
-        _require_int("num_conflicting", num_conflicting, 0)
-        _require_int("seed", seed, 0)
-        _require_int("num_heldout", num_heldout, 1)
-        _require_int("pool_size", pool_size, 1)
-        if num_conflicting > num_skills:
-            raise ConfigError(
-                f"SyntheticDomain argument num_conflicting={num_conflicting!r}; "
-                f"expected 0 <= num_conflicting <= num_skills={num_skills}"
-            )
-        real = isinstance(correlation, int | float | np.integer | np.floating)
-        if not real or isinstance(correlation, bool) or not -1.0 < float(correlation) < 1.0:
-            raise ConfigError(
-                f"SyntheticDomain argument correlation={correlation!r}; expected a float in (-1, 1)"
-            )
+        num_skills = check_int(_OWNER, "num_skills", num_skills, 1)
+        num_latent_features = check_int(_OWNER, "num_latent_features", num_latent_features, 2)
+        # At most num_skills: the conflicting skills are the last num_conflicting of the K.
+        num_conflicting = check_int(_OWNER, "num_conflicting", num_conflicting, 0, num_skills)
+        correlation = check_real(_OWNER, "correlation", correlation, -1.0, 1.0, low_open=True, high_open=True)
+        seed = check_int(_OWNER, "seed", seed, 0)
+        num_heldout = check_int(_OWNER, "num_heldout", num_heldout, 1)
+        pool_size = check_int(_OWNER, "pool_size", pool_size, 1)
         if difficulty is None:
             difficulty = np.linspace(0.0, 0.8, num_skills)
         try:
             levels = np.asarray(difficulty, dtype=np.float64)
         except (TypeError, ValueError):
             raise ConfigError(
-                f"SyntheticDomain argument difficulty={difficulty!r}; expected a sequence of floats"
+                f"{_OWNER} argument difficulty={difficulty!r} is invalid; expected a sequence of floats"
             ) from None
         if levels.shape != (num_skills,) or not np.all((levels >= 0.0) & (levels <= 1.0)):
             raise ConfigError(
-                f"SyntheticDomain argument difficulty={difficulty!r}; expected {num_skills} "
+                f"{_OWNER} argument difficulty={difficulty!r} is invalid; expected {num_skills} "
                 "(num_skills) floats in [0, 1]"
             )
-        self.num_skills = int(num_skills)
-        self.num_features = self.num_skills + int(num_features)  # cue + Gaussian features (D)
-        self.num_gaussian = int(num_features)
-        self.correlation = float(correlation)
-        self.num_conflicting = int(num_conflicting)
+        self.num_skills = num_skills
+        self.num_latent_features = num_latent_features
+        # What the student reads (the Domain protocol's input size D): the cue and the features.
+        self.num_features = num_skills + num_latent_features
+        self.correlation = correlation
+        self.num_conflicting = num_conflicting
         self.difficulty = levels
-        self.seed = int(seed)
+        self.seed = seed
         self.skills = SkillSpace(names=as_name_tuple(self.num_skills, "skill"), num_levels=1)
         structure, validation, test, pool = np.random.SeedSequence(self.seed).spawn(4)
         self._build_rules(np.random.default_rng(structure))
@@ -140,15 +140,13 @@ class SyntheticDomain:
     def _build_rules(self, rng: np.random.Generator) -> None:
         """Draw the shared direction ``u``, the rule directions ``w`` ``(K, F)``, the XOR directions
         ``v`` ``(K, F)`` and the signs ``s`` ``(K,)``."""
-        num_skills, num_gaussian = self.num_skills, self.num_gaussian
-        self.shared_direction = _unit(rng.standard_normal(num_gaussian))
-        shared = np.broadcast_to(self.shared_direction, (num_skills, num_gaussian))
-        if num_gaussian > num_skills:
+        num_skills, num_latent = self.num_skills, self.num_latent_features
+        self.shared_direction = _unit(rng.standard_normal(num_latent))
+        shared = np.broadcast_to(self.shared_direction, (num_skills, num_latent))
+        if num_latent > num_skills:
             # Orthonormal private parts make every pair of skills overlap by exactly correlation**2:
             # QR of [u, Gaussian columns] keeps u's span first and completes it orthonormally.
-            columns = np.column_stack(
-                [self.shared_direction, rng.standard_normal((num_gaussian, num_skills))]
-            )
+            columns = np.column_stack([self.shared_direction, rng.standard_normal((num_latent, num_skills))])
             private = np.linalg.qr(columns)[0][:, 1:].T
         else:
             private = _orthogonal_unit(rng, shared)
@@ -189,7 +187,7 @@ class SyntheticDomain:
                 "(one level per skill)"
             )
         skill = skill.astype(np.int64)
-        gaussian = rng.standard_normal((*skill.shape, self.num_gaussian)).astype(np.float32)
+        gaussian = rng.standard_normal((*skill.shape, self.num_latent_features)).astype(np.float32)
         answer = self.rule(skill, gaussian)
         cue = np.eye(self.num_skills, dtype=np.float32)[skill]
         features = np.concatenate([cue, gaussian], axis=-1)
@@ -211,8 +209,7 @@ class SyntheticDomain:
         """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
         ``(K * num_heldout,)``, grouped by skill."""
         if split not in _SPLITS:
-            expected = f"expected one of {_SPLITS}"
-            raise ConfigError(f"SyntheticDomain has no held-out split {split!r}; {expected}")
+            raise ConfigError(f"{_OWNER} has no held-out split {split!r}; expected one of {_SPLITS}")
         return self._items[split]
 
     def train_pool(self) -> Items:
@@ -220,9 +217,3 @@ class SyntheticDomain:
         return self._items["train"]
 
     grade = staticmethod(grade_exact)
-
-
-def _require_int(name: str, value: object, low: int) -> None:
-    integral = isinstance(value, int | np.integer) and not isinstance(value, bool)
-    if not integral or value < low:  # type: ignore[operator]
-        raise ConfigError(f"SyntheticDomain argument {name}={value!r}; expected an int >= {low}")

@@ -10,9 +10,13 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from teachgym.config import check_int, check_real
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
+from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
+
+_OWNER = "student 'mlp'"
 
 _OPTIMIZERS = ("adam", "sgd")
 # Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
@@ -23,7 +27,7 @@ _PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 
 
 class MLPStudent:
-    """A population of ``num_members`` independent MLPs ``D -> hidden (ReLU) -> C`` (torch, CPU).
+    """A population of ``num_members`` independent MLPs ``D -> H (ReLU) -> C`` (torch, CPU).
 
     The members' parameters are stacked with a leading member dimension (``w1 (P, D, H)``,
     ``b1 (P, 1, H)``, ``w2 (P, H, C)``, ``b2 (P, 1, C)``) and run as batched matrix products.
@@ -32,11 +36,11 @@ class MLPStudent:
     update of the stacked tensors is ``P`` independent optimizers; and every member draws its
     initial weights and its minibatch order from its own ``torch.Generator``. A population
     therefore trains exactly as its members would alone: member ``p`` of a population reset with
-    ``seed`` is initialised from ``seed.spawn(num_members)[p]``, and :meth:`reset_members` with
-    the same child seeds reproduces it in a population of any size (bitwise on CPU with
-    ``torch.use_deterministic_algorithms(True)``).
+    ``seed`` is initialised from ``children(seed, num_members)[p]`` (:func:`teachgym.seeding.children`),
+    and :meth:`reset_members` with the same child seeds reproduces it in a population of any size
+    (bitwise on CPU with ``torch.use_deterministic_algorithms(True)``).
 
-    Training (:meth:`learn`) makes ``epochs`` passes over each step's new examples in minibatches of
+    Training (:meth:`learn`) makes ``num_epochs`` passes over each step's new examples in minibatches of
     ``minibatch_size``, in a fresh random order every pass; nothing is replayed from earlier steps,
     so what is not practised can be forgotten. Initial weights follow ``torch.nn.Linear``'s default:
     weights and biases uniform in ``+-1/sqrt(fan_in)`` (Kaiming-uniform with ``a = sqrt(5)``; He et
@@ -47,12 +51,15 @@ class MLPStudent:
         num_classes: ``C``, number of answers; predictions are the argmax of the logits.
         skills: the skill space of the items (for :meth:`assess`).
         num_members: ``P``, learners in the population.
-        hidden: ``H``, ReLU units in the hidden layer.
-        learning_rate: step size of the optimizer (per update).
+        num_hidden: ``H``, ReLU units in the hidden layer.
+        learning_rate: step size of the optimizer (per update), a finite float > 0.
         optimizer: ``"adam"`` (Kingma & Ba 2015, betas 0.9/0.999, eps 1e-8; the update of
             ``torch.optim.Adam``) or ``"sgd"`` (plain, no momentum).
-        epochs: passes over each step's examples.
+        num_epochs: passes over each step's examples.
         minibatch_size: examples per parameter update (the last minibatch of a pass may be smaller).
+
+    Raises:
+        ConfigError: an argument of the wrong type or out of range, naming it and its value.
     """
 
     def __init__(
@@ -62,46 +69,37 @@ class MLPStudent:
         skills: SkillSpace,
         num_members: int = 1,
         *,
-        hidden: int = 64,
+        num_hidden: int = 64,
         learning_rate: float = 0.01,
         optimizer: str = "adam",
-        epochs: int = 2,
+        num_epochs: int = 2,
         minibatch_size: int = 32,
     ) -> None:
-        for name, value, low in (
-            ("num_features", num_features, 1),
-            ("num_classes", num_classes, 2),
-            ("num_members", num_members, 1),
-            ("hidden", hidden, 1),
-            ("epochs", epochs, 1),
-            ("minibatch_size", minibatch_size, 1),
-        ):
-            if not _is_int(value) or value < low:
-                raise ConfigError(f"MLPStudent argument {name}={value!r}; expected an int >= {low}")
-        if not _is_real(learning_rate) or not 0.0 < float(learning_rate) < math.inf:
+        self.num_features = check_int(_OWNER, "num_features", num_features, 1)
+        self.num_classes = check_int(_OWNER, "num_classes", num_classes, 2)
+        self.num_members = check_int(_OWNER, "num_members", num_members, 1)
+        self.num_hidden = check_int(_OWNER, "num_hidden", num_hidden, 1)
+        self.num_epochs = check_int(_OWNER, "num_epochs", num_epochs, 1)
+        self.minibatch_size = check_int(_OWNER, "minibatch_size", minibatch_size, 1)
+        self.learning_rate = check_real(_OWNER, "learning_rate", learning_rate, 0.0, low_open=True)
+        if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
             raise ConfigError(
-                f"MLPStudent argument learning_rate={learning_rate!r}; expected a finite float > 0"
+                f"{_OWNER} argument optimizer={optimizer!r} is invalid; expected one of {_OPTIMIZERS}"
             )
-        if optimizer not in _OPTIMIZERS:
-            expected = f"expected one of {_OPTIMIZERS}"
-            raise ConfigError(f"MLPStudent argument optimizer={optimizer!r}; {expected}")
-        self.num_features = int(num_features)
-        self.num_classes = int(num_classes)
+        if not isinstance(skills, SkillSpace):
+            raise ConfigError(
+                f"{_OWNER} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace"
+            )
         self.skills = skills
-        self.num_members = int(num_members)
-        self.hidden = int(hidden)
-        self.learning_rate = float(learning_rate)
         self.optimizer = optimizer
-        self.epochs = int(epochs)
-        self.minibatch_size = int(minibatch_size)
         self.reset(np.random.SeedSequence(0))
 
     # ----------------------------------------------------------------- protocol
     def reset(self, seed: np.random.SeedSequence) -> None:
         """Fresh weights and optimizer state; member ``p`` is drawn from
-        ``seed.spawn(num_members)[p]`` (this spawns from ``seed``, as every student's reset
-        does)."""
-        self.reset_members(seed.spawn(self.num_members))
+        ``children(seed, num_members)[p]`` (:func:`teachgym.seeding.children`). ``seed`` is not
+        changed, so two resets with the same seed object give the same population."""
+        self.reset_members(children(seed, self.num_members))
 
     def reset_members(self, seeds: Sequence[np.random.SeedSequence]) -> None:
         """Fresh weights and optimizer state with member ``p`` drawn from ``seeds[p]``.
@@ -115,7 +113,7 @@ class MLPStudent:
                 f"num_members={self.num_members}"
             )
         self._generators = [_torch_generator(s) for s in seeds]
-        d, h, c = self.num_features, self.hidden, self.num_classes
+        d, h, c = self.num_features, self.num_hidden, self.num_classes
         parameters: dict[str, list[torch.Tensor]] = {name: [] for name in _PARAMETER_NAMES}
         for generator in self._generators:
             # One member at a time, in a fixed order, so a member's weights depend only on its seed.
@@ -142,7 +140,7 @@ class MLPStudent:
 
         Returns:
             Compute spent: the examples behind every parameter update, summed over updates and
-            members (``epochs * P * M``).
+            members (``num_epochs * P * M``).
         """
         features = self._features(batch, "learn")
         if (
@@ -165,13 +163,13 @@ class MLPStudent:
         y = torch.as_tensor(answer.astype(np.int64))
         rows = torch.arange(self.num_members)[:, None]
         generators = self._generators
-        for _ in range(self.epochs):
+        for _ in range(self.num_epochs):
             # Each member shuffles with its own generator: its order is the same in any population.
             order = torch.stack([torch.randperm(num_examples, generator=g) for g in generators])
             for start in range(0, num_examples, self.minibatch_size):
                 pick = order[:, start : start + self.minibatch_size]
                 self._update(x[rows, pick], y[rows, pick])
-        return self.epochs * self.num_members * num_examples
+        return self.num_epochs * self.num_members * num_examples
 
     def attempt(self, items: Items) -> np.ndarray:
         """Every member's predicted class for ``items`` (shared ``(M,)`` with features ``(M, D)``,
@@ -270,13 +268,3 @@ def _torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
     generator = torch.Generator()
     generator.manual_seed(int(seed.generate_state(1, dtype=np.uint64)[0]))
     return generator
-
-
-def _is_int(value: object) -> bool:
-    """An int (Python or numpy), not a bool."""
-    return isinstance(value, int | np.integer) and not isinstance(value, bool)
-
-
-def _is_real(value: object) -> bool:
-    """A real number (Python or numpy int or float), not a bool."""
-    return isinstance(value, int | float | np.integer | np.floating) and not isinstance(value, bool)

@@ -8,6 +8,7 @@ import numpy as np
 
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
+from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
 
 
@@ -18,75 +19,104 @@ class SimulatedStudentParams:
     Abilities and difficulties are in logits (the IRT scale); time is in teaching steps.
 
     Attributes:
-        discrimination: 2PL slope ``a`` of ``sigma(a (theta - b))`` (IRT 2PL; fitted ``a`` are
+        discrimination: 2PL slope ``a`` of ``sigmoid(a (theta - b))`` (IRT 2PL; fitted ``a`` are
             typically 0.5-2.5).
         guess: chance of a correct answer without the skill (BKT ``P(G)``, typically 0.1-0.3;
             Corbett & Anderson 1994).
         slip: chance of a wrong answer despite the skill (BKT ``P(S)``, typically 0.05-0.2).
-        initial_ability_mean, initial_ability_sd: prior knowledge per member and skill, logits.
+        initial_ability_mean, initial_ability_sd: prior knowledge per member and skill, logits
+            (priors are clipped below the ceiling).
         ceiling: ability no amount of practice exceeds, logits; practice closes a fraction of the
             distance to it, so returns diminish (power law of practice, Newell & Rosenbloom 1981).
         learning_rate: fraction of the remaining headroom one perfectly pitched example closes.
         learning_rate_sd: log-normal spread of the learning rate across members (learner traits as
             in PSI-KT).
-        zpd_target_success: success rate at which an example teaches most: 0.85 (the 85% rule for
-            gradient learners, Wilson et al. 2019); items far easier or harder teach little.
+        zpd_target_success: observed success rate (guess and slip included) at which an example
+            teaches most: 0.85, the 85% rule for gradient learners (Wilson et al. 2019); items far
+            easier or harder teach little. Must lie strictly between ``guess`` and ``1 - slip``.
         zpd_width: standard deviation of the Gaussian ZPD window around that point, logits.
         prerequisite_threshold: ability at which a prerequisite counts as half mastered, logits;
             learning a skill is scaled by the mastery of each prerequisite (prerequisite gating, as in
             PSI-KT's prerequisite graph).
-        forgetting_exponent: ``d`` in the retention ``(1 + t / forgetting_scale) ** -d`` of what was
-            learned above the prior (power-law forgetting, Wixted & Ebbesen 1991).
+        forgetting_exponent: ``d`` in the retention ``(1 + age / forgetting_scale) ** -d`` of each
+            trace of learning (power-law forgetting, Wixted & Ebbesen 1991).
         forgetting_scale: ``tau`` in the retention above, steps.
     """
 
     discrimination: float = 1.5
     guess: float = 0.2
     slip: float = 0.1
-    initial_ability_mean: float = -1.5
+    initial_ability_mean: float = -1.0
     initial_ability_sd: float = 0.5
     ceiling: float = 3.0
-    learning_rate: float = 0.03
+    learning_rate: float = 0.04
     learning_rate_sd: float = 0.3
     zpd_target_success: float = 0.85
     zpd_width: float = 1.0
-    prerequisite_threshold: float = -1.5
+    prerequisite_threshold: float = -1.0
     forgetting_exponent: float = 0.2
     forgetting_scale: float = 1.0
 
     def __post_init__(self) -> None:
+        # Bounds keep every computation finite; they are far wider than any fitted value.
         checks = {
-            "discrimination": self.discrimination > 0,
-            "guess": 0 <= self.guess < 1,
-            "slip": 0 <= self.slip < 1 - self.guess,
-            "initial_ability_sd": self.initial_ability_sd >= 0,
-            "ceiling": self.ceiling > self.initial_ability_mean,
-            "learning_rate": 0 <= self.learning_rate <= 1,
-            "learning_rate_sd": self.learning_rate_sd >= 0,
-            "zpd_target_success": 0 < self.zpd_target_success < 1,
-            "zpd_width": self.zpd_width > 0,
-            "forgetting_exponent": self.forgetting_exponent >= 0,
-            "forgetting_scale": self.forgetting_scale > 0,
+            "discrimination": (0.05 <= self.discrimination <= 10, "in [0.05, 10]"),
+            "guess": (0 <= self.guess < 1, "in [0, 1)"),
+            "slip": (0 <= self.slip < 1 - self.guess, f"in [0, 1 - guess) = [0, {1 - self.guess:g})"),
+            "initial_ability_mean": (-10 <= self.initial_ability_mean <= 10, "in [-10, 10] logits"),
+            "initial_ability_sd": (0 <= self.initial_ability_sd <= 5, "in [0, 5] logits"),
+            "ceiling": (
+                self.initial_ability_mean < self.ceiling <= 20,
+                f"in (initial_ability_mean, 20] = ({self.initial_ability_mean:g}, 20] logits",
+            ),
+            "learning_rate": (0 <= self.learning_rate <= 1, "in [0, 1]"),
+            "learning_rate_sd": (0 <= self.learning_rate_sd <= 2, "in [0, 2]"),
+            "zpd_target_success": (
+                self.guess < self.zpd_target_success < 1 - self.slip,
+                f"in (guess, 1 - slip) = ({self.guess:g}, {1 - self.slip:g})",
+            ),
+            "zpd_width": (0.05 <= self.zpd_width <= 10, "in [0.05, 10] logits"),
+            "prerequisite_threshold": (-20 <= self.prerequisite_threshold <= 20, "in [-20, 20] logits"),
+            "forgetting_exponent": (0 <= self.forgetting_exponent <= 5, "in [0, 5]"),
+            "forgetting_scale": (0.01 <= self.forgetting_scale <= 1e6, "in [0.01, 1e6] steps"),
         }
-        for name, ok in checks.items():
+        for name, (ok, expected) in checks.items():
             if not ok:
-                raise ConfigError(f"SimulatedStudentParams.{name}={getattr(self, name)!r} is out of range")
+                raise ConfigError(
+                    f"student 'simulated' argument {name}={getattr(self, name)!r}; expected {expected}"
+                )
+
+    @property
+    def zpd_centre(self) -> float:
+        """Ability minus difficulty (logits) at which observed success is ``zpd_target_success``."""
+        mastery = (self.zpd_target_success - self.guess) / (1 - self.guess - self.slip)
+        return float(np.log(mastery / (1 - mastery)) / self.discrimination)
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
 
 
+def _log_sigmoid(x: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -x)  # finite for every finite x, unlike log(sigmoid(x))
+
+
 class SimulatedStudent:
     """A population of simulated learners (numpy, vectorized over members and skills).
 
-    Each member has a latent ability per skill. It answers an item of difficulty ``b`` correctly with
-    probability ``guess + (1 - guess - slip) * sigmoid(a (theta - b))`` (2PL with BKT guess and
-    slip). Practising ``n`` examples of a skill in one step moves its ability towards the ceiling:
-    ``theta += (ceiling - theta) * (1 - exp(-rate * gate * sum_i zpd(theta - b_i)))``, where ``zpd`` is
-    a Gaussian window centred where the learner succeeds 85% of the time and ``gate`` is the product
-    of the prerequisites' mastery. Between practice sessions, what was learned above the prior
-    decays as a power law of the steps since the skill was last practised.
+    **Responses.** Each member has a latent ability ``theta`` per skill and answers an item of
+    difficulty ``b`` correctly with probability ``guess + (1 - guess - slip) * sigmoid(a (theta - b))``
+    (2PL with BKT guess and slip).
+
+    **Learning.** Practising items of a skill in one step adds a *trace* of learning of size
+    ``(ceiling - theta) * (1 - exp(-rate * gate * sum_i zpd(theta - b_i)))``: ``zpd`` is a Gaussian
+    window centred where the learner succeeds 85% of the time, ``gate`` is the product of the
+    prerequisites' mastery, and the headroom factor makes returns diminish.
+
+    **Forgetting.** Ability is ``prior + sum over traces of gain * (1 + age / tau) ** -d``: every
+    trace decays as a power law of its own age (Wixted & Ebbesen 1991), as in ACT-R's sum over
+    practice events. Practice that teaches nothing adds nothing and does not reset the decay of
+    earlier traces. Traces start afresh at ``reset``.
 
     The ability itself is hidden from teachers; :meth:`expected_accuracy` and :meth:`lookahead` are
     the documented privileged channel used only by the ``oracle`` reference teacher.
@@ -108,16 +138,19 @@ class SimulatedStudent:
 
     # ----------------------------------------------------------------- protocol
     def reset(self, seed: np.random.SeedSequence) -> None:
-        traits, responses = seed.spawn(2)
-        rng = np.random.default_rng(traits)
-        p, shape = self.params, (self.num_members, self.skills.num_skills)
-        self.prior = rng.normal(p.initial_ability_mean, p.initial_ability_sd, shape)
-        self.learning_rate = p.learning_rate * rng.lognormal(0.0, p.learning_rate_sd, (shape[0], 1))
-        self.strength = self.prior.copy()  # ability right after the skill was last practised
-        self.last_practice = np.zeros(shape)  # step at which each skill was last practised
-        self.clock = np.zeros((shape[0], 1))  # steps taken by each member
-        self.practice_count = np.zeros(shape, dtype=np.int64)
-        self._response_rng = np.random.default_rng(responses)
+        """Fresh learners; member ``p``'s traits are drawn from ``children(seed, P)[p]`` alone."""
+        p, num_skills = self.params, self.skills.num_skills
+        rngs = [np.random.default_rng(child) for child in children(seed, self.num_members)]
+        prior = np.stack(
+            [rng.normal(p.initial_ability_mean, p.initial_ability_sd, num_skills) for rng in rngs]
+        )
+        self.prior = np.minimum(prior, p.ceiling)
+        rate = np.array([rng.lognormal(0.0, p.learning_rate_sd) for rng in rngs])
+        self.member_learning_rate = (p.learning_rate * rate)[:, None]  # (P, 1)
+        self.clock = np.zeros((self.num_members, 1))  # steps taken by each member
+        self._trace_gain: list[np.ndarray] = []  # one (P, K) array of gains per step
+        self._trace_time: list[np.ndarray] = []  # the (P, 1) clock at which each was laid down
+        self._response_rng = np.random.default_rng(children(seed, self.num_members + 1)[-1])
 
     def learn(self, batch: Items) -> int:
         if batch.difficulty is None:
@@ -128,9 +161,9 @@ class SimulatedStudent:
         item_theta = np.take_along_axis(theta, batch.skill, axis=1)
         weight = self._zpd(item_theta - batch.difficulty)
         exposure = np.einsum("pm,pmk->pk", weight, onehot)
-        practised = onehot.sum(axis=1) > 0
-        self._advance(theta, exposure, practised)
-        self.practice_count += onehot.sum(axis=1).astype(np.int64)
+        self.clock = self.clock + 1
+        self._trace_gain.append(self._gain(theta, exposure))
+        self._trace_time.append(self.clock.copy())
         return int(batch.skill.size)
 
     def attempt(self, items: Items) -> np.ndarray:
@@ -146,31 +179,28 @@ class SimulatedStudent:
     # ----------------------------------------------------------------- dynamics
     def ability(self, steps_ahead: int = 0) -> np.ndarray:
         """Latent ability after forgetting, ``steps_ahead`` steps from now, logits, ``(P, K)``."""
+        if not self._trace_gain:
+            return self.prior.copy()
         p = self.params
-        elapsed = self.clock + steps_ahead - self.last_practice
-        retention = (1.0 + elapsed / p.forgetting_scale) ** -p.forgetting_exponent
-        return self.prior + (self.strength - self.prior) * retention
+        age = self.clock + steps_ahead - np.stack(self._trace_time)  # (T, P, 1)
+        retention = (1.0 + age / p.forgetting_scale) ** -p.forgetting_exponent
+        return self.prior + (np.stack(self._trace_gain) * retention).sum(axis=0)
 
     def _zpd(self, margin: np.ndarray) -> np.ndarray:
         p = self.params
-        centre = np.log(p.zpd_target_success / (1 - p.zpd_target_success)) / p.discrimination
-        return np.exp(-0.5 * ((margin - centre) / p.zpd_width) ** 2)
+        return np.exp(-0.5 * ((margin - p.zpd_centre) / p.zpd_width) ** 2)
 
     def _gate(self, theta: np.ndarray) -> np.ndarray:
+        """Product over each skill's prerequisites of their mastery, ``(P, K)`` in (0, 1]."""
         p = self.params
-        mastery = _sigmoid(p.discrimination * (theta - p.prerequisite_threshold))
-        return np.exp(np.log(mastery) @ self._prerequisites.T)  # product over prerequisites
+        log_mastery = _log_sigmoid(p.discrimination * (theta - p.prerequisite_threshold))
+        return np.exp(log_mastery @ self._prerequisites.T)
 
-    def _step_ability(self, theta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
-        """Ability after one step of practice with the given ZPD-weighted exposure per skill."""
-        rate = self.learning_rate * self._gate(theta)
-        return theta + (self.params.ceiling - theta) * -np.expm1(-rate * exposure)
-
-    def _advance(self, theta: np.ndarray, exposure: np.ndarray, practised: np.ndarray) -> None:
-        new_theta = self._step_ability(theta, exposure)
-        self.clock += 1
-        self.strength = np.where(practised, new_theta, self.strength)
-        self.last_practice = np.where(practised, self.clock, self.last_practice)
+    def _gain(self, theta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
+        """Size of the trace one step of practice lays down, given ZPD-weighted exposure per skill."""
+        rate = self.member_learning_rate * self._gate(theta)
+        headroom = np.maximum(self.params.ceiling - theta, 0.0)
+        return headroom * -np.expm1(-rate * exposure)
 
     def _success(self, theta: np.ndarray, skill: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
         p = self.params
@@ -189,10 +219,8 @@ class SimulatedStudent:
 
     def lookahead(self, counts: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
         """Ability ``(P, K)`` one step ahead if each member practised ``counts[p, k, l]`` items of
-        mean difficulty ``difficulty[k, l]``; the student itself is not changed."""
+        mean difficulty ``difficulty[k, l]``; the student itself is not changed. With one member,
+        ``counts`` may hold any number of candidate plans along its first axis."""
         theta = self.ability()
         exposure = (counts * self._zpd(theta[:, :, None] - difficulty[None])).sum(axis=-1)
-        practised = counts.sum(axis=-1) > 0
-        new_theta = self._step_ability(theta, exposure)
-        # Unpractised skills keep decaying for one more step.
-        return np.where(practised, new_theta, self.ability(steps_ahead=1))
+        return self.ability(steps_ahead=1) + self._gain(theta, exposure)
