@@ -1,4 +1,8 @@
-"""Generic allocation teachers: random, uniform and round-robin (the usual baselines)."""
+"""Generic teachers: random, uniform and round-robin (the usual baselines).
+
+They act on any allocation action space (``Box`` of weights: spread over cells) and on any
+``Discrete`` choice of the next sub-task (TSCL's uniform-sampling baseline and a fixed cycle).
+"""
 
 from __future__ import annotations
 
@@ -6,53 +10,65 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 
-ALLOCATION_FAMILIES = ("SkillList",)
+#: Families whose action is a Box of weights over (skill, level) cells.
+ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree")
+#: Families whose action is a Discrete choice of the next sub-task.
+CHOICE_FAMILIES: tuple[str, ...] = ("Curriculum",)
+GENERIC_FAMILIES = ALLOCATION_FAMILIES + CHOICE_FAMILIES
 
 
 @register(
     "random",
-    families=ALLOCATION_FAMILIES,
+    families=GENERIC_FAMILIES,
     paper="baseline (DataEnvGym, Khan et al. 2024; TSCL, Matiisen et al. 2017)",
-    summary="a fresh Dirichlet(1) allocation over (skill, level) cells every step",
+    summary="a fresh Dirichlet(1) allocation over cells, or a uniformly drawn sub-task, every step",
 )
 class RandomTeacher(BaseTeacher):
-    """Allocates each step's examples by a draw from a flat Dirichlet over all cells."""
+    """Allocations: a draw from a flat Dirichlet over all cells. Choices: a uniformly drawn sub-task
+    (the same distribution as ``uniform`` there, TSCL's uniform-sampling baseline)."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         pass
 
-    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
+        if isinstance(self.action_space, spaces.Discrete):
+            return np.int64(self.action_space.start + self.rng.integers(self.action_space.n))
         shape = self.action_space.shape
         return self.rng.dirichlet(np.ones(int(np.prod(shape)))).reshape(shape).astype(np.float32)
 
 
 @register(
     "uniform",
-    families=ALLOCATION_FAMILIES,
-    paper="baseline (DataEnvGym, Khan et al. 2024)",
-    summary="the same number of examples for every (skill, level) cell",
+    families=GENERIC_FAMILIES,
+    paper="baseline (DataEnvGym, Khan et al. 2024; TSCL's uniform sampling, Matiisen et al. 2017)",
+    summary="equal examples for every cell; or a sub-task drawn uniformly at random each step",
 )
 class UniformTeacher(BaseTeacher):
-    """Spreads every step's examples evenly over all cells."""
+    """Allocations: equal weights on every cell. Choices: a uniformly drawn sub-task each step
+    (TSCL's "uniform sampling" baseline)."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         pass
 
-    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
+        if isinstance(self.action_space, spaces.Discrete):
+            return np.int64(self.action_space.start + self.rng.integers(self.action_space.n))
         return np.ones(self.action_space.shape, np.float32)
 
 
 @register(
     "round-robin",
-    families=ALLOCATION_FAMILIES,
+    families=GENERIC_FAMILIES,
     paper="baseline (sequential curriculum; TSCL, Matiisen et al. 2017)",
-    summary="all of a step's examples on one skill, cycling through skills in order",
+    summary="all of a step's examples on one skill or sub-task, cycling through them in order",
 )
 class RoundRobinTeacher(BaseTeacher):
-    """Puts each step's examples on one skill (spread over its levels), cycling through skills."""
+    """Puts each step's examples on one skill (spread over its levels) or picks one sub-task,
+    cycling through them in index order."""
 
     def __init__(self, env: gym.Env[Any, Any]) -> None:
         pass
@@ -61,8 +77,10 @@ class RoundRobinTeacher(BaseTeacher):
         super().reset(observation_space, action_space, seed=seed)
         self.turn = 0
 
-    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
+        turn, self.turn = self.turn, self.turn + 1
+        if isinstance(self.action_space, spaces.Discrete):
+            return np.int64(self.action_space.start + turn % self.action_space.n)
         weights = np.zeros(self.action_space.shape, np.float32)
-        weights[self.turn % weights.shape[0]] = 1.0
-        self.turn += 1
+        weights[turn % weights.shape[0]] = 1.0
         return weights

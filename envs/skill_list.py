@@ -13,6 +13,19 @@ from teachgym.config import parse_config
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
 
+ENV_CLASS = "SkillListEnv"
+
+#: Variant name -> (version, keyword arguments). Budgets are steps x examples per step.
+VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
+    "Sim": (0, {"domain": "sim", "student": "simulated", "num_steps": 30, "examples_per_step": 40}),
+    "Digits": (
+        0,
+        {"domain": "digits", "student": "mlp", "engine": "pool", "num_steps": 20, "examples_per_step": 64},
+    ),
+    # 40 steps: the conflicting skills need that long to separate under uniform teaching.
+    "Synthetic": (0, {"domain": "synthetic", "student": "mlp", "num_steps": 40, "examples_per_step": 64}),
+}
+
 
 class SkillListEnv(TeachingEnv):
     """## Description

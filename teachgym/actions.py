@@ -51,3 +51,22 @@ def _short(value: Any) -> str:
     )
     text = " ".join(text.split())
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def as_discrete(action: Any, space: spaces.Discrete) -> int:
+    """``action`` as a Python int in ``space``, or an :class:`InvalidActionError`.
+
+    Accepts Python and numpy integers and 0-d or one-element integer arrays (what SB3 and vector
+    envs pass); refuses bools, floats, NaN, strings and values out of range.
+    """
+    if isinstance(action, bool | np.bool_):
+        raise InvalidActionError(f"action {action!r} is a bool; expected an int in {space}")
+    array = np.asarray(action) if not isinstance(action, str) else None
+    if array is None or array.dtype.kind not in "iu" or array.size != 1 or array.ndim > 1:
+        raise InvalidActionError(f"action {_short(action)} is not an integer; expected an int in {space}")
+    value = int(array.reshape(()))
+    if not space.start <= value < space.start + space.n:
+        raise InvalidActionError(
+            f"action {value} is out of range; expected an int in [{space.start}, {space.start + space.n - 1}]"
+        )
+    return value

@@ -18,6 +18,22 @@ torch.use_deterministic_algorithms(True)
 ENV_IDS = teachgym.envs.ids()
 
 
+def valid_action(space: gym.Space, step: int, rng: np.random.Generator | None = None):
+    """A valid action for any teachgym action space: fixed (``rng`` None) or random.
+
+    Box allocations get equal weights (or Dirichlet weights); Discrete choices cycle (or are drawn).
+    """
+    if isinstance(space, gym.spaces.Discrete):
+        offset = step % space.n if rng is None else int(rng.integers(space.n))
+        return np.int64(space.start + offset)
+    if isinstance(space, gym.spaces.Box):
+        if rng is None:
+            return np.ones(space.shape, np.float32)
+        weights = rng.dirichlet(np.ones(int(np.prod(space.shape))))
+        return (weights / weights.max()).reshape(space.shape).astype(np.float32)
+    raise NotImplementedError(f"no valid-action rule for {space}; add one here")
+
+
 def rollout(env_id: str, seed: int, policy: str = "uniform", **kwargs: object) -> list:
     """Every (obs, reward, terminated, truncated, info) of one episode under a fixed policy."""
     env = gym.make(env_id, **kwargs)
@@ -26,10 +42,7 @@ def rollout(env_id: str, seed: int, policy: str = "uniform", **kwargs: object) -
     rng = np.random.default_rng(seed)
     done = False
     while not done:
-        if policy == "uniform":
-            action = np.ones(env.action_space.shape, np.float32)
-        else:
-            action = rng.dirichlet(np.ones(np.prod(env.action_space.shape))).reshape(env.action_space.shape)
+        action = valid_action(env.action_space, len(trace) - 1, None if policy == "uniform" else rng)
         obs, reward, terminated, truncated, info = env.step(action)
         trace.append((obs, reward, terminated, truncated, info))
         done = terminated or truncated

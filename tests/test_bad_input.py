@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
+from tests.conftest import valid_action
 
 
 def _snapshot(value):
@@ -47,7 +48,7 @@ def _state(env):
     )
 
 
-def _bad_actions(shape: tuple[int, ...]) -> dict[str, tuple[object, str]]:
+def _bad_box_actions(shape: tuple[int, ...]) -> dict[str, tuple[object, str]]:
     ones = np.ones(shape, np.float32)
     nan, inf, negative, big = ones.copy(), ones.copy(), ones.copy(), ones.copy()
     nan.flat[0], inf.flat[0], negative.flat[0], big.flat[0] = np.nan, np.inf, -0.5, 7.0
@@ -69,22 +70,45 @@ def _bad_actions(shape: tuple[int, ...]) -> dict[str, tuple[object, str]]:
     }
 
 
-@pytest.mark.parametrize("case", list(_bad_actions((2, 1))))
-def test_bad_actions_are_refused_and_change_nothing(env_id: str, case: str) -> None:
+def _bad_discrete_actions(n: int) -> dict[str, tuple[object, str]]:
+    return {
+        "negative": (-1, "out of range"),
+        "too large": (n, "out of range"),
+        "huge": (2**62, "out of range"),
+        "float": (1.5, "not an integer"),
+        "whole float": (1.0, "not an integer"),
+        "nan": (np.nan, "not an integer"),
+        "text": ("one", "not an integer"),
+        "none": (None, "not an integer"),
+        "bool": (True, "bool"),
+        "vector": (np.array([0, 1]), "not an integer"),
+    }
+
+
+def bad_actions(space: gym.Space) -> dict[str, tuple[object, str]]:
+    """Actions outside ``space`` and the message each must be refused with."""
+    if isinstance(space, gym.spaces.Discrete):
+        return _bad_discrete_actions(int(space.n))
+    if isinstance(space, gym.spaces.Box):
+        return _bad_box_actions(space.shape)
+    raise NotImplementedError(f"no bad actions for {space}; add them here")
+
+
+def test_bad_actions_are_refused_and_change_nothing(env_id: str) -> None:
     env = gym.make(env_id)
     env.reset(seed=0)
-    env.step(np.ones(env.action_space.shape, np.float32))
-    action, message = _bad_actions(env.action_space.shape)[case]
+    env.step(valid_action(env.action_space, 0))
     before = _state(env)
-    with pytest.raises(InvalidActionError, match=message) as error:
-        env.step(action)
-    assert isinstance(error.value, ValueError)
-    assert _state(env) == before
-    # The episode goes on as if the refused step had never been tried.
+    for case, (action, message) in bad_actions(env.action_space).items():
+        with pytest.raises(InvalidActionError, match=message) as error:
+            env.step(action)
+        assert isinstance(error.value, ValueError), case
+        assert _state(env) == before, f"refusing the {case} action changed the env"
+    # The episode goes on as if the refused steps had never been tried.
     reference = gym.make(env_id)
     reference.reset(seed=0)
-    reference.step(np.ones(env.action_space.shape, np.float32))
-    good = np.ones(env.action_space.shape, np.float32)
+    reference.step(valid_action(env.action_space, 0))
+    good = valid_action(env.action_space, 1)
     obs_a, r_a, *_ = env.step(good)
     assert _state(env) != before, "the snapshot must see what a step changes"
     obs_b, r_b, *_ = reference.step(good)

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import teachgym
-from tests.conftest import rollout
+from tests.conftest import rollout, valid_action
 
 
 def test_registry_lists_the_skill_list_family() -> None:
@@ -72,7 +72,7 @@ def test_returns_telescope_to_validation_gain(env_id: str) -> None:
 def test_pickle_round_trip_continues_identically(env_id: str) -> None:
     env = gym.make(env_id).unwrapped
     env.reset(seed=5)
-    action = np.ones(env.action_space.shape, np.float32)
+    action = valid_action(env.action_space, 0)
     env.step(action)
     clone = pickle.loads(pickle.dumps(env))
     obs_a, r_a, *_ = env.step(action)
@@ -86,7 +86,7 @@ def test_sync_vector_env(env_id: str) -> None:
     envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync")
     obs, _ = envs.reset(seed=[0, 1, 2, 3])
     assert obs["profile"].shape[0] == 4
-    actions = np.ones((4, *envs.single_action_space.shape), np.float32)
+    actions = np.stack([valid_action(envs.single_action_space, i) for i in range(4)])
     obs, rewards, _terminated, _truncated, _ = envs.step(actions)
     assert rewards.shape == (4,)
     assert envs.single_observation_space.contains({k: v[0] for k, v in obs.items()})

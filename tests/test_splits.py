@@ -6,6 +6,7 @@ import gymnasium as gym
 import numpy as np
 
 from teachgym.engines import Plan, allocate
+from tests.conftest import valid_action
 
 
 def _item_keys(items) -> set:
@@ -61,13 +62,14 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
         assert value.shape[0] in (1, skills.num_skills), f"obs[{key!r}] has shape {value.shape}"
     heldout = env.unwrapped.domain.heldout("validation")
     num_items = len(heldout)
-    done = False
+    done, step = False, 0
     while not done:
         for value in obs.values():
             assert value.size < num_items, "an observation entry is as large as the held-out set"
         for value in _leaves(info):
             assert isinstance(value, int | float | str | bool), f"info carries a {type(value).__name__}"
-        obs, _, terminated, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
+        obs, _, terminated, truncated, info = env.step(valid_action(env.action_space, step))
+        step += 1
         done = terminated or truncated
         if not done:
             assert set(info) == INFO_KEYS

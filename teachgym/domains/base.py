@@ -20,7 +20,8 @@ class Items:
     Attributes:
         skill: int64 skill index of each item.
         level: int64 difficulty level of each item (0 = easiest).
-        answer: int64 correct answer (class label; 1 for latent-ability items).
+        answer: int64 correct answer: a class label (1 for latent-ability items), or a sequence of
+            tokens with trailing dimensions (e.g. the digits of a sum).
         features: float32 input vectors ``(..., D)`` for neural students, or None.
         difficulty: float64 IRT difficulty ``b`` (logits) for simulated students, or None.
     """
@@ -56,7 +57,7 @@ class Items:
         return Items(
             skill=one(self.skill, 0),  # type: ignore[arg-type]
             level=one(self.level, 0),  # type: ignore[arg-type]
-            answer=one(self.answer, 0),  # type: ignore[arg-type]
+            answer=one(self.answer, self.answer.ndim - self.skill.ndim),  # type: ignore[arg-type]
             features=one(self.features, 1),
             difficulty=one(self.difficulty, 0),
         )
@@ -90,5 +91,8 @@ class Domain(Protocol):
 
 
 def grade_exact(items: Items, responses: np.ndarray) -> np.ndarray:
-    """Exact-match grading: a response is correct when it equals the item's answer."""
-    return np.asarray(responses) == items.answer
+    """Exact-match grading: a response is correct when it equals the item's answer; for sequence
+    answers (trailing dimensions), every token must match."""
+    correct = np.asarray(responses) == items.answer
+    trailing = items.answer.ndim - items.skill.ndim
+    return correct.all(axis=tuple(range(-trailing, 0))) if trailing else correct

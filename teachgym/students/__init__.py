@@ -37,7 +37,8 @@ def _mlp(domain: Domain, num_members: int, options: Mapping[str, Any]) -> Studen
     return student
 
 
-#: Student name -> (the domain view it reads, builder).
+#: Student name -> (the domain view it reads, builder ``(domain, num_members, options) -> Student``,
+#: given as a function or as ``"module:function"`` imported on first use).
 STUDENTS: dict[str, tuple[str, Any]] = {
     "simulated": ("latent", _simulated),
     "mlp": ("features", _mlp),
@@ -49,6 +50,8 @@ def make_student(
 ) -> Student:
     """The student registered as ``name`` for ``domain``, a population of ``num_members``."""
     view, build = lookup(STUDENTS, name, "student")
+    if isinstance(build, str):
+        build = load(build)
     if domain.view != view:
         raise UnsupportedError(
             f"student {name!r} reads {view!r} items but domain {type(domain).__name__} "
