@@ -37,6 +37,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     """
 
     family: ClassVar[str] = ""
+    #: Keys a family adds to ``info`` on every step (through :meth:`_extra_info`); the tests check that
+    #: ``info`` holds nothing else, so that no held-out item reaches the teacher unnoticed.
+    extra_info_keys: ClassVar[tuple[str, ...]] = ()
     metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
@@ -93,6 +96,10 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _after_step(self, plan: Plan) -> None:
         """Record what the family's observation needs about the step just taken."""
+
+    def _extra_info(self) -> dict[str, Any]:
+        """The family's own ``info`` entries, named in :attr:`extra_info_keys` (JSON-friendly)."""
+        return {}
 
     # ------------------------------------------------------------------ loop
     def reset(
@@ -183,6 +190,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             "step": self._step_count,
             "examples_used": self._examples_used,
             "compute_used": self._compute_used,
+            **self._extra_info(),
         }
         return info
 

@@ -57,7 +57,8 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
     env = gym.make(env_id)
     obs, info = env.reset(seed=0)
     skills = env.unwrapped.skills
-    assert set(info) == INFO_KEYS
+    info_keys = INFO_KEYS | set(env.unwrapped.extra_info_keys)
+    assert set(info) == info_keys
     for key, value in obs.items():
         assert value.shape[0] in (1, skills.num_skills), f"obs[{key!r}] has shape {value.shape}"
     heldout = env.unwrapped.domain.heldout("validation")
@@ -72,5 +73,5 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
         step += 1
         done = terminated or truncated
         if not done:
-            assert set(info) == INFO_KEYS
-    assert set(info) == INFO_KEYS | FINAL_INFO_KEYS
+            assert set(info) == info_keys
+    assert set(info) == info_keys | FINAL_INFO_KEYS
