@@ -7,7 +7,7 @@ below.
 
 from __future__ import annotations
 
-from teachgym.agents import generic, oracle, stat  # noqa: F401  (registers the teachers)
+from teachgym.agents import generic, oracle, skill_tree, stat  # noqa: F401  (registers the teachers)
 from teachgym.agents.base import (
     BaseTeacher,
     FunctionTeacher,

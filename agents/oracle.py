@@ -14,7 +14,7 @@ from teachgym.errors import UnsupportedError
 
 @register(
     "oracle",
-    families=("SkillList",),
+    families=("SkillList", "SkillTree"),
     paper="reference teacher (the 'oracle' of Saha et al. 2023 and of TeachMyAgent's comparisons)",
     summary="reads the simulated student's true state; greedy one-step lookahead (reference only)",
     reference=True,

@@ -18,6 +18,7 @@ import gymnasium as gym
 #: ``ENV_CLASS``) and ``VARIANTS``: variant name -> (version, keyword arguments).
 FAMILIES: dict[str, str] = {
     "SkillList": "skill_list",
+    "SkillTree": "skill_tree",
 }
 
 #: Every variant of every family, gathered from the family modules: family -> variant -> (version, kwargs).

@@ -186,7 +186,7 @@ def test_latent_item_difficulties_centre_on_the_cell_means() -> None:
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"skills": "arithmetic"}, "skills='arithmetic'"),
+        ({"skills": "chess"}, "skills='chess'"),
         ({"skills": None}, "skills=None"),
         ({"seed": -1}, "seed=-1"),
         ({"seed": 1.5}, "seed=1.5"),

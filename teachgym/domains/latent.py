@@ -39,6 +39,37 @@ ARITHMETIC_SKILLS = SkillSpace(
 )
 
 
+#: A skill tree in DataEnvGym's sense (skills with subskills): three arithmetic skills, each with
+#: subskills that need it, under one root. The default skill space of the ``SkillTree`` family.
+ARITHMETIC_TREE = SkillSpace(
+    names=(
+        "number-sense",
+        "addition",
+        "addition-with-carry",
+        "column-addition",
+        "subtraction",
+        "subtraction-with-borrow",
+        "multiplication",
+        "times-tables",
+        "long-multiplication",
+    ),
+    prerequisites={
+        "addition": ("number-sense",),
+        "addition-with-carry": ("addition",),
+        "column-addition": ("addition",),
+        "subtraction": ("number-sense",),
+        "subtraction-with-borrow": ("subtraction",),
+        "multiplication": ("number-sense",),
+        "times-tables": ("multiplication",),
+        "long-multiplication": ("multiplication", "addition-with-carry"),
+    },
+    num_levels=3,
+)
+
+#: Skill spaces by name, for the ``skills`` option of :class:`LatentDomain`.
+SKILL_SPACES = {"arithmetic": ARITHMETIC_SKILLS, "arithmetic-tree": ARITHMETIC_TREE}
+
+
 class LatentDomain:
     """Items described only by their IRT difficulty, answered by a :class:`SimulatedStudent`.
 
@@ -47,7 +78,8 @@ class LatentDomain:
     The answer of every item is 1 ("correct"); a simulated student responds 1 or 0.
 
     Args:
-        skills: skill space (default: :data:`ARITHMETIC_SKILLS`, 8 skills, 3 levels).
+        skills: skill space, or the name of one in :data:`SKILL_SPACES` (default:
+            :data:`ARITHMETIC_SKILLS`, 8 skills, 3 levels).
         seed: int >= 0; fixes the domain (skill offsets, held-out items); episodes vary only the
             student and the training stream.
         num_heldout: int >= 1, held-out items per (skill, level) in each of the validation and test
@@ -65,7 +97,7 @@ class LatentDomain:
 
     def __init__(
         self,
-        skills: SkillSpace = ARITHMETIC_SKILLS,
+        skills: SkillSpace | str = ARITHMETIC_SKILLS,
         *,
         seed: int = 0,
         num_heldout: int = 30,
@@ -73,9 +105,12 @@ class LatentDomain:
         level_spread: float = 1.5,
         item_sd: float = 0.3,
     ) -> None:
+        if isinstance(skills, str) and skills in SKILL_SPACES:
+            skills = SKILL_SPACES[skills]
         if not isinstance(skills, SkillSpace):
             raise ConfigError(
-                f"{_OWNER} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace"
+                f"{_OWNER} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace "
+                f"or one of {sorted(SKILL_SPACES)}"
             )
         seed = check_int(_OWNER, "seed", seed, 0)
         num_heldout = check_int(_OWNER, "num_heldout", num_heldout, 1)

@@ -15,6 +15,7 @@ from teachgym.skills import SkillSpace, as_name_tuple
 
 _OWNER = "domain 'synthetic'"
 _SPLITS = ("validation", "test")
+_STRUCTURES = ("flat", "tree")
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:
@@ -67,9 +68,13 @@ class SyntheticDomain:
     the two held-out splits share no item (with probability 1). Training data comes either fresh
     from :meth:`generate` (``ProceduralEngine``) or from :meth:`train_pool` (``PoolEngine``).
 
-    Prerequisites: none yet (the skill space has an empty prerequisite graph). A prerequisite
-    structure would enter where the rules are built (:meth:`_build_rules`), e.g. a skill's rule
-    composed from its prerequisites' rules; that changes results and needs a new env version.
+    Prerequisites (``structure="tree"``): skills form a binary tree, skill ``k > 0`` having skill
+    ``(k - 1) // 2`` as its prerequisite, and a skill's answer adds its prerequisite's answer to its
+    own score: ``y_k = 1[score_k(f) + prerequisite_weight * (2 y_parent(f) - 1) > 0]`` (recursively up
+    to the root). A skill's label thus depends on what its prerequisites teach: a network that has
+    learned the parent's rule in its hidden layer needs only one more threshold for the child, while
+    one that has not must learn the whole chain at once. With ``structure="flat"`` (default) there
+    are no prerequisites.
 
     Args:
         num_skills: ``K``, skills (``skill-0`` .. ``skill-{K-1}``, one level each).
@@ -81,6 +86,9 @@ class SyntheticDomain:
         seed: fixes the rules, the held-out splits and the pool.
         num_heldout: items per skill in each of the validation and test splits.
         pool_size: items per skill in the training pool.
+        structure: ``"flat"`` (independent skills) or ``"tree"`` (binary prerequisite tree).
+        prerequisite_weight: how much a prerequisite's answer shifts a skill's score in the tree, in
+            standard deviations of ``w_k . f``.
     """
 
     view = "features"
@@ -97,6 +105,8 @@ class SyntheticDomain:
         seed: int = 0,
         num_heldout: int = 100,
         pool_size: int = 400,
+        structure: str = "flat",
+        prerequisite_weight: float = 0.7,
     ) -> None:
         num_skills = check_int(_OWNER, "num_skills", num_skills, 1)
         num_latent_features = check_int(_OWNER, "num_latent_features", num_latent_features, 2)
@@ -104,8 +114,13 @@ class SyntheticDomain:
         num_conflicting = check_int(_OWNER, "num_conflicting", num_conflicting, 0, num_skills)
         correlation = check_real(_OWNER, "correlation", correlation, -1.0, 1.0, low_open=True, high_open=True)
         seed = check_int(_OWNER, "seed", seed, 0)
+        self.prerequisite_weight = check_real(_OWNER, "prerequisite_weight", prerequisite_weight, 0.0, 10.0)
         num_heldout = check_int(_OWNER, "num_heldout", num_heldout, 1)
         pool_size = check_int(_OWNER, "pool_size", pool_size, 1)
+        if structure not in _STRUCTURES:
+            raise ConfigError(
+                f"{_OWNER} argument structure={structure!r} is invalid; expected one of {_STRUCTURES}"
+            )
         if difficulty is None:
             difficulty = np.linspace(0.0, 0.8, num_skills)
         try:
@@ -127,7 +142,12 @@ class SyntheticDomain:
         self.num_conflicting = num_conflicting
         self.difficulty = levels
         self.seed = seed
-        self.skills = SkillSpace(names=as_name_tuple(self.num_skills, "skill"), num_levels=1)
+        names = as_name_tuple(self.num_skills, "skill")
+        #: Prerequisite of each skill (-1 for none): the parent in a binary tree, or none when flat.
+        # In the tree, (0 - 1) // 2 = -1: the root has no prerequisite.
+        self.parent = (np.arange(num_skills) - 1) // 2 if structure == "tree" else np.full(num_skills, -1)
+        prerequisites = {names[k]: (names[self.parent[k]],) for k in range(num_skills) if self.parent[k] >= 0}
+        self.skills = SkillSpace(names=names, prerequisites=prerequisites, num_levels=1)
         structure, validation, test, pool = np.random.SeedSequence(self.seed).spawn(4)
         self._build_rules(np.random.default_rng(structure))
         every_skill = np.arange(self.num_skills, dtype=np.int64)
@@ -202,8 +222,18 @@ class SyntheticDomain:
         return (1.0 - d) * linear + d * linear * xor
 
     def rule(self, skill: np.ndarray, gaussian: np.ndarray) -> np.ndarray:
-        """Correct int64 label ``1[score_k(f) > 0]`` of Gaussian features ``f``, skills ``k``."""
-        return (self.score(skill, gaussian) > 0.0).astype(np.int64)
+        """Correct int64 label of Gaussian features ``f`` under skills ``k``: ``1[score_k(f) > 0]``,
+        with the prerequisite's answer added to the score in the tree structure."""
+        if np.all(self.parent < 0):
+            return (self.score(skill, gaussian) > 0.0).astype(np.int64)
+        # Every skill's label for these features, root first (a parent's index is below its child's).
+        labels = np.zeros((*np.shape(skill), self.num_skills), dtype=np.int64)
+        for k in range(self.num_skills):
+            score = self.score(np.full(np.shape(skill), k), gaussian)
+            if self.parent[k] >= 0:
+                score = score + self.prerequisite_weight * (2 * labels[..., self.parent[k]] - 1)
+            labels[..., k] = score > 0.0
+        return np.take_along_axis(labels, np.asarray(skill)[..., None], axis=-1)[..., 0]
 
     def heldout(self, split: str) -> Items:
         """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
