@@ -7,7 +7,19 @@ below.
 
 from __future__ import annotations
 
-from teachgym.agents import generic, oracle, skill_tree, stat  # noqa: F401  (registers the teachers)
+# Importing a teacher module registers its teachers.
+from teachgym.agents import (  # noqa: F401
+    bandits,
+    curriculum_designer,
+    fixed_curricula,
+    generic,
+    oracle,
+    pudf,
+    rehearsal,
+    skill_tree,
+    stat,
+    tscl,
+)
 from teachgym.agents.base import (
     BaseTeacher,
     FunctionTeacher,

@@ -15,7 +15,7 @@ from gymnasium import spaces
 from teachgym.agents.base import BaseTeacher, Observation, register
 
 #: Families whose action is a Box of weights over (skill, level) cells.
-ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree")
+ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree", "Rehearsal")
 #: Families whose action is a Discrete choice of the next sub-task.
 CHOICE_FAMILIES: tuple[str, ...] = ("Curriculum",)
 GENERIC_FAMILIES = ALLOCATION_FAMILIES + CHOICE_FAMILIES

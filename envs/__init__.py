@@ -19,6 +19,7 @@ import gymnasium as gym
 FAMILIES: dict[str, str] = {
     "SkillList": "skill_list",
     "SkillTree": "skill_tree",
+    "Rehearsal": "rehearsal",
 }
 
 #: Every variant of every family, gathered from the family modules: family -> variant -> (version, kwargs).

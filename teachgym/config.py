@@ -8,6 +8,8 @@ import numbers
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
+import numpy as np
+
 from teachgym.errors import ConfigError
 
 C = TypeVar("C")
@@ -89,3 +91,15 @@ def check_real(
     interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
     require(ok, owner, name, value, f"a finite number in {interval}")
     return float(value)
+
+
+def check_choice(owner: str, name: str, value: Any, allowed: tuple[str, ...]) -> str:
+    """``value`` if it is one of the ``allowed`` strings, else a ConfigError listing them."""
+    require(isinstance(value, str) and value in allowed, owner, name, value, f"one of {list(allowed)}")
+    return str(value)
+
+
+def check_bool(owner: str, name: str, value: Any) -> bool:
+    """``value`` as a bool (Python or numpy), else a ConfigError."""
+    require(isinstance(value, bool | np.bool_), owner, name, value, "True or False")
+    return bool(value)

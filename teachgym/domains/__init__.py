@@ -17,6 +17,8 @@ DOMAINS: dict[str, str] = {
     "sim": "teachgym.domains.latent:LatentDomain",
     "digits": "teachgym.domains.digits:DigitsDomain",
     "synthetic": "teachgym.domains.synthetic:SyntheticDomain",
+    "permuted-digits": "teachgym.domains.permuted:PermutedDigitsDomain",
+    "addition": "teachgym.domains.addition:AdditionDomain",
 }
 
 

@@ -66,8 +66,11 @@ ARITHMETIC_TREE = SkillSpace(
     num_levels=3,
 )
 
+#: Five independent tasks with three levels each (no prerequisites: for families about forgetting).
+FIVE_TASKS = SkillSpace(names=tuple(f"task-{k}" for k in range(5)), num_levels=3)
+
 #: Skill spaces by name, for the ``skills`` option of :class:`LatentDomain`.
-SKILL_SPACES = {"arithmetic": ARITHMETIC_SKILLS, "arithmetic-tree": ARITHMETIC_TREE}
+SKILL_SPACES = {"arithmetic": ARITHMETIC_SKILLS, "arithmetic-tree": ARITHMETIC_TREE, "five-tasks": FIVE_TASKS}
 
 
 class LatentDomain:

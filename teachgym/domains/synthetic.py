@@ -148,8 +148,8 @@ class SyntheticDomain:
         self.parent = (np.arange(num_skills) - 1) // 2 if structure == "tree" else np.full(num_skills, -1)
         prerequisites = {names[k]: (names[self.parent[k]],) for k in range(num_skills) if self.parent[k] >= 0}
         self.skills = SkillSpace(names=names, prerequisites=prerequisites, num_levels=1)
-        structure, validation, test, pool = np.random.SeedSequence(self.seed).spawn(4)
-        self._build_rules(np.random.default_rng(structure))
+        rules, validation, test, pool = np.random.SeedSequence(self.seed).spawn(4)
+        self._build_rules(np.random.default_rng(rules))
         every_skill = np.arange(self.num_skills, dtype=np.int64)
         self._items = {
             "validation": self._draw(every_skill, num_heldout, validation).readonly(),

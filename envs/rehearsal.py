@@ -1,0 +1,294 @@
+"""Rehearsal: tasks arrive one after another; each step the teacher mixes the current task with replay of
+earlier ones (continual learning: power-law rehearsal, spaced repetition)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from teachgym.actions import as_allocation
+from teachgym.composition import TeachingConfig
+from teachgym.config import parse_config, require
+from teachgym.engines import Plan, allocate
+from teachgym.env import TeachingEnv
+from teachgym.objectives import Cost
+from teachgym.skills import Profile, SkillSpace
+
+ENV_CLASS = "RehearsalEnv"
+
+#: Variant name -> (version, keyword arguments). Budgets are steps x examples per step.
+VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
+    # 5 permutations x 10 steps of 64 examples: one task alone reaches ~0.9 validation accuracy in its
+    # 10 steps, and without replay the next permutations overwrite it (see tests/test_rehearsal.py).
+    "PermutedDigits": (
+        0,
+        {
+            "domain": "permuted-digits",
+            "student": "mlp",
+            "engine": "pool",
+            "num_steps": 50,
+            "examples_per_step": 64,
+            "steps_per_task": 10,
+        },
+    ),
+    "Sim": (
+        0,
+        {
+            "domain": "sim",
+            # Five independent tasks (forgetting, not gating, is what this family is about), three levels
+            # each as in SkillList-Sim: with one level every item sits near difficulty 0, outside the
+            # default student's zone of proximal development, and hard tasks were never learned at all.
+            "domain_options": {"skills": "five-tasks"},
+            "student": "simulated",
+            "num_steps": 30,
+            "examples_per_step": 40,
+            "steps_per_task": 6,
+        },
+    ),
+}
+
+
+@dataclass(frozen=True)
+class RehearsalConfig(TeachingConfig):
+    """Settings of :class:`RehearsalEnv`: those of every teaching env and the arrival schedule.
+
+    Attributes:
+        steps_per_task: steps between two arrivals: task ``k`` (skill ``k`` of the domain) becomes
+            the current task at step ``k * steps_per_task`` (steps count from 0) and stays current
+            until the next one arrives; the last task stays current to the end of the episode.
+        current_fraction: share of every step's examples that goes to the current task whatever the
+            action (a floor; the action may give it more), in [0, 1].
+    """
+
+    steps_per_task: int = 10
+    current_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        owner = "Rehearsal env"
+        require(self.steps_per_task >= 1, owner, "steps_per_task", self.steps_per_task, "an int >= 1")
+        require(
+            0.0 <= self.current_fraction <= 1.0,
+            owner,
+            "current_fraction",
+            self.current_fraction,
+            "a number in [0, 1]",
+        )
+
+
+class RehearsalEnv(TeachingEnv):
+    """## Description
+
+    Continual learning with a teacher who decides what to rehearse. The domain's ``K`` skills are
+    ``K`` tasks that arrive on a fixed schedule: task ``k`` becomes the *current* task at step
+    ``k * steps_per_task`` and stays current until task ``k + 1`` arrives (the last one stays to the
+    end). Each step the teacher mixes the current task with replay of the tasks that arrived
+    earlier; the student trains on the mixture and is assessed on every task. A student that only
+    ever trains on the current task forgets the earlier ones (catastrophic interference in the MLP
+    on permuted digits, McCloskey & Cohen 1989; power-law decay of memory traces in the simulated
+    student, Wixted & Ebbesen 1991); rehearsal schedules such as power-law recurrence (Gandhi et al.
+    2024, "Catastrophic Interference is Mitigated in Naturalistic Power-Law Learning Environments")
+    or spaced repetition (Leitner boxes) trade practice on the new task against keeping the old.
+
+    ## Action Space
+
+    ``Box(0, 1, (K, L), float32)``: non-negative weights over (task, difficulty level) cells, turned
+    into the step's ``examples_per_step`` examples as follows. Weights on tasks that have not yet
+    arrived are ignored. Let ``c`` be the current task, ``W`` the total weight on arrived tasks
+    (``c`` included) and ``f = current_fraction``. Arrived task ``k`` receives the share
+    ``(1 - f) * w_k / W`` of the examples, and the current task receives ``f`` on top of its own
+    share, so it always gets at least ``f``. Within a task, examples follow the weights over its
+    levels (the current task's floor ``f`` is spread evenly over its levels when its row is zero).
+    If ``W`` is zero (all weight on tasks yet to arrive) every example goes to the current task.
+    Shares become integer counts by largest-remainder rounding.
+
+    So a one-hot action on the current task is *no replay*, zero weight on the current task replays
+    exactly ``1 - f`` of the step, and all ones spreads ``1 - f`` evenly over the arrived tasks. Every
+    action in the space except all zeros is valid; all-zero, NaN/inf, negative or out-of-range
+    weights and any other shape are refused with ``InvalidActionError`` and change nothing.
+
+    ## Observation Space
+
+    ``Dict`` with ``profile`` (``(K,)`` validation accuracy per task, arrived or not),
+    ``level_profile`` (``(K, L)``), ``budget`` (``(1,)`` fraction of steps left), ``arrived`` (``(K,)``,
+    1 for tasks that have arrived by the next step), ``current`` (``(K,)``, one-hot current task of
+    the next step) and ``last_allocation`` (``(K, L)`` fraction of the last step's examples per cell;
+    zeros after reset). All float32 in [0, 1].
+
+    ## Rewards
+
+    The gain in mean validation accuracy over the tasks that have arrived. Formally the objective
+    (``objective``, default ``"mean-gain"``) is applied to the profiles restricted to the arrived
+    tasks: the previous profile to the tasks arrived before the step, the new one to the tasks
+    arrived after it (those the next observation marks in ``arrived``). ``info["mean_accuracy"]``
+    is, in this family, that mean over the arrived tasks.
+
+    The return therefore telescopes to the final mean accuracy over the arrived tasks (all ``K``
+    when ``num_steps >= (K - 1) * steps_per_task + 1``) minus the initial accuracy on task 0. When
+    task ``k`` arrives it joins the mean at its accuracy before any training on it, so the step
+    that brings it adds ``(a_k - m) / (k + 1)`` to the reward (``a_k`` its accuracy, ``m`` the mean
+    over the earlier tasks): typically a drop that no action avoids, the price of a new task.
+
+    ## Starting State
+
+    A fresh student drawn from the reset seed; task 0 is current and the only one arrived.
+
+    ## Episode End
+
+    Truncated after ``num_steps`` steps; never terminated. The last ``info`` carries the hidden test
+    split: ``test_profile`` over all tasks, and ``test_accuracy`` (with ``validation_test_gap``)
+    as the mean over the arrived tasks; ``initial_accuracy`` and ``initial_test_accuracy`` are the
+    means over the tasks arrived at reset (task 0), matching the return.
+
+    ``info`` also carries, every step, ``forgetting``: ``{task: best validation accuracy since it
+    arrived minus current validation accuracy}`` for the arrived tasks (>= 0), and
+    ``mean_forgetting``: its mean over the arrived tasks other than the current one (the average
+    forgetting of Chaudhry et al. 2018; 0 while task 0 is the only one).
+
+    ## Arguments
+
+    ``domain``, ``domain_options``, ``student``, ``student_options``, ``engine``, ``num_steps``,
+    ``examples_per_step``, ``objective`` (see ``teachgym.composition.TeachingConfig``),
+    ``steps_per_task``, ``current_fraction`` (see :class:`RehearsalConfig`) and ``render_mode``
+    (``None`` or ``"ansi"``). The domain's skills are the tasks, in order of arrival. ``Sim`` passes
+    ``domain_options={"skills": "five-tasks"}`` (5 tasks of 3 levels); options given to ``make`` replace
+    that dict, so keep ``skills`` in them.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    family = "Rehearsal"
+    extra_info_keys = ("forgetting", "mean_forgetting")
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.config = parse_config(RehearsalConfig, kwargs, owner=f"{self.family} env")
+        parts = self.config.parts()
+        skills = parts["domain"].skills
+        self.num_tasks = skills.num_skills
+        self.steps_per_task = self.config.steps_per_task
+        self.current_fraction = self.config.current_fraction
+        self.action_space = spaces.Box(0.0, 1.0, (skills.num_skills, skills.num_levels), np.float32)
+        self._arrived_skills: dict[int, SkillSpace] = {}
+        super().__init__(**parts, render_mode=render_mode)
+
+    # ------------------------------------------------------------------ schedule
+    def current_task(self, step: int) -> int:
+        """The current task of step ``step`` (steps count from 0)."""
+        return min(step // self.steps_per_task, self.num_tasks - 1)
+
+    def num_arrived(self, step: int) -> int:
+        """Tasks arrived by step ``step``: tasks ``0 .. current_task(step)``."""
+        return self.current_task(step) + 1
+
+    def mix(self, weights: np.ndarray, step: int) -> np.ndarray:
+        """The shares ``(K, L)`` (summing to 1) of step ``step``'s examples that the valid ``weights``
+        give each (task, level) cell; see the Action Space section."""
+        current = self.current_task(step)
+        num_levels = weights.shape[1]
+        arrived = weights[: current + 1]
+        total = arrived.sum()
+        shares = np.zeros_like(weights, dtype=np.float64)
+        if total <= 0:
+            shares[current] = 1.0 / num_levels
+            return shares
+        shares[: current + 1] = (1.0 - self.current_fraction) * arrived / total
+        row = weights[current]
+        spread = row / row.sum() if row.sum() > 0 else np.full(num_levels, 1.0 / num_levels)
+        shares[current] += self.current_fraction * spread
+        return shares
+
+    # ------------------------------------------------------------------ hooks
+    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+        num_tasks, num_levels = self.skills.num_skills, self.skills.num_levels
+        return {
+            "arrived": spaces.Box(0.0, 1.0, (num_tasks,), np.float32),
+            "current": spaces.Box(0.0, 1.0, (num_tasks,), np.float32),
+            "last_allocation": spaces.Box(0.0, 1.0, (num_tasks, num_levels), np.float32),
+        }
+
+    def _plan(self, action: Any) -> Plan:
+        weights = as_allocation(action, self.action_space)
+        shares = self.mix(weights, self._step_count)
+        return Plan(allocate(shares[None], self.examples_per_step))
+
+    def _after_reset(self) -> None:
+        self._last_allocation = np.zeros(self.action_space.shape, np.float32)
+        self._best = np.zeros(self.num_tasks)
+        self._num_tracked = 0
+        self._track_best()
+
+    def _after_step(self, plan: Plan) -> None:
+        self._last_allocation = (plan.counts[0] / plan.num_examples).astype(np.float32)
+        self._track_best()
+
+    def _track_best(self) -> None:
+        """Best validation accuracy of every arrived task since its arrival."""
+        accuracy = self.profile.accuracy
+        num_arrived = self.num_arrived(self._step_count)
+        new = slice(self._num_tracked, num_arrived)
+        self._best[new] = accuracy[new]  # a task's record starts when it arrives
+        self._best[:num_arrived] = np.maximum(self._best[:num_arrived], accuracy[:num_arrived])
+        self._num_tracked = num_arrived
+
+    def _extra_observation(self) -> dict[str, np.ndarray]:
+        num_arrived = self.num_arrived(self._step_count)
+        arrived = (np.arange(self.num_tasks) < num_arrived).astype(np.float32)
+        current = np.zeros(self.num_tasks, np.float32)
+        current[num_arrived - 1] = 1.0
+        return {"arrived": arrived, "current": current, "last_allocation": self._last_allocation.copy()}
+
+    def _extra_info(self) -> dict[str, Any]:
+        num_arrived = self.num_arrived(self._step_count)
+        accuracy = self.profile.accuracy[:num_arrived]
+        forgetting = self._best[:num_arrived] - accuracy
+        names = self.skills.names[:num_arrived]
+        earlier = forgetting[: num_arrived - 1]
+        return {
+            # Overrides the template's mean over all tasks: this family's mean is over arrived tasks,
+            # the quantity whose gains the reward sums.
+            "mean_accuracy": float(accuracy.mean()),
+            "forgetting": {name: round(float(f), 6) for name, f in zip(names, forgetting, strict=True)},
+            "mean_forgetting": float(earlier.mean()) if earlier.size else 0.0,
+        }
+
+    # ------------------------------------------------------------------ reward and final info
+    def _restrict(self, profile: Profile, num_arrived: int) -> Profile:
+        """``profile`` (any population shape) over its first ``num_arrived`` tasks only."""
+        if num_arrived not in self._arrived_skills:
+            self._arrived_skills[num_arrived] = SkillSpace(
+                names=self.skills.names[:num_arrived], num_levels=self.skills.num_levels
+            )
+        return Profile(
+            self._arrived_skills[num_arrived],
+            profile.level_accuracy[..., :num_arrived, :],
+            profile.level_counts[:num_arrived],
+        )
+
+    def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
+        # Called before the step count advances: ``previous`` belongs to the tasks arrived by this
+        # step, ``current`` to those arrived by the next one (a task that arrives now joins the mean).
+        step = self._step_count
+        return super()._reward(
+            self._restrict(previous, self.num_arrived(step)),
+            self._restrict(current, self.num_arrived(step + 1)),
+            cost,
+        )
+
+    def _final_info(self) -> dict[str, Any]:
+        # The template's entries, with every mean taken over the arrived tasks (as the return is).
+        num_arrived = self.num_arrived(self._step_count)
+        first = self.num_arrived(0)
+        test = self._assess(self._test).member(0)
+        validation = self.profile.accuracy[:num_arrived].mean()
+        return {
+            "test_profile": test.named(),
+            "test_accuracy": float(test.accuracy[:num_arrived].mean()),
+            "initial_test_accuracy": float(self._initial_test_profile.member(0).accuracy[:first].mean()),
+            "initial_accuracy": float(self._initial_profile.member(0).accuracy[:first].mean()),
+            "validation_test_gap": float(validation - test.accuracy[:num_arrived].mean()),
+        }
