@@ -429,6 +429,18 @@ def test_irt_ability_trains_the_hardest_task_below_the_ability() -> None:
     assert action >= 1  # a harder task than the first once the ability has grown
 
 
+def test_irt_ability_by_default_draws_uniformly_among_tasks_below_the_ability() -> None:
+    teacher = started("irt-ability", stall_step=0.5)
+    rising = [[0.3 + 0.1 * t, 0.1 + 0.1 * t, 0.05 * t, 0.0] for t in range(6)] + [[0.9, 0.8, 0.5, 0.1]] * 30
+    chosen = []
+    for profile in rising:
+        action = int(teacher.act(obs_of(profile), {}))
+        eligible = np.flatnonzero(teacher.difficulty <= teacher.capacity)
+        assert action in (eligible if eligible.size else [int(np.argmin(teacher.difficulty))])
+        chosen.append(action)
+    assert len(set(chosen[-30:])) >= 2  # not always the hardest eligible one
+
+
 def test_irt_ability_raises_the_capacity_when_the_ability_stalls() -> None:
     teacher = started("irt-ability", stall_step=0.5)
     teacher.act(obs_of([0.9, 0.5, 0.1, 0.0]), {})
