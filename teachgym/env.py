@@ -40,6 +40,11 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     #: Keys a family adds to ``info`` on every step (through :meth:`_extra_info`); the tests check that
     #: ``info`` holds nothing else, so that no held-out item reaches the teacher unnoticed.
     extra_info_keys: ClassVar[tuple[str, ...]] = ()
+    #: False for families where the student's state is hidden from the teacher (a POMDP, e.g.
+    #: tutoring): the observation then has no ``profile``/``level_profile``, and ``info`` carries the
+    #: validation profile (``profile``, ``mean_accuracy``) only on the episode's last step. Runners
+    #: log per-step accuracy from :attr:`profile`, which teachers must not read.
+    reveals_profile: ClassVar[bool] = True
     metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
@@ -71,14 +76,14 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self._validation: Items = domain.heldout("validation")
         self._test: Items = domain.heldout("test")
         num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
-        self.observation_space = spaces.Dict(  # type: ignore[assignment]
-            {
+        shared: dict[str, spaces.Space[Any]] = {"budget": spaces.Box(0.0, 1.0, (1,), np.float32)}
+        if self.reveals_profile:
+            shared = {
                 "profile": spaces.Box(0.0, 1.0, (num_skills,), np.float32),
                 "level_profile": spaces.Box(0.0, 1.0, (num_skills, num_levels), np.float32),
-                "budget": spaces.Box(0.0, 1.0, (1,), np.float32),
-                **self._extra_spaces(),
+                **shared,
             }
-        )
+        self.observation_space = spaces.Dict({**shared, **self._extra_spaces()})  # type: ignore[assignment]
         self._profile: Profile | None = None
         self._step_count = 0
 
@@ -144,9 +149,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self._compute_used += compute
         self._after_step(plan)
         truncated = self._step_count >= self.num_steps
-        info = self._info()
-        if truncated:
-            info.update(self._final_info())
+        info = self._info(final=truncated)
         return self._observation(), reward, False, truncated, info
 
     def _assess(self, items: Items) -> Profile:
@@ -173,25 +176,31 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return self._profile.member(0)
 
     def _observation(self) -> dict[str, np.ndarray]:
-        profile = self.profile
         budget = 1.0 - self._step_count / self.num_steps
-        return {
-            "profile": profile.accuracy.astype(np.float32),
-            "level_profile": profile.level_accuracy.astype(np.float32),
-            "budget": np.array([budget], dtype=np.float32),
-            **self._extra_observation(),
-        }
+        observation = {"budget": np.array([budget], dtype=np.float32)}
+        if self.reveals_profile:
+            profile = self.profile
+            observation["profile"] = profile.accuracy.astype(np.float32)
+            observation["level_profile"] = profile.level_accuracy.astype(np.float32)
+        return {**observation, **self._extra_observation()}
 
-    def _info(self) -> dict[str, Any]:
-        profile = self.profile
+    def mean_accuracy(self) -> float:
+        """The validation accuracy the reward and the records track: the mean over skills (families
+        that score a subset, e.g. the tasks seen so far, override this). For runners and logs; in
+        families that hide the student's state, teachers must not read it."""
+        return float(self.profile.mean)
+
+    def _info(self, final: bool = False) -> dict[str, Any]:
         info: dict[str, Any] = {
-            "profile": profile.named(),
-            "mean_accuracy": float(profile.mean),
             "step": self._step_count,
             "examples_used": self._examples_used,
             "compute_used": self._compute_used,
-            **self._extra_info(),
         }
+        if self.reveals_profile or final:
+            info.update(profile=self.profile.named(), mean_accuracy=self.mean_accuracy())
+        info.update(self._extra_info())
+        if final:
+            info.update(self._final_info())
         return info
 
     def _final_info(self) -> dict[str, Any]:

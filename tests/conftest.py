@@ -18,13 +18,17 @@ torch.use_deterministic_algorithms(True)
 ENV_IDS = teachgym.envs.ids()
 
 
-def valid_action(space: gym.Space, step: int, rng: np.random.Generator | None = None):
+def valid_action(
+    space: gym.Space, step: int, rng: np.random.Generator | None = None, mask: np.ndarray | None = None
+):
     """A valid action for any teachgym action space: fixed (``rng`` None) or random.
 
-    Box allocations get equal weights (or Dirichlet weights); Discrete choices cycle (or are drawn).
+    Box allocations get equal weights (or Dirichlet weights); Discrete choices cycle (or are drawn)
+    among those the observation's ``action_mask`` allows, if it has one.
     """
     if isinstance(space, gym.spaces.Discrete):
-        offset = step % space.n if rng is None else int(rng.integers(space.n))
+        allowed = np.flatnonzero(mask) if mask is not None else np.arange(space.n)
+        offset = allowed[step % len(allowed)] if rng is None else allowed[rng.integers(len(allowed))]
         return np.int64(space.start + offset)
     if isinstance(space, gym.spaces.Box):
         if rng is None:
@@ -42,7 +46,10 @@ def rollout(env_id: str, seed: int, policy: str = "uniform", **kwargs: object) -
     rng = np.random.default_rng(seed)
     done = False
     while not done:
-        action = valid_action(env.action_space, len(trace) - 1, None if policy == "uniform" else rng)
+        step = len(trace) - 1
+        action = valid_action(
+            env.action_space, step, None if policy == "uniform" else rng, obs.get("action_mask")
+        )
         obs, reward, terminated, truncated, info = env.step(action)
         trace.append((obs, reward, terminated, truncated, info))
         done = terminated or truncated
