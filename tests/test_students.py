@@ -168,3 +168,21 @@ def test_population_members_learn_independently() -> None:
     change = population.ability() - before
     assert change[0, 2] > 0 and change[2, 2] > 0 and change[1, 2] <= 0
     assert change[1, 5] > 0 and change[0, 5] <= 0
+
+
+def test_learner_traits_vary_per_member_when_asked() -> None:
+    skills = LatentDomain().skills
+    params = SimulatedStudentParams(forgetting_sd=0.5, guess_sd=0.5, slip_sd=0.5)
+    population = SimulatedStudent(skills, 50, params)
+    population.reset(np.random.SeedSequence(2))
+    for trait in (population.member_forgetting, population.member_guess, population.member_slip):
+        assert trait.shape == (50, 1) and trait.std() > 0.01
+    assert np.all(population.member_guess + population.member_slip < 1)
+    # A member's floor of success on impossible items is its own guess rate.
+    floor = population.expected_accuracy(np.full((8, 3), 50.0))
+    np.testing.assert_allclose(floor[:, 0, 0], population.member_guess[:, 0], atol=1e-9)
+    # Without spreads every member has the population's values, and the draws of the prior match.
+    plain = SimulatedStudent(skills, 50)
+    plain.reset(np.random.SeedSequence(2))
+    assert np.all(plain.member_guess == plain.params.guess)
+    np.testing.assert_array_equal(plain.prior, population.prior)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -41,6 +42,10 @@ class SimulatedStudentParams:
         forgetting_exponent: ``d`` in the retention ``(1 + age / forgetting_scale) ** -d`` of each
             trace of learning (power-law forgetting, Wixted & Ebbesen 1991).
         forgetting_scale: ``tau`` in the retention above, steps.
+        forgetting_sd, guess_sd, slip_sd: spread of each member's own forgetting exponent
+            (log-normal around ``forgetting_exponent``) and guess and slip rates (logit-normal around
+            ``guess`` and ``slip``): learner traits, as PSI-KT infers per learner. 0 (the default)
+            gives every member the population value.
     """
 
     discrimination: float = 1.5
@@ -56,6 +61,9 @@ class SimulatedStudentParams:
     prerequisite_threshold: float = -1.0
     forgetting_exponent: float = 0.2
     forgetting_scale: float = 1.0
+    forgetting_sd: float = 0.0
+    guess_sd: float = 0.0
+    slip_sd: float = 0.0
 
     def __post_init__(self) -> None:
         # Bounds keep every computation finite; they are far wider than any fitted value.
@@ -79,6 +87,9 @@ class SimulatedStudentParams:
             "prerequisite_threshold": (-20 <= self.prerequisite_threshold <= 20, "in [-20, 20] logits"),
             "forgetting_exponent": (0 <= self.forgetting_exponent <= 5, "in [0, 5]"),
             "forgetting_scale": (0.01 <= self.forgetting_scale <= 1e6, "in [0.01, 1e6] steps"),
+            "forgetting_sd": (0 <= self.forgetting_sd <= 2, "in [0, 2]"),
+            "guess_sd": (0 <= self.guess_sd <= 2, "in [0, 2] logits"),
+            "slip_sd": (0 <= self.slip_sd <= 2, "in [0, 2] logits"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -89,8 +100,21 @@ class SimulatedStudentParams:
     @property
     def zpd_centre(self) -> float:
         """Ability minus difficulty (logits) at which observed success is ``zpd_target_success``."""
-        mastery = (self.zpd_target_success - self.guess) / (1 - self.guess - self.slip)
-        return float(np.log(mastery / (1 - mastery)) / self.discrimination)
+        return float(zpd_centre(self, self.guess, self.slip))
+
+
+def zpd_centre(params: SimulatedStudentParams, guess: Any, slip: Any) -> Any:
+    """Ability minus difficulty (logits) at which a learner with these guess and slip rates succeeds
+    ``params.zpd_target_success`` of the time (clipped inside its reachable range)."""
+    mastery = np.clip((params.zpd_target_success - guess) / (1 - guess - slip), 0.01, 0.99)
+    return np.log(mastery / (1 - mastery)) / params.discrimination
+
+
+def _logit_normal(rng: np.random.Generator, mean: float, sd: float) -> float:
+    """A draw whose logit is normal around ``logit(mean)`` (``mean`` itself when ``sd`` is 0)."""
+    if sd == 0 or mean == 0:
+        return mean
+    return float(1.0 / (1.0 + np.exp(-(np.log(mean / (1 - mean)) + sd * rng.standard_normal()))))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -147,6 +171,19 @@ class SimulatedStudent:
         self.prior = np.minimum(prior, p.ceiling)
         rate = np.array([rng.lognormal(0.0, p.learning_rate_sd) for rng in rngs])
         self.member_learning_rate = (p.learning_rate * rate)[:, None]  # (P, 1)
+        # Further traits are drawn only when they vary, so that the draws above stay the same.
+        forgetting = [
+            p.forgetting_exponent * (rng.lognormal(0.0, p.forgetting_sd) if p.forgetting_sd else 1.0)
+            for rng in rngs
+        ]
+        guess = [_logit_normal(rng, p.guess, p.guess_sd) for rng in rngs]
+        slip = [
+            min(_logit_normal(rng, p.slip, p.slip_sd), 0.99 - g) for rng, g in zip(rngs, guess, strict=True)
+        ]
+        self.member_forgetting = np.array(forgetting)[:, None]  # (P, 1) exponent d
+        self.member_guess = np.array(guess)[:, None]  # (P, 1)
+        self.member_slip = np.array(slip)[:, None]  # (P, 1)
+        self._member_zpd_centre = zpd_centre(p, self.member_guess, self.member_slip)  # (P, 1)
         self.clock = np.zeros((self.num_members, 1))  # steps taken by each member
         self._trace_gain: list[np.ndarray] = []  # one (P, K) array of gains per step
         self._trace_time: list[np.ndarray] = []  # the (P, 1) clock at which each was laid down
@@ -183,12 +220,13 @@ class SimulatedStudent:
             return self.prior.copy()
         p = self.params
         age = self.clock + steps_ahead - np.stack(self._trace_time)  # (T, P, 1)
-        retention = (1.0 + age / p.forgetting_scale) ** -p.forgetting_exponent
+        retention = (1.0 + age / p.forgetting_scale) ** -self.member_forgetting
         return self.prior + (np.stack(self._trace_gain) * retention).sum(axis=0)
 
     def _zpd(self, margin: np.ndarray) -> np.ndarray:
-        p = self.params
-        return np.exp(-0.5 * ((margin - p.zpd_centre) / p.zpd_width) ** 2)
+        """ZPD weight of margins ``theta - b`` shaped ``(P, ...)``, at each member's own centre."""
+        centre = self._member_zpd_centre.reshape(-1, *([1] * (margin.ndim - 1)))
+        return np.exp(-0.5 * ((margin - centre) / self.params.zpd_width) ** 2)
 
     def _gate(self, theta: np.ndarray) -> np.ndarray:
         """Product over each skill's prerequisites of their mastery, ``(P, K)`` in (0, 1]."""
@@ -207,7 +245,7 @@ class SimulatedStudent:
         # Shared items (M,) broadcast over members; per-member items (P, M) pick each member's own.
         item_theta = theta[:, skill] if skill.ndim == 1 else np.take_along_axis(theta, skill, axis=1)
         mastery = _sigmoid(p.discrimination * (item_theta - difficulty))
-        return p.guess + (1 - p.guess - p.slip) * mastery
+        return self.member_guess + (1 - self.member_guess - self.member_slip) * mastery
 
     # ------------------------------------------------ privileged channel (oracle only)
     def expected_accuracy(self, difficulty: np.ndarray, theta: np.ndarray | None = None) -> np.ndarray:
@@ -215,7 +253,8 @@ class SimulatedStudent:
         theta = self.ability() if theta is None else theta
         p = self.params
         mastery = _sigmoid(p.discrimination * (theta[:, :, None] - difficulty[None]))
-        return p.guess + (1 - p.guess - p.slip) * mastery
+        guess, slip = self.member_guess[:, :, None], self.member_slip[:, :, None]
+        return guess + (1 - guess - slip) * mastery
 
     def lookahead(self, counts: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
         """Ability ``(P, K)`` one step ahead if each member practised ``counts[p, k, l]`` items of
