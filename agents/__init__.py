@@ -13,12 +13,14 @@ from teachgym.agents import (  # noqa: F401
     curriculum_designer,
     fixed_curricula,
     generic,
+    intervention,
     oracle,
     pudf,
     rehearsal,
     skill_tree,
     stat,
     tscl,
+    tutoring,
 )
 from teachgym.agents.base import (
     BaseTeacher,

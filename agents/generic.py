@@ -17,7 +17,7 @@ from teachgym.agents.base import BaseTeacher, Observation, register
 #: Families whose action is a Box of weights over (skill, level) cells.
 ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree", "Rehearsal")
 #: Families whose action is a Discrete choice of the next sub-task.
-CHOICE_FAMILIES: tuple[str, ...] = ("Curriculum",)
+CHOICE_FAMILIES: tuple[str, ...] = ("Curriculum", "Tutor")
 GENERIC_FAMILIES = ALLOCATION_FAMILIES + CHOICE_FAMILIES
 
 

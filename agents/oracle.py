@@ -6,6 +6,7 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import spaces
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_int
@@ -14,7 +15,7 @@ from teachgym.errors import UnsupportedError
 
 @register(
     "oracle",
-    families=("SkillList", "SkillTree"),
+    families=("SkillList", "SkillTree", "Tutor"),
     paper="reference teacher (the 'oracle' of Saha et al. 2023 and of TeachMyAgent's comparisons)",
     summary="reads the simulated student's true state; greedy one-step lookahead (reference only)",
     reference=True,
@@ -27,6 +28,10 @@ class OracleTeacher(BaseTeacher):
     student's own dynamics (``SimulatedStudent.lookahead``) and adds the chunk to the cell that most
     raises the expected mean accuracy on the validation distribution after the step. It is an upper
     reference for scores and is never ranked as an ordinary entry.
+
+    On the Tutor family (a ``Discrete`` choice of one exercise per step) it gives the exercise
+    (skill, level) whose single item most raises the expected mean accuracy one step ahead, by the
+    same lookahead with a count of one item in that cell; ``num_chunks`` plays no part there.
 
     Args:
         num_chunks: pieces the step's examples are split into for the greedy search.
@@ -44,7 +49,9 @@ class OracleTeacher(BaseTeacher):
         self.difficulty = privileged["domain"].mean_difficulty()
         self.examples_per_step: int = env.unwrapped.examples_per_step  # type: ignore[attr-defined]
 
-    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
+    def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray | np.int64:
+        if isinstance(self.action_space, spaces.Discrete):
+            return self.best_exercise()
         num_skills, num_levels = self.difficulty.shape
         counts = np.zeros((1, num_skills, num_levels))
         chunk = self.examples_per_step / self.num_chunks
@@ -56,3 +63,12 @@ class OracleTeacher(BaseTeacher):
             value = self.student.expected_accuracy(self.difficulty, theta).mean(axis=(1, 2))
             counts = counts + candidates[int(np.argmax(value))]
         return (counts[0] / counts[0].sum()).astype(np.float32)
+
+    def best_exercise(self) -> np.int64:
+        """Tutor: the exercise (cell ``skill * L + level``) whose one item most raises the expected
+        mean accuracy one step ahead."""
+        num_skills, num_levels = self.difficulty.shape
+        candidates = np.eye(num_skills * num_levels).reshape(-1, num_skills, num_levels)
+        theta = self.student.lookahead(candidates, self.difficulty)
+        value = self.student.expected_accuracy(self.difficulty, theta).mean(axis=(1, 2))
+        return np.int64(np.argmax(value))

@@ -19,7 +19,10 @@ import gymnasium as gym
 FAMILIES: dict[str, str] = {
     "SkillList": "skill_list",
     "SkillTree": "skill_tree",
+    "Curriculum": "curriculum",
     "Rehearsal": "rehearsal",
+    "Intervention": "intervention",
+    "Tutor": "tutoring",
 }
 
 #: Every variant of every family, gathered from the family modules: family -> variant -> (version, kwargs).

@@ -181,9 +181,11 @@ def cmd_run(args: argparse.Namespace) -> None:
                 print(f"{'step':>4}  {'reward':>8}  {'val acc':>7}  action (largest shares)")
 
             def show(action: Any, obs: Any, reward: float, info: dict[str, Any]) -> None:
+                # Read through the env, not info: families that hide the student's state keep accuracy
+                # out of info until the end (this printout is for the person running, not the teacher).
+                accuracy = env.unwrapped.mean_accuracy()  # type: ignore[attr-defined]
                 print(
-                    f"{info['step']:>4}  {reward:>+8.4f}  {info['mean_accuracy']:>7.3f}  "
-                    f"{summarize_action(action, names)}"
+                    f"{info['step']:>4}  {reward:>+8.4f}  {accuracy:>7.3f}  {summarize_action(action, names)}"
                 )
                 if args.render == "ansi":
                     print(env.render(), end="")
@@ -235,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # The students are small: one thread per process is fastest, and two threads on a loaded 2-core
+    # machine slow torch many-fold. Set before torch is first imported (students import it lazily).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -190,6 +190,12 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         families that hide the student's state, teachers must not read it."""
         return float(self.profile.mean)
 
+    def progress(self) -> float:
+        """The quantity whose per-step change the reward is, so that an episode's return is its final
+        minus its initial value. With the default objective that is :meth:`mean_accuracy`; families
+        whose reward has further parts (e.g. the current item's correctness) override it."""
+        return self.mean_accuracy()
+
     def _info(self, final: bool = False) -> dict[str, Any]:
         info: dict[str, Any] = {
             "step": self._step_count,

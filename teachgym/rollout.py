@@ -20,6 +20,7 @@ class EpisodeResult:
 
     Attributes:
         curve: per step, ``{"step", "reward", "mean_accuracy", "examples_used"}``.
+        family_info: the family's own ``info`` entries at the end (``env.extra_info_keys``).
         wall_time: seconds from reset to the last step.
     """
 
@@ -38,6 +39,7 @@ class EpisodeResult:
     compute_used: int = 0
     wall_time: float = 0.0
     validation_test_gap: float = 0.0
+    family_info: dict[str, Any] = field(default_factory=dict)
     version: str = __version__
     git_revision: str | None = None
 
@@ -113,6 +115,8 @@ def run_episode(
     result.test_accuracy = info["test_accuracy"]
     result.test_profile = info["test_profile"]
     result.validation_test_gap = info["validation_test_gap"]
+    # The family's own end-of-episode entries (e.g. steps to threshold, forgetting), as JSON.
+    result.family_info = {key: info[key] for key in getattr(unwrapped, "extra_info_keys", ()) if key in info}
     result.examples_used = info["examples_used"]
     result.compute_used = info["compute_used"]
     result.wall_time = time.perf_counter() - start

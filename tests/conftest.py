@@ -14,6 +14,8 @@ import torch
 import teachgym
 
 torch.use_deterministic_algorithms(True)
+# One thread: the students are small, and two threads on a loaded 2-core machine slow torch many-fold.
+torch.set_num_threads(1)
 
 ENV_IDS = teachgym.envs.ids()
 

@@ -9,13 +9,19 @@ from teachgym import agents
 from teachgym.rollout import run_episode
 
 #: Smallest rise in mean test accuracy (absolute) over one episode under `uniform`, averaged over
-#: three seeds. Measured rises are far larger (see the closing note of issue 2).
+#: three seeds. Measured rises are far larger (see the closing notes of issues 2-4).
 MIN_RISE = 0.15
 
+#: Families where `uniform` does not apply, with the teacher and the rise to check instead. In the
+#: Intervention family the student learns only from the items the budget (40%) lets the teacher
+#: explain, so the rise is smaller by design (issue 4's note: about +0.06 under always-explain).
+LEARNING_CHECK = {"Intervention": ("always-explain", 0.03)}
 
-def test_uniform_teacher_raises_test_accuracy(env_id: str) -> None:
+
+def test_students_learn_under_a_plain_teacher(env_id: str) -> None:
     env = gym.make(env_id)
-    teacher = agents.make("uniform", env)
+    name, min_rise = LEARNING_CHECK.get(env.unwrapped.family, ("uniform", MIN_RISE))
+    teacher = agents.make(name, env)
     results = [run_episode(env, teacher, seed) for seed in range(3)]
     rise = np.mean([r.test_accuracy - r.initial_test_accuracy for r in results])
-    assert rise > MIN_RISE, f"{env_id}: test accuracy rose only {rise:.3f}"
+    assert rise > min_rise, f"{env_id}: test accuracy rose only {rise:.3f} under {name}"

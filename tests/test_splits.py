@@ -70,7 +70,9 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
             assert value.size < num_items, "an observation entry is as large as the held-out set"
         for value in _leaves(info):
             assert isinstance(value, int | float | str | bool), f"info carries a {type(value).__name__}"
-        obs, _, terminated, truncated, info = env.step(valid_action(env.action_space, step))
+        obs, _, terminated, truncated, info = env.step(
+            valid_action(env.action_space, step, mask=obs.get("action_mask"))
+        )
         step += 1
         done = terminated or truncated
         if not done:

@@ -13,52 +13,55 @@ _OWNER = "domain 'addition'"
 _SPLITS = ("validation", "test")
 #: Input features per position: a one-hot digit of ``a`` and a one-hot digit of ``b``.
 _NUM_FEATURES = 20
-#: More digits overflow int64 keys (``a * 10**n + b``) and are far beyond a CPU episode anyway.
+#: More digits overflow int64 keys (``a * 10**N + b``) and are far beyond a CPU episode anyway.
 _MAX_DIGITS = 9
-
-
-def _unary_codes() -> np.ndarray:
-    """Row ``d`` codes digit ``d``: a presence bit, then ``d`` ones among 9 (thermometer code)."""
-    code = np.zeros((10, 10), np.float32)
-    code[:, 0] = 1.0
-    for d in range(10):
-        code[d, 1 : d + 1] = 1.0
-    return code
+#: Sub-tasks with at most this many pairs are enumerated (training draws from the list of pairs left
+#: after the held-out ones); larger ones are sampled and held-out pairs redrawn.
+_ENUMERATE_UP_TO = 100_000
 
 
 class AdditionDomain:
     """``a + b`` with operands of exactly ``n`` decimal digits, one sub-task (skill) per ``n``.
 
-    After Matiisen et al. (2017, TSCL), whose sub-tasks are additions of 1..9-digit numbers. Skill
-    ``n - 1`` (named ``"n-digit"``) draws ``a`` and ``b`` uniformly among the numbers with exactly
-    ``n`` digits: ``0..9`` for ``n = 1`` (a one-digit number may be 0) and ``10**(n-1) .. 10**n - 1``
-    above. One difficulty level per skill.
+    After Matiisen et al. (2017, TSCL), whose sub-tasks are the additions of 1..9-digit numbers. The
+    skills are ``"n-digit"`` for ``n = min_digits .. num_digits`` (default 2..5, four sub-tasks, in
+    order of difficulty); skill ``n - min_digits`` draws ``a`` and ``b`` uniformly among the
+    numbers with exactly ``n`` digits (``10**(n-1) .. 10**n - 1``; ``0..9`` for ``n = 1``). One
+    difficulty level per skill.
 
     **Encoding** (``view = "sequence"``). An item is a sequence of ``T = num_digits + 1`` positions,
-    least significant digit first, so that the carry flows forward in time as in column addition:
+    least significant digit first and the two operands aligned, so that the carry flows forward in
+    time as in column addition:
 
-    - ``features`` float32 ``(..., T, 20)``: at position ``i < n``, a one-hot of the ``i``-th digit
-      of ``a`` (columns 0-9) and of ``b`` (columns 10-19); positions ``i >= n`` are all zeros
-      ("no digit"), so the length of the operands is visible.
+    - ``features`` float32 ``(..., T * 20)``: ``T`` positions of 20 features, flattened
+      position-major (a student reshapes to ``(..., T, 20)``; flat, so that an item is one row
+      everywhere items are handled). At position ``i < n``: a one-hot of the ``i``-th digit of ``a``
+      (columns 0-9) and of ``b`` (columns 10-19); positions ``i >= n`` are all zeros ("no digit"),
+      so the operands' length is visible.
     - ``answer`` int64 ``(..., T)``: the ``T`` digits of ``a + b``, least significant first, with
       leading zeros (position ``n`` holds the final carry). Grading is exact match of the whole
       sequence (:func:`~teachgym.domains.base.grade_exact`): one wrong digit makes the sum wrong.
 
     **Splits.** Validation and test are fixed sets of distinct ``(a, b)`` pairs per sub-task, drawn
     from streams spawned from ``seed``, disjoint from each other and never generated for training:
-    :meth:`generate` redraws any pair that is held out. Where a sub-task has few pairs (1 digit:
-    only 100), each held-out split takes at most ``max_heldout_fraction`` of them (default 0.2: 20
-    validation and 20 test pairs, 60 pairs left for training). A student must then add digit pairs
-    it never saw in that position alone to score on the one-digit split; the same digit pairs do
-    occur inside the training items of longer sub-tasks.
+    :meth:`generate` redraws any held-out pair. Each held-out split takes ``num_heldout`` pairs per
+    sub-task, or ``max_heldout_fraction`` of its pairs where that is fewer. From two digits up, a
+    held-out sum is a new combination of column additions that training does show. With one digit
+    the item *is* the column (100 pairs; 20 validation, 20 test and 60 training pairs by default),
+    so its held-out sums are additions never practised in that sub-task: a GRU trained on the
+    one-digit sub-task alone memorises its 60 pairs and scores 0 on the held-out ones (it learns
+    them only from the longer sub-tasks). That would make the "easiest" sub-task the one that
+    cannot be practised, so the default range starts at two digits; ``min_digits=1`` gives TSCL's
+    range with this caveat.
 
     Args:
-        num_digits: ``N``, the largest operand length; skills are ``1-digit .. N-digit``, in [1, 9].
+        num_digits: ``N``, the longest operands; in [1, 9].
+        min_digits: the shortest operands, in [1, N].
         seed: int >= 0; fixes the held-out splits.
         num_heldout: int >= 1, held-out pairs per sub-task in each of the validation and test splits
             (fewer where ``max_heldout_fraction`` caps them).
-        max_heldout_fraction: the largest fraction of a sub-task's pairs one held-out split may take,
-            in (0, 0.5).
+        max_heldout_fraction: the largest fraction of a sub-task's pairs that one held-out split may
+            take, in (0, 0.5).
 
     Raises:
         ConfigError: an argument of the wrong type or out of range.
@@ -71,8 +74,8 @@ class AdditionDomain:
     def __init__(
         self,
         *,
-        num_digits: int = 4,
-        min_digits: int = 1,
+        num_digits: int = 5,
+        min_digits: int = 2,
         seed: int = 0,
         num_heldout: int = 100,
         max_heldout_fraction: float = 0.2,
@@ -109,7 +112,7 @@ class AdditionDomain:
             keys = self._key(chosen[:, 0], chosen[:, 1])
             self._heldout_keys.append(np.sort(keys))
             # Enumerate small sub-tasks so training draws uniformly from the pairs that are left.
-            if self.num_pairs(k) <= 100_000:
+            if self.num_pairs(k) <= _ENUMERATE_UP_TO:
                 grid = self._all_pairs(k)
                 self._train_pairs.append(grid[~np.isin(self._key(grid[:, 0], grid[:, 1]), keys)])
             else:
@@ -136,7 +139,7 @@ class AdditionDomain:
 
     def _distinct_pairs(self, skill: int, count: int, rng: np.random.Generator) -> np.ndarray:
         """``count`` distinct pairs of sub-task ``skill``, in draw order, ``(count, 2)`` int64."""
-        if self.num_pairs(skill) <= 100_000:
+        if self.num_pairs(skill) <= _ENUMERATE_UP_TO:
             grid = self._all_pairs(skill)
             return grid[rng.permutation(len(grid))[:count]]
         chosen = np.empty((0, 2), np.int64)
@@ -157,11 +160,9 @@ class AdditionDomain:
         digit_a = (a[..., None] // place) % 10
         digit_b = (b[..., None] // place) % 10
         features = np.zeros((*skill.shape, self.sequence_length, _NUM_FEATURES), np.float32)
-        import os
-
-        code = _unary_codes() if os.environ.get("ENC", "unary") == "unary" else np.eye(10, dtype=np.float32)
-        features[..., :10] = code[digit_a] * present[..., None]
-        features[..., 10:] = code[digit_b] * present[..., None]
+        one_hot = np.eye(10, dtype=np.float32)
+        features[..., :10] = one_hot[digit_a] * present[..., None]
+        features[..., 10:] = one_hot[digit_b] * present[..., None]
         answer = ((a + b)[..., None] // place) % 10
         features = features.reshape(*skill.shape, self.sequence_length * _NUM_FEATURES)
         return Items(skill, np.zeros_like(skill), answer.astype(np.int64), features=features)
@@ -172,8 +173,9 @@ class AdditionDomain:
             raise ConfigError("AdditionDomain.operands needs items with features, got items without")
         features = items.features.reshape(*items.features.shape[:-1], -1, _NUM_FEATURES)
         place = 10 ** np.arange(features.shape[-2])
-        a = (features[..., 1:10].sum(axis=-1) * place).sum(axis=-1)
-        b = (features[..., 11:20].sum(axis=-1) * place).sum(axis=-1)
+        digits = np.arange(10)
+        a = (features[..., :10] @ digits * place).sum(axis=-1)
+        b = (features[..., 10:] @ digits * place).sum(axis=-1)
         return np.rint(a).astype(np.int64), np.rint(b).astype(np.int64)
 
     def generate(self, skill: np.ndarray, level: np.ndarray, rng: np.random.Generator) -> Items:

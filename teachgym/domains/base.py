@@ -58,7 +58,9 @@ class Items:
             skill=one(self.skill, 0),  # type: ignore[arg-type]
             level=one(self.level, 0),  # type: ignore[arg-type]
             answer=one(self.answer, self.answer.ndim - self.skill.ndim),  # type: ignore[arg-type]
-            features=one(self.features, 1),
+            features=None
+            if self.features is None
+            else one(self.features, self.features.ndim - self.skill.ndim),
             difficulty=one(self.difficulty, 0),
         )
 

@@ -42,6 +42,7 @@ def _mlp(domain: Domain, num_members: int, options: Mapping[str, Any]) -> Studen
 STUDENTS: dict[str, tuple[str, Any]] = {
     "simulated": ("latent", _simulated),
     "mlp": ("features", _mlp),
+    "gru": ("sequence", "teachgym.students.sequence:build"),
 }
 
 

@@ -188,6 +188,24 @@ class MLPStudent:
             logits = self._logits(x)
         return logits.argmax(dim=-1).numpy().astype(np.int64)
 
+    def predict_proba(self, items: Items) -> np.ndarray:
+        """Every member's predicted class probabilities (softmax of the logits) for ``items``, shaped
+        as for :meth:`attempt`: float64 ``(P, M, C)``. Their argmax is :meth:`attempt`'s answer, and
+        the largest is the member's confidence in that answer. Nothing is trained or drawn."""
+        features = self._features(items, "predict_proba")
+        if features.ndim == 2:
+            x = torch.as_tensor(features).expand(self.num_members, *features.shape)
+        elif features.ndim == 3 and features.shape[0] == self.num_members:
+            x = torch.as_tensor(features)
+        else:
+            raise ConfigError(
+                f"MLPStudent.predict_proba got features of shape {features.shape}; expected (M, "
+                f"{self.num_features}) or ({self.num_members}, M, {self.num_features})"
+            )
+        with torch.no_grad():
+            probabilities = torch.softmax(self._logits(x), dim=-1)
+        return probabilities.numpy().astype(np.float64)
+
     def assess(self, items: Items) -> Profile:
         """Per-skill and per-level accuracy of every member on shared held-out ``items (M,)``."""
         if items.skill.ndim != 1:

@@ -105,8 +105,10 @@ class SimulatedStudentParams:
 
 def zpd_centre(params: SimulatedStudentParams, guess: Any, slip: Any) -> Any:
     """Ability minus difficulty (logits) at which a learner with these guess and slip rates succeeds
-    ``params.zpd_target_success`` of the time (clipped inside its reachable range)."""
-    mastery = np.clip((params.zpd_target_success - guess) / (1 - guess - slip), 0.01, 0.99)
+    ``params.zpd_target_success`` of the time. For a learner who cannot reach that rate (a high guess
+    or slip) the target is clipped to 5%-95% of its reachable range, so it still learns most just
+    beyond its current level rather than only on trivial items."""
+    mastery = np.clip((params.zpd_target_success - guess) / (1 - guess - slip), 0.05, 0.95)
     return np.log(mastery / (1 - mastery)) / params.discrimination
 
 
