@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import torch
@@ -15,18 +14,15 @@ from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
+from teachgym.students.stacked import PicklesGenerators, StackedOptimizer, member_loss, torch_generator
 
 _OWNER = "student 'mlp'"
 
 _OPTIMIZERS = ("adam", "sgd")
-# Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
-_ADAM_BETA1 = 0.9
-_ADAM_BETA2 = 0.999
-_ADAM_EPS = 1e-8
 _PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 
 
-class MLPStudent:
+class MLPStudent(PicklesGenerators):
     """A population of ``num_members`` independent MLPs ``D -> H (ReLU) -> C`` (torch, CPU).
 
     The members' parameters are stacked with a leading member dimension (``w1 (P, D, H)``,
@@ -112,7 +108,7 @@ class MLPStudent:
                 f"MLPStudent.reset_members got {len(seeds)} seeds; expected one per member, "
                 f"num_members={self.num_members}"
             )
-        self._generators = [_torch_generator(s) for s in seeds]
+        self._generators = [torch_generator(s) for s in seeds]
         d, h, c = self.num_features, self.num_hidden, self.num_classes
         parameters: dict[str, list[torch.Tensor]] = {name: [] for name in _PARAMETER_NAMES}
         for generator in self._generators:
@@ -129,10 +125,7 @@ class MLPStudent:
         self.w1, self.b1, self.w2, self.b2 = (
             torch.stack(parameters[name]).requires_grad_(True) for name in _PARAMETER_NAMES
         )
-        # Adam's moment estimates, plain tensors shaped like the parameters; zero = no history.
-        self._first_moment = [torch.zeros_like(p) for p in self._parameters()]
-        self._second_moment = [torch.zeros_like(p) for p in self._parameters()]
-        self._num_updates = 0
+        self._optimizer = StackedOptimizer(self._parameters(), self.learning_rate, self.optimizer)
 
     def learn(self, batch: Items) -> int:
         """Train every member on its own examples, ``batch`` of shape ``(P, M)`` with features
@@ -174,37 +167,29 @@ class MLPStudent:
     def attempt(self, items: Items) -> np.ndarray:
         """Every member's predicted class for ``items`` (shared ``(M,)`` with features ``(M, D)``,
         or per member ``(P, M)`` with features ``(P, M, D)``): int64 ``(P, M)``."""
-        features = self._features(items, "attempt")
+        return self._heldout_logits(items, "attempt").argmax(dim=-1).numpy().astype(np.int64)
+
+    def predict_proba(self, items: Items) -> np.ndarray:
+        """Every member's predicted class probabilities (softmax of the logits) for ``items``, shaped
+        as for :meth:`attempt`: float64 ``(P, M, C)``. Their argmax is :meth:`attempt`'s answer, and
+        the largest is the member's confidence in that answer. Nothing is trained or drawn."""
+        logits = self._heldout_logits(items, "predict_proba")
+        return torch.softmax(logits, dim=-1).numpy().astype(np.float64)
+
+    def _heldout_logits(self, items: Items, method: str) -> torch.Tensor:
+        """Logits ``(P, M, C)`` for shared ``(M,)`` or per-member ``(P, M)`` items, without gradients."""
+        features = self._features(items, method)
         if features.ndim == 2:  # shared items: the same inputs for every member, without a copy
             x = torch.as_tensor(features).expand(self.num_members, *features.shape)
         elif features.ndim == 3 and features.shape[0] == self.num_members:
             x = torch.as_tensor(features)
         else:
             raise ConfigError(
-                f"MLPStudent.attempt got features of shape {features.shape}; expected (M, "
+                f"MLPStudent.{method} got features of shape {features.shape}; expected (M, "
                 f"{self.num_features}) or ({self.num_members}, M, {self.num_features})"
             )
         with torch.no_grad():
-            logits = self._logits(x)
-        return logits.argmax(dim=-1).numpy().astype(np.int64)
-
-    def predict_proba(self, items: Items) -> np.ndarray:
-        """Every member's predicted class probabilities (softmax of the logits) for ``items``, shaped
-        as for :meth:`attempt`: float64 ``(P, M, C)``. Their argmax is :meth:`attempt`'s answer, and
-        the largest is the member's confidence in that answer. Nothing is trained or drawn."""
-        features = self._features(items, "predict_proba")
-        if features.ndim == 2:
-            x = torch.as_tensor(features).expand(self.num_members, *features.shape)
-        elif features.ndim == 3 and features.shape[0] == self.num_members:
-            x = torch.as_tensor(features)
-        else:
-            raise ConfigError(
-                f"MLPStudent.predict_proba got features of shape {features.shape}; expected (M, "
-                f"{self.num_features}) or ({self.num_members}, M, {self.num_features})"
-            )
-        with torch.no_grad():
-            probabilities = torch.softmax(self._logits(x), dim=-1)
-        return probabilities.numpy().astype(np.float64)
+            return self._logits(x)
 
     def assess(self, items: Items) -> Profile:
         """Per-skill and per-level accuracy of every member on shared held-out ``items (M,)``."""
@@ -244,45 +229,5 @@ class MLPStudent:
         logits = self._logits(x)
         losses = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
         # Sum over members of each member's mean: member p's gradient is that of its own loss alone.
-        loss = losses.view(y.shape).mean(dim=1).sum()
-        gradients = torch.autograd.grad(loss, self._parameters())
-        self._num_updates += 1
-        with torch.no_grad():
-            if self.optimizer == "sgd":
-                for parameter, gradient in zip(self._parameters(), gradients, strict=True):
-                    parameter.sub_(gradient, alpha=self.learning_rate)
-                return
-            # Adam with bias correction, written as torch.optim.Adam's single-tensor update.
-            t = self._num_updates
-            step_size = self.learning_rate / (1.0 - _ADAM_BETA1**t)
-            correction2 = math.sqrt(1.0 - _ADAM_BETA2**t)
-            for parameter, gradient, m, v in zip(
-                self._parameters(), gradients, self._first_moment, self._second_moment, strict=True
-            ):
-                m.lerp_(gradient, 1.0 - _ADAM_BETA1)
-                v.mul_(_ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - _ADAM_BETA2)
-                denominator = (v.sqrt() / correction2).add_(_ADAM_EPS)
-                parameter.addcdiv_(m, denominator, value=-step_size)
-
-    # ----------------------------------------------------------------- pickling
-    def __getstate__(self) -> dict[str, Any]:
-        # Generators travel as their state tensors, which pickle on every torch version.
-        state = self.__dict__.copy()
-        state["_generators"] = [g.get_state() for g in self._generators]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        generators = []
-        for generator_state in state["_generators"]:
-            generator = torch.Generator()
-            generator.set_state(generator_state)
-            generators.append(generator)
-        self.__dict__.update(state)
-        self._generators = generators
-
-
-def _torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
-    """A CPU generator seeded with 64 bits drawn from ``seed`` (read only: nothing is spawned)."""
-    generator = torch.Generator()
-    generator.manual_seed(int(seed.generate_state(1, dtype=np.uint64)[0]))
-    return generator
+        loss = member_loss(losses.view(y.shape))
+        self._optimizer.step(loss)

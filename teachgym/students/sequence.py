@@ -17,17 +17,14 @@ from teachgym.errors import ConfigError
 from teachgym.registry_utils import call_checked
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
+from teachgym.students.stacked import PicklesGenerators, StackedOptimizer, member_loss, torch_generator
 
 _OWNER = "student 'gru'"
 
-# Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
-_ADAM_BETA1 = 0.9
-_ADAM_BETA2 = 0.999
-_ADAM_EPS = 1e-8
 _PARAMETER_NAMES = ("w_input", "b_input", "w_hidden", "b_hidden", "w_out", "b_out")
 
 
-class GRUStudent:
+class GRUStudent(PicklesGenerators):
     """A population of ``num_members`` independent GRUs that read a sequence of feature vectors and
     answer one token per position (torch, CPU).
 
@@ -116,7 +113,7 @@ class GRUStudent:
                 f"GRUStudent.reset_members got {len(seeds)} seeds; expected one per member, "
                 f"num_members={self.num_members}"
             )
-        self._generators = [_torch_generator(s) for s in seeds]
+        self._generators = [torch_generator(s) for s in seeds]
         d, h, c = self.num_features, self.num_hidden, self.num_classes
         shapes = {
             "w_input": (d, 3 * h),
@@ -134,10 +131,7 @@ class GRUStudent:
                 draw = torch.rand(shapes[name], generator=generator, dtype=torch.float32)
                 parameters[name].append(draw * (2.0 * bound) - bound)
         self._parameters = [torch.stack(parameters[n]).requires_grad_(True) for n in _PARAMETER_NAMES]
-        # Adam's moment estimates, plain tensors shaped like the parameters; zero = no history.
-        self._first_moment = [torch.zeros_like(p) for p in self._parameters]
-        self._second_moment = [torch.zeros_like(p) for p in self._parameters]
-        self._num_updates = 0
+        self._optimizer = StackedOptimizer(self._parameters, self.learning_rate, "adam")
 
     def learn(self, batch: Items) -> int:
         """Train every member on its own examples, ``batch`` of shape ``(P, M)`` with features
@@ -239,44 +233,8 @@ class GRUStudent:
         logits = self._logits(x)
         losses = F.cross_entropy(logits.flatten(0, 2), y.flatten(), reduction="none")
         # Sum over members of each member's mean: member p's gradient is that of its own loss alone.
-        loss = losses.view(y.shape[0], -1).mean(dim=1).sum()
-        gradients = torch.autograd.grad(loss, self._parameters)
-        self._num_updates += 1
-        with torch.no_grad():
-            # Adam with bias correction, written as torch.optim.Adam's single-tensor update.
-            t = self._num_updates
-            step_size = self.learning_rate / (1.0 - _ADAM_BETA1**t)
-            correction2 = math.sqrt(1.0 - _ADAM_BETA2**t)
-            for parameter, gradient, m, v in zip(
-                self._parameters, gradients, self._first_moment, self._second_moment, strict=True
-            ):
-                m.lerp_(gradient, 1.0 - _ADAM_BETA1)
-                v.mul_(_ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - _ADAM_BETA2)
-                denominator = (v.sqrt() / correction2).add_(_ADAM_EPS)
-                parameter.addcdiv_(m, denominator, value=-step_size)
-
-    # ----------------------------------------------------------------- pickling
-    def __getstate__(self) -> dict[str, Any]:
-        # Generators travel as their state tensors, which pickle on every torch version.
-        state = self.__dict__.copy()
-        state["_generators"] = [g.get_state() for g in self._generators]
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        generators = []
-        for generator_state in state["_generators"]:
-            generator = torch.Generator()
-            generator.set_state(generator_state)
-            generators.append(generator)
-        self.__dict__.update(state)
-        self._generators = generators
-
-
-def _torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
-    """A CPU generator seeded with 64 bits drawn from ``seed`` (read only: nothing is spawned)."""
-    generator = torch.Generator()
-    generator.manual_seed(int(seed.generate_state(1, dtype=np.uint64)[0]))
-    return generator
+        loss = member_loss(losses.view(y.shape[0], -1))
+        self._optimizer.step(loss)
 
 
 def build(domain: Domain, num_members: int, options: Mapping[str, Any]) -> GRUStudent:
