@@ -10,6 +10,7 @@ import numpy as np
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real
+from teachgym.errors import UnsupportedError
 
 PICKS: tuple[str, ...] = ("hardest", "uniform")
 #: Largest Newton step (logits): a trust region, since logistic Newton steps can overshoot far from the
@@ -145,13 +146,18 @@ class IrtAbilityTeacher(BaseTeacher):
     ) -> None:
         owner = f"teacher {self.name!r}"
         self.num_tasks = num_choices(env, owner)
+        if not getattr(getattr(env.unwrapped, "config", None), "ordered", True):
+            # The Rasch prior orders difficulties by index; on unordered sub-tasks (digit classes) an
+            # untrained net's one-class artefact becomes "the easiest task" and the curriculum collapses.
+            raise UnsupportedError(
+                f"{owner} needs sub-tasks ordered by difficulty; this env's are not ordered"
+            )
         self.stall_step = check_real(owner, "stall_step", stall_step, 0.0, 100.0)
         self.epoch_steps = check_int(owner, "epoch_steps", epoch_steps, 1, 10**6)
         self.pick = check_choice(owner, "pick", pick, PICKS)
-        self.ability_scale = check_real(owner, "ability_scale", ability_scale, 0.0, 100.0, low_open=True)
-        self.difficulty_scale = check_real(
-            owner, "difficulty_scale", difficulty_scale, 0.0, 100.0, low_open=True
-        )
+        # Lower bounds keep the prior's 1 / scale**2 terms finite.
+        self.ability_scale = check_real(owner, "ability_scale", ability_scale, 1e-3, 100.0)
+        self.difficulty_scale = check_real(owner, "difficulty_scale", difficulty_scale, 1e-3, 100.0)
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         super().reset(observation_space, action_space, seed=seed)

@@ -40,6 +40,7 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
             "num_steps": 30,
             "examples_per_step": 64,
             "replay_fraction": 0.5,
+            "ordered": False,
         },
     ),
 }
@@ -56,10 +57,14 @@ class CurriculumConfig(TeachingConfig):
             students do not reach reliably within a CPU budget.
         replay_fraction: fraction of each step's examples replayed from the other sub-tasks chosen
             so far (drawn uniformly among them), in [0, 1); 0 trains on the chosen sub-task alone.
+        ordered: True when sub-task indices run from easiest to hardest (numbers of digits); False
+            when they have no difficulty order (digit classes). Teachers that rely on the order
+            (``irt-ability``) refuse unordered sub-tasks.
     """
 
     threshold: float = 0.9
     replay_fraction: float = 0.0
+    ordered: bool = True
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -129,9 +134,10 @@ class CurriculumEnv(TeachingEnv):
 
     Truncated after ``num_steps`` steps; never terminated. ``info`` carries, at every step,
     ``steps_to_threshold`` (``{sub-task: first step at which its validation score reached
-    threshold}``, TSCL's measure; sub-tasks not reached yet are absent, so ``.get(name)`` is None;
-    0 means reached at reset) and ``forgetting`` (``{sub-task: best validation score so far minus
-    the current one}``). The last ``info`` adds ``test_profile`` and ``test_accuracy``.
+    threshold}``, TSCL's measure; sub-tasks not reached yet are absent, so ``.get(name)`` is None)
+    and ``forgetting`` (``{sub-task: best validation score so far minus the current one}``), both
+    counted only for sub-tasks trained at least once (an untrained network's chance artefacts are
+    neither progress nor memory). The last ``info`` adds ``test_profile`` and ``test_accuracy``.
 
     ## Arguments
 
@@ -191,22 +197,20 @@ class CurriculumEnv(TeachingEnv):
         self._replay_entropy = int(self.np_random.integers(2**63))
         self._last_task = np.zeros(num_skills, np.float32)
         self._introduced = np.zeros(num_skills, np.float32)
-        self._best = self.profile.accuracy.copy()
+        # Records start when a sub-task is first trained: an untrained network's chance artefacts
+        # (e.g. one class predicted for every input scores 1.0 on it) are neither progress nor memory.
+        self._best = np.zeros(num_skills)
         self._steps_to_threshold: dict[str, int] = {}
-        self._record_thresholds()
 
     def _after_step(self, plan: Plan) -> None:
         choice = cast(CurriculumPlan, plan).choice
         self._last_task = np.zeros(self.skills.num_skills, np.float32)
         self._last_task[choice] = 1.0
         self._introduced[choice] = 1.0
-        self._best = np.maximum(self._best, self.profile.accuracy)
-        self._record_thresholds()
-
-    def _record_thresholds(self) -> None:
-        for name, score in zip(self.skills.names, self.profile.accuracy, strict=True):
-            if name not in self._steps_to_threshold and score >= self.threshold:
-                self._steps_to_threshold[name] = self._step_count
+        introduced = self._introduced > 0
+        self._best[introduced] = np.maximum(self._best[introduced], self.profile.accuracy[introduced])
+        for k in np.flatnonzero(introduced & (self.profile.accuracy >= self.threshold)):
+            self._steps_to_threshold.setdefault(self.skills.names[k], self._step_count)
 
     def _extra_observation(self) -> dict[str, np.ndarray]:
         return {"last_task": self._last_task.copy(), "introduced": self._introduced.copy()}
@@ -216,6 +220,6 @@ class CurriculumEnv(TeachingEnv):
         return {
             "steps_to_threshold": dict(self._steps_to_threshold),
             "forgetting": {
-                name: round(float(f), 6) for name, f in zip(self.skills.names, forgetting, strict=True)
+                self.skills.names[k]: round(float(forgetting[k]), 6) for k in np.flatnonzero(self._introduced)
             },
         }

@@ -182,8 +182,9 @@ class RehearsalEnv(TeachingEnv):
         return min(step // self.steps_per_task, self.num_tasks - 1)
 
     def num_arrived(self, step: int) -> int:
-        """Tasks arrived by step ``step``: tasks ``0 .. current_task(step)``."""
-        return self.current_task(step) + 1
+        """Tasks arrived by step ``step``: tasks ``0 .. current_task(step)``. Counted at most up to the
+        episode's last step: once the episode is over, no further task arrives."""
+        return self.current_task(min(step, self.num_steps - 1)) + 1
 
     def mix(self, weights: np.ndarray, step: int) -> np.ndarray:
         """The shares ``(K, L)`` (summing to 1) of step ``step``'s examples that the valid ``weights``

@@ -475,3 +475,10 @@ def test_designer_order_ties_go_to_the_lower_index() -> None:
 def test_curriculum_designer_needs_a_training_pool() -> None:
     with pytest.raises(UnsupportedError, match="train_pool"):
         agents.make("curriculum-designer", ScriptedCurriculumEnv(domain=object()))
+
+
+def test_irt_ability_refuses_sub_tasks_without_a_difficulty_order() -> None:
+    env = gym.make("teachgym/Curriculum-ClassIncremental-Digits-v0")
+    with pytest.raises(UnsupportedError, match="ordered by difficulty"):
+        agents.make("irt-ability", env)
+    agents.make("irt-ability", gym.make("teachgym/Curriculum-Addition-v0"))

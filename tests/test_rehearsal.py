@@ -333,3 +333,12 @@ def test_power_law_rehearsal_forgets_less_than_no_replay() -> None:
     assert mean - half > 0.1, (mean, half)
     mean, half = _interval(results["power-law"][1] - results["no-replay"][1])
     assert mean - half > 0.1, (mean, half)
+
+
+def test_a_task_that_would_arrive_after_the_episode_is_never_scored() -> None:
+    env = gym.make("teachgym/Rehearsal-Sim-v0", num_steps=12)  # 6 steps per task: tasks 0 and 1 only
+    env.reset(seed=0)
+    for _ in range(12):
+        obs, _, _, truncated, info = env.step(np.ones(env.action_space.shape, np.float32))
+    assert truncated and obs["arrived"].tolist() == [1, 1, 0, 0, 0]
+    assert info["mean_accuracy"] == pytest.approx(np.mean(list(info["profile"].values())[:2]))
