@@ -122,8 +122,8 @@ class RecencyTeacher(BaseTeacher):
             return only_current(self.action_space.shape, current)
         age = phases_since_current(num_arrived, current)
         per_task = np.zeros(self.action_space.shape[0])
-        per_task[:num_arrived] = np.exp(-(age - 1.0) / self.tau)
-        per_task[current] = 0.0
+        earlier = np.arange(num_arrived) != current  # the current task (age 0) gets no replay weight
+        per_task[:num_arrived][earlier] = np.exp(-(age[earlier] - 1.0) / self.tau)
         return task_weights(per_task, self.action_space.shape)
 
 

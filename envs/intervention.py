@@ -314,10 +314,10 @@ class InterventionEnv(TeachingEnv):
         "cost",
         "interventions_used",
         "num_correct",
-        "helped_now",
-        "misled",
-        "learned",
     )
+    # Only at the end: step by step, these counters would reveal the student's unaided answers and
+    # its held-out trajectory, which the teacher must not see.
+    extra_final_info_keys = ("helped_now", "misled", "learned")
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.config = parse_config(InterventionConfig, kwargs, owner=f"{self.family} env")
@@ -399,7 +399,8 @@ class InterventionEnv(TeachingEnv):
         response = self.student.attempt(items)
         correct = bool(self.domain.grade(items, response)[0, 0])
         if hasattr(self.student, "predict_proba"):
-            confidence = float(self.student.predict_proba(items)[0, 0].max())
+            # A diverged network's NaN would leave the observation space; it then knows nothing.
+            confidence = float(np.nan_to_num(self.student.predict_proba(items)[0, 0].max(), nan=0.0))
         else:
             success = self._success_probability(items)
             noisy = _logit(success) + self.config.confidence_noise * rng.standard_normal()
@@ -549,6 +550,10 @@ class InterventionEnv(TeachingEnv):
             **self._last,
             "interventions_used": self._interventions_used,
             "num_correct": self._num_correct,
+        }
+
+    def _extra_final_info(self) -> dict[str, Any]:
+        return {
             "helped_now": self._helped_now,
             "misled": self._misled,
             "learned": self.mean_accuracy() - float(self._initial_profile.member(0).mean),

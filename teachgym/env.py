@@ -40,6 +40,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     #: Keys a family adds to ``info`` on every step (through :meth:`_extra_info`); the tests check that
     #: ``info`` holds nothing else, so that no held-out item reaches the teacher unnoticed.
     extra_info_keys: ClassVar[tuple[str, ...]] = ()
+    #: Keys a family adds to ``info`` only on the last step (through :meth:`_extra_final_info`).
+    extra_final_info_keys: ClassVar[tuple[str, ...]] = ()
     #: False for families where the student's state is hidden from the teacher (a POMDP, e.g.
     #: tutoring): the observation then has no ``profile``/``level_profile``, and ``info`` carries the
     #: validation profile (``profile``, ``mean_accuracy``) only on the episode's last step. Runners
@@ -104,6 +106,10 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _extra_info(self) -> dict[str, Any]:
         """The family's own ``info`` entries, named in :attr:`extra_info_keys` (JSON-friendly)."""
+        return {}
+
+    def _extra_final_info(self) -> dict[str, Any]:
+        """The family's own last-step ``info`` entries, named in :attr:`extra_final_info_keys`."""
         return {}
 
     # ------------------------------------------------------------------ loop
@@ -197,16 +203,15 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return self.mean_accuracy()
 
     def _info(self, final: bool = False) -> dict[str, Any]:
-        info: dict[str, Any] = {
-            "step": self._step_count,
-            "examples_used": self._examples_used,
-            "compute_used": self._compute_used,
-        }
+        info: dict[str, Any] = {"step": self._step_count, "examples_used": self._examples_used}
         if self.reveals_profile or final:
+            # With the state hidden, compute (how much the student trained) can reveal its answers too.
+            info.update(compute_used=self._compute_used)
             info.update(profile=self.profile.named(), mean_accuracy=self.mean_accuracy())
         info.update(self._extra_info())
         if final:
             info.update(self._final_info())
+            info.update(self._extra_final_info())
         return info
 
     def _final_info(self) -> dict[str, Any]:
@@ -225,6 +230,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             return None
         if self._profile is None:
             return "(not reset)\n"
+        if not (self.reveals_profile or self._step_count >= self.num_steps):
+            # The student's state is hidden in this family: the profile is shown once the episode ends.
+            return f"step {self._step_count}/{self.num_steps}  examples {self._examples_used}\n"
         profile = self.profile
         width = max(len(n) for n in self.skills.names)
         lines = [

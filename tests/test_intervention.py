@@ -135,8 +135,10 @@ def test_the_answer_that_counts(move, student_right, teacher_right, lands, right
     draw = 0.0 if lands else 0.999
     info, env = _outcome(SIM, move, correct=student_right, teacher_right=teacher_right, outcome_draw=draw)
     assert info["current_correct"] is right_after
-    assert info["helped_now"] == int(right_after and not student_right)
-    assert info["misled"] == int(student_right and not right_after)
+    unwrapped = env.unwrapped  # the counters reach info only at the end (they reveal unaided answers)
+    assert "helped_now" not in info and "misled" not in info
+    assert unwrapped._helped_now == int(right_after and not student_right)
+    assert unwrapped._misled == int(student_right and not right_after)
     assert info["intervention"] == ACTIONS[move]
     assert info["cost"] == (0.0 if move == NONE else env.unwrapped.config.intervention_cost)
 
@@ -165,8 +167,8 @@ def test_explaining_teaches_revealing_does_not() -> None:
         ("wrong explanation", EXPLAIN, {"correct": False, "teacher_right": False}),
         ("confirm", EXPLAIN, {"correct": True, "teacher_right": True}),
     ]:
-        info, env = _outcome(SIM, move, **fields)  # the same item each time (same seed)
-        lesson[label] = info["compute_used"]
+        _, env = _outcome(SIM, move, **fields)  # the same item each time (same seed)
+        lesson[label] = env.unwrapped._compute_used  # not in info before the end: it reveals answers
         abilities[label] = env.unwrapped.student.ability()[0]
     config = gym.make(SIM).unwrapped.config
     assert lesson == {

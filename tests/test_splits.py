@@ -58,8 +58,8 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
     obs, info = env.reset(seed=0)
     unwrapped = env.unwrapped
     info_keys = INFO_KEYS | set(unwrapped.extra_info_keys)
-    if not unwrapped.reveals_profile:  # hidden state: no validation results until the end
-        info_keys -= {"profile", "mean_accuracy"}
+    if not unwrapped.reveals_profile:  # hidden state: no validation results or compute until the end
+        info_keys -= {"profile", "mean_accuracy", "compute_used"}
         assert not {"profile", "level_profile"} & set(obs)
     assert set(info) == info_keys
     heldout = env.unwrapped.domain.heldout("validation")
@@ -77,4 +77,5 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
         done = terminated or truncated
         if not done:
             assert set(info) == info_keys
-    assert set(info) == info_keys | FINAL_INFO_KEYS | {"profile", "mean_accuracy"}
+    final_keys = FINAL_INFO_KEYS | {"profile", "mean_accuracy", "compute_used"}
+    assert set(info) == info_keys | final_keys | set(unwrapped.extra_final_info_keys)

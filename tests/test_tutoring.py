@@ -18,11 +18,11 @@ SPARSE, DENSE = "teachgym/Tutor-Sim-v0", "teachgym/Tutor-Sim-Dense-v0"
 #: What a tutor may see: the answers, the time, the known prerequisite graph.
 OBSERVATION_KEYS = {"budget", "elapsed", "recent", "attempts", "correct", "since_practice", "prerequisites"}
 #: ``info`` on every step but the last (no validation or test result before the end).
-STEP_INFO_KEYS = {"step", "examples_used", "compute_used", "last_skill", "last_level", "last_correct",
+STEP_INFO_KEYS = {"step", "examples_used", "last_skill", "last_level", "last_correct",
                   "elapsed_time"}  # fmt: skip
 #: Added on the last step only: the post-test (validation) and the hidden test.
-FINAL_INFO_KEYS = {"profile", "mean_accuracy", "test_profile", "test_accuracy", "initial_test_accuracy",
-                   "initial_accuracy", "validation_test_gap"}  # fmt: skip
+FINAL_INFO_KEYS = {"profile", "mean_accuracy", "compute_used", "test_profile", "test_accuracy",
+                   "initial_test_accuracy", "initial_accuracy", "validation_test_gap"}  # fmt: skip
 
 
 class ScriptedAnswers:
@@ -64,7 +64,7 @@ def test_observation_space_has_no_latent_state() -> None:
     assert env.action_space == gym.spaces.Discrete(num_skills * num_levels)
     assert all(env.action_of(*env.exercise(a)) == a for a in range(env.action_space.n))
     assert env.exercise(5) == (1, 2)  # skill 5 // 3, level 5 % 3
-    assert set(env.extra_info_keys) == STEP_INFO_KEYS - {"step", "examples_used", "compute_used"}
+    assert set(env.extra_info_keys) == STEP_INFO_KEYS - {"step", "examples_used"}
 
 
 def test_two_learners_with_the_same_answers_are_seen_identically() -> None:
