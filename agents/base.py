@@ -139,18 +139,23 @@ class TeacherSpec:
     reference: bool = False
 
 
-_REGISTRY: dict[str, TeacherSpec] = {}
+#: Name -> its registrations. One name may carry one strategy adapted to several families (e.g.
+#: ``random`` allocates, chooses a sub-task, or intervenes at the budget), each with its own class, as
+#: long as no two registrations of the name share a family.
+_REGISTRY: dict[str, list[TeacherSpec]] = {}
 
 
 def register(
     name: str, *, families: tuple[str, ...], paper: str, summary: str, reference: bool = False
 ) -> Callable[[Any], Any]:
-    """Class decorator: register a teacher class (built as ``cls(env)``) under ``name``."""
+    """Class decorator: register a teacher class (built as ``cls(env, **knobs)``) under ``name`` for
+    ``families``."""
 
     def wrap(cls: Any) -> Any:
-        if name in _REGISTRY:
-            raise ConfigError(f"teacher {name!r} is already registered")
-        _REGISTRY[name] = TeacherSpec(name, cls, families, paper, summary, reference)
+        taken = {family for existing in _REGISTRY.get(name, []) for family in existing.families}
+        if taken & set(families):
+            raise ConfigError(f"teacher {name!r} is already registered for {sorted(taken & set(families))}")
+        _REGISTRY.setdefault(name, []).append(TeacherSpec(name, cls, families, paper, summary, reference))
         return cls
 
     return wrap
@@ -161,10 +166,26 @@ def names() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def spec(name: str) -> TeacherSpec:
-    """The registration of teacher ``name``."""
-    result: TeacherSpec = lookup(_REGISTRY, name, "teacher")
-    return result
+def spec(name: str, family: str | None = None) -> TeacherSpec:
+    """The registration of teacher ``name`` for ``family``; without a family, one view of all its
+    registrations (every family, each distinct source and summary)."""
+    registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
+    if family is not None:
+        for registration in registrations:
+            if family in registration.families:
+                return registration
+        families = [f for r in registrations for f in r.families]
+        raise UnsupportedError(f"teacher {name!r} supports families {families}, not {family!r}")
+    if len(registrations) == 1:
+        return registrations[0]
+    return TeacherSpec(
+        name,
+        registrations[0].factory,
+        tuple(f for r in registrations for f in r.families),
+        "; ".join(dict.fromkeys(r.paper for r in registrations)),
+        "; ".join(dict.fromkeys(r.summary for r in registrations)),
+        any(r.reference for r in registrations),
+    )
 
 
 def supports(name: str, env: gym.Env[Any, Any]) -> bool:
@@ -175,11 +196,6 @@ def supports(name: str, env: gym.Env[Any, Any]) -> bool:
 def make(name: str, env: gym.Env[Any, Any], **options: Any) -> Teacher:
     """Build teacher ``name`` for ``env`` with its keyword ``options`` (the knobs its docstring
     lists); refuses a family the teacher does not declare and options it does not take."""
-    teacher_spec = spec(name)
-    family = getattr(env.unwrapped, "family", None)
-    if family not in teacher_spec.families:
-        raise UnsupportedError(
-            f"teacher {name!r} supports families {list(teacher_spec.families)}, not {family!r}"
-        )
+    teacher_spec = spec(name, getattr(env.unwrapped, "family", None) or "")
     teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", env=env)
     return teacher

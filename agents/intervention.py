@@ -133,7 +133,7 @@ class RevealAlwaysTeacher(_BudgetedTeacher):
 
 
 @register(
-    "random-intervene",
+    "random",
     families=INTERVENTION_FAMILIES,
     paper=f"random intervention at a budget ({SAHA})",
     summary="intervenes on a uniformly random subset of budget_fraction of the items",
@@ -148,7 +148,7 @@ class RandomInterveneTeacher(_BudgetedTeacher):
     """
 
     def __init__(self, env: gym.Env[Any, Any], *, move: str = "explain") -> None:
-        super().__init__(env, "random-intervene", move)
+        super().__init__(env, "random", move)
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
         draw = self.rng.random()  # drawn every step, so the stream of draws never depends on the mask
@@ -246,7 +246,7 @@ class MentalModelTeacher(_RankingTeacher):
 
     Until each model has seen ``num_shots`` items (Saha et al. prompt their mental models with a few
     demonstrations of each kind), the teacher intervenes at random at the budget's rate
-    (``random-intervene``), which also gathers those demonstrations.
+    (``random``), which also gathers those demonstrations.
 
     Args:
         move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.

@@ -28,7 +28,9 @@ in mean score, is not TSCL's per-task signal).
 **Selection** (knob ``selection``). Online, Naive and Window choose from ``|Q|`` (or ``Q``) with
 ``"epsilon-greedy"`` (a uniformly random sub-task with probability ``epsilon``, else the best one,
 ties broken at random) or ``"boltzmann"`` (probability proportional to ``exp(Q / temperature)``).
-They refuse ``"thompson"``: in the paper Thompson-like sampling *is* the Sampling algorithm. Sampling
+With ``"thompson"`` they draw each sub-task's value from a Gaussian around ``Q`` whose spread is that of
+recent rewards shrunk by ``sqrt(1 + visits)``, and rank the draws (Gaussian Thompson sampling; the paper's
+own Thompson-like method is the Sampling algorithm). Sampling
 takes ``"thompson"`` (default, the paper's algorithm) or, as in the authors' code, ``"epsilon-greedy"``
 / ``"boltzmann"`` applied to the mean of each buffer.
 
@@ -45,13 +47,15 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.agents.base import BaseTeacher, Observation, register
-from teachgym.config import check_bool, check_choice, check_int, check_real, require
+from teachgym.config import check_bool, check_choice, check_int, check_real
 from teachgym.errors import UnsupportedError
 
 #: Families whose action is a Discrete choice of the next sub-task, ordered easiest to hardest.
 CURRICULUM_FAMILIES: tuple[str, ...] = ("Curriculum",)
 PAPER = "Teacher-Student Curriculum Learning (Matiisen et al. 2017, arXiv 1707.00183)"
 SELECTIONS: tuple[str, ...] = ("epsilon-greedy", "boltzmann", "thompson")
+#: Recent rewards whose spread scales the Thompson draws of Online, Naive and Window.
+THOMPSON_MEMORY = 100
 OBSERVES: tuple[str, ...] = ("chosen", "all")
 
 
@@ -167,14 +171,6 @@ class _QTeacher(ProgressTeacher):
         self, selection: str, epsilon: float, temperature: float, absolute: bool, observe: str
     ) -> None:
         self.selection = check_choice(self.owner, "selection", selection, SELECTIONS)
-        require(
-            self.selection != "thompson",
-            self.owner,
-            "selection",
-            selection,
-            "'epsilon-greedy' or 'boltzmann' (Thompson-like sampling is TSCL's Sampling algorithm: "
-            "use teacher 'tscl-sampling')",
-        )
         self.epsilon = check_real(self.owner, "epsilon", epsilon, 0.0, 1.0)
         self.temperature = check_real(self.owner, "temperature", temperature, 0.0, low_open=True)
         self.absolute = check_bool(self.owner, "absolute", absolute)
@@ -183,12 +179,28 @@ class _QTeacher(ProgressTeacher):
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         super().reset(observation_space, action_space, seed=seed)
         self.q = np.zeros(self.num_tasks)
+        self.visits = np.zeros(self.num_tasks)
+        self.recent_rewards: deque[float] = deque(maxlen=THOMPSON_MEMORY)
+
+    def observe(
+        self, obs: Observation, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]
+    ) -> None:
+        if self.before is not None and self.visit_score is not None:
+            self.recent_rewards.append(self.visit_progress(self.last, profile_of(obs)))
+            self.visits[self.last] += 1
+        super().observe(obs, reward, terminated, truncated, info)
 
     def values(self) -> np.ndarray:
         """What selection ranks: ``|Q|`` with ``absolute``, else ``Q``."""
         return np.abs(self.q) if self.absolute else self.q.copy()
 
     def choose(self, scores: np.ndarray) -> int:
+        if self.selection == "thompson":
+            # Gaussian Thompson sampling over Q: each sub-task's value is drawn around its estimate with a
+            # spread that shrinks as it is visited (the spread of recent rewards / sqrt(1 + visits)).
+            spread = float(np.std(self.recent_rewards)) if len(self.recent_rewards) > 1 else 1.0
+            draw = self.q + self.rng.normal(0.0, 1.0, self.num_tasks) * spread / np.sqrt(1.0 + self.visits)
+            return argmax_random_ties(np.abs(draw) if self.absolute else draw, self.rng)
         values = self.values()
         return select(values, self.selection, self.rng, epsilon=self.epsilon, temperature=self.temperature)
 
@@ -210,7 +222,7 @@ class TsclOnlineTeacher(_QTeacher):
 
     Args:
         alpha: float in (0, 1], the smoothing rate of ``Q`` (default 0.1, the authors' code).
-        selection: ``"epsilon-greedy"`` (default) or ``"boltzmann"``.
+        selection: ``"epsilon-greedy"`` (default), ``"boltzmann"`` or ``"thompson"``.
         epsilon: float in [0, 1], exploration probability of epsilon-greedy (default 0.1).
         temperature: float > 0, Boltzmann temperature in score units per step (default 0.001).
         absolute: bool, rank ``|Q|`` so that forgetting attracts practice (default True).

@@ -161,8 +161,6 @@ def test_actions_are_valid_and_the_same_seed_gives_the_same_choices(name: str) -
 
 def test_knobs_are_checked() -> None:
     env = ScriptedCurriculumEnv()
-    with pytest.raises(ConfigError, match="tscl-sampling"):
-        agents.make("tscl-online", env, selection="thompson")
     with pytest.raises(ConfigError, match="selection='softmax'"):
         agents.make("tscl-window", env, selection="softmax")
     with pytest.raises(ConfigError, match=r"epsilon=1\.5"):
@@ -482,3 +480,14 @@ def test_irt_ability_refuses_sub_tasks_without_a_difficulty_order() -> None:
     with pytest.raises(UnsupportedError, match="ordered by difficulty"):
         agents.make("irt-ability", env)
     agents.make("irt-ability", gym.make("teachgym/Curriculum-Addition-v0"))
+
+
+@pytest.mark.parametrize("name", ["tscl-online", "tscl-window"])  # Naive picks this way between bursts
+def test_thompson_selection_samples_around_q_and_narrows_with_visits(name: str) -> None:
+    teacher = started(name, selection="thompson")
+    teacher.q = np.array([0.0, 0.5, 0.0, 0.0])
+    teacher.recent_rewards.extend([0.0, 0.5])  # spread 0.25
+    chosen = [teacher.choose(np.zeros(4)) for _ in range(400)]
+    assert 0.5 < np.mean(np.array(chosen) == 1) < 0.95  # the best mostly, the others sometimes
+    teacher.visits[:] = 10_000  # well known: the draws collapse onto Q
+    assert all(teacher.choose(np.zeros(4)) == 1 for _ in range(50))

@@ -93,7 +93,7 @@ def test_no_teacher_spends_more_than_the_budget(env_id: str, budget: float) -> N
         teacher = agents.make(name, env)
         metrics = episode_metrics(env, teacher, seed=3)  # a refused step would raise here
         assert metrics["interventions"] <= allowed, name
-        if name in ("random-intervene", "always-explain", "reveal-always"):
+        if name in ("random", "always-explain", "reveal-always"):
             assert metrics["interventions"] == allowed, f"{name} leaves budget unspent"
 
 
@@ -222,7 +222,7 @@ def test_every_teacher_faces_the_same_stream() -> None:
 def test_rewards_add_up_to_their_parts() -> None:
     env = gym.make(SIM)
     obs, info = env.reset(seed=2)
-    teacher = agents.make("random-intervene", env)
+    teacher = agents.make("random", env)
     teacher.reset(env.observation_space, env.action_space, seed=2)
     total = 0.0
     done = False
@@ -273,7 +273,7 @@ def test_fixed_teachers() -> None:
 
 
 def test_random_intervene_samples_at_the_budget_rate() -> None:
-    teacher = _teacher("random-intervene")
+    teacher = _teacher("random")
     rng = np.random.default_rng(0)
     chosen = []
     for step in range(60):  # the env's bookkeeping, replayed: 24 interventions over 60 items
@@ -281,9 +281,9 @@ def test_random_intervene_samples_at_the_budget_rate() -> None:
         obs = _obs(confidence=float(rng.random()), left=left / 24, items_left=(60 - step) / 60)
         chosen.append(int(teacher.act(obs, {}) != NONE))
     assert sum(chosen) == 24  # sequential sampling spends exactly the budget
-    assert _teacher("random-intervene", move="hint").act(_obs(items_left=1 / 60), {}) == HINT
+    assert _teacher("random", move="hint").act(_obs(items_left=1 / 60), {}) == HINT
     with pytest.raises(ConfigError, match="move='shout'"):
-        _teacher("random-intervene", move="shout")
+        _teacher("random", move="shout")
 
 
 @pytest.mark.parametrize(
@@ -374,7 +374,7 @@ def sim_at_budget_04() -> dict[str, dict[str, np.ndarray]]:
     env = gym.make(SIM)
     assert env.unwrapped.budget_fraction == 0.4
     results = {}
-    for name in ("never", "random-intervene", "mental-model", "always-explain", "reveal-always"):
+    for name in ("never", "random", "mental-model", "always-explain", "reveal-always"):
         teacher = agents.make(name, env)
         runs = [episode_metrics(env, teacher, seed) for seed in SEEDS]
         results[name] = {key: np.array([run[key] for run in runs]) for key in runs[0]}
@@ -386,7 +386,7 @@ def test_mental_model_beats_random_on_return_and_on_future_items(sim_at_budget_0
     episode's return and on held-out (future, unexplained) items. Measured (seeds 0-19, paired
     differences, 95% intervals): return +0.070 [0.039, 0.101], validation gain +0.022 [0.012, 0.032],
     test-split gain +0.020 [0.010, 0.029]."""
-    mm, rnd = sim_at_budget_04["mental-model"], sim_at_budget_04["random-intervene"]
+    mm, rnd = sim_at_budget_04["mental-model"], sim_at_budget_04["random"]
     for key in ("return", "test_gain", "learned"):
         assert _paired_interval(mm[key], rnd[key])[1] > 0, key
 
@@ -408,7 +408,7 @@ def test_revealing_helps_now_and_teaches_nothing(sim_at_budget_04) -> None:
 
 def test_budget_curve_runs_from_no_help_to_help_everywhere() -> None:
     curve = budget_curve(SIM, "mental-model", budgets=BUDGETS, seeds=range(3))
-    random_curve = budget_curve(SIM, "random-intervene", budgets=BUDGETS, seeds=range(3))
+    random_curve = budget_curve(SIM, "random", budgets=BUDGETS, seeds=range(3))
     assert [row["budget"] for row in curve] == list(BUDGETS)
     assert [row["interventions"] for row in curve] == [round(b * 60) for b in BUDGETS]
     # At budget 0 nobody may intervene, and at 1 both explain every item: the same episodes.

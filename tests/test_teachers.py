@@ -124,3 +124,16 @@ def test_teacher_randomness_is_not_the_env_stream() -> None:
     env = gym.make("teachgym/SkillList-Sim-v0")
     env.reset(seed=5)
     assert agents.teacher_rng(5).integers(2**62) != np.random.default_rng(5).integers(2**62)
+
+
+def test_one_name_may_serve_several_families_but_never_twice_for_one() -> None:
+    intervention = gym.make("teachgym/Intervention-Sim-v0")
+    allocation = gym.make("teachgym/SkillList-Sim-v0")
+    assert type(agents.make("random", intervention)) is not type(agents.make("random", allocation))
+    assert {"SkillList", "Intervention"} <= set(agents.spec("random").families)
+
+    with pytest.raises(ConfigError, match="already registered for \\['SkillList'\\]"):
+
+        @agents.register("random", families=("SkillList",), paper="-", summary="-")
+        class Duplicate:
+            pass
