@@ -12,7 +12,6 @@ tracks the budget. :func:`budget_curve` measures a teacher at Saha et al.'s budg
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 from teachgym.agents.base import BaseTeacher, Observation, make, register
 from teachgym.config import check_choice, check_int, check_real
 from teachgym.envs.intervention import ACTIONS, BUDGETS, NONE
+from teachgym.numeric import logit, sigmoid
 
 INTERVENTION_FAMILIES = ("Intervention",)
 SAHA = "Saha et al. 2023, Can Language Models Teach Weaker Agents?"
@@ -196,15 +196,6 @@ class TeacherConfidenceTeacher(_RankingTeacher):
         return float(obs["teacher_confidence"][0])
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-4), 1.0 - 1e-4)
-    return math.log(p / (1.0 - p))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
 def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float, iterations: int = 25) -> np.ndarray:
     """Ridge-penalized logistic regression by Newton's method (IRLS): weights ``(D,)`` maximizing
     ``sum log-likelihood - l2 / 2 * |w[1:]|^2`` (column 0, the intercept, is not penalized)."""
@@ -213,7 +204,7 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float, iterations
     penalty[0] = 1e-6  # keeps the Newton system solvable when every label is the same
     weights = np.zeros(num_features)
     for _ in range(iterations):
-        p = _sigmoid(features @ weights)
+        p = sigmoid(features @ weights)
         gradient = features.T @ (labels - p) - penalty * weights
         hessian = (features.T * (p * (1.0 - p))) @ features + np.diag(penalty)
         step = np.linalg.solve(hessian, gradient)
@@ -283,9 +274,9 @@ class MentalModelTeacher(_RankingTeacher):
         """The features of the item on the table for the model of the student alone
         (``intervened`` False: ``[1, lc, js]``) or after the move (True:
         ``[1, lc, js, j, j * lc, j * js]``)."""
-        lc = _logit(float(obs["confidence"][0]))
+        lc = logit(float(obs["confidence"][0]), eps=1e-4)
         j = float(obs["agrees_with_teacher"][0] > 0.5)
-        js = (2.0 * j - 1.0) * _logit(float(obs["teacher_confidence"][0]))
+        js = (2.0 * j - 1.0) * logit(float(obs["teacher_confidence"][0]), eps=1e-4)
         if not intervened:
             return np.array([1.0, lc, js])
         return np.array([1.0, lc, js, j, j * lc, j * js])
@@ -300,7 +291,7 @@ class MentalModelTeacher(_RankingTeacher):
                 return None
             features = np.stack([self.features(seen, intervened) for seen in observations])
             weights = fit_logistic(features, np.asarray(labels), self.l2)
-            probabilities.append(float(_sigmoid(self.features(obs, intervened) @ weights)))
+            probabilities.append(float(sigmoid(self.features(obs, intervened) @ weights)))
         return probabilities[0], probabilities[1]
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:

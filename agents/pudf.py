@@ -11,6 +11,7 @@ from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real
 from teachgym.errors import UnsupportedError
+from teachgym.numeric import sigmoid
 
 PICKS: tuple[str, ...] = ("hardest", "uniform")
 #: Largest Newton step (logits): a trust region, since logistic Newton steps can overshoot far from the
@@ -18,10 +19,6 @@ PICKS: tuple[str, ...] = ("hardest", "uniform")
 MAX_STEP = 2.0
 #: Smallest rise of the ability (logits) that counts as an improvement; smaller ones are refit noise.
 IMPROVEMENT = 1e-3
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
 
 
 def fit_rasch(
@@ -66,11 +63,11 @@ def fit_rasch(
     theta = np.zeros(num_rows) if theta is None else np.array(theta, dtype=np.float64)
     b = prior_mean.copy() if difficulty is None else np.array(difficulty, dtype=np.float64)
     for _ in range(max_iter):
-        p = _sigmoid(theta[:, None] - b[None, :])
+        p = sigmoid(theta[:, None] - b[None, :])
         step_theta = ((y - p).sum(axis=1) - precision * theta) / ((p * (1 - p)).sum(axis=1) + precision)
         step_theta = np.clip(step_theta, -MAX_STEP, MAX_STEP)
         theta = theta + step_theta
-        p = _sigmoid(theta[:, None] - b[None, :])
+        p = sigmoid(theta[:, None] - b[None, :])
         step_b = (-(y - p).sum(axis=0) - precision_b * (b - prior_mean)) / (
             (p * (1 - p)).sum(axis=0) + precision_b
         )

@@ -18,6 +18,7 @@ from teachgym.domains.base import Items
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError, UnsupportedError
+from teachgym.numeric import logit, sigmoid
 from teachgym.objectives import Cost
 
 ENV_CLASS = "InterventionEnv"
@@ -403,8 +404,8 @@ class InterventionEnv(TeachingEnv):
             confidence = float(np.nan_to_num(self.student.predict_proba(items)[0, 0].max(), nan=0.0))
         else:
             success = self._success_probability(items)
-            noisy = _logit(success) + self.config.confidence_noise * rng.standard_normal()
-            confidence = float(_sigmoid(noisy))
+            noisy = logit(success) + self.config.confidence_noise * rng.standard_normal()
+            confidence = float(sigmoid(noisy))
         low, high = self.config.teacher_confidence_low, self.config.teacher_confidence_high
         teacher_confidence = float(rng.uniform(low, high)) if high > low else low
         teacher_right = bool(rng.random() < teacher_confidence)
@@ -583,15 +584,6 @@ class InterventionEnv(TeachingEnv):
             f"agrees {'yes' if item.agrees else 'no'}  interventions "
             f"{self._interventions_used}/{self.num_interventions}\n"
         )
-
-
-def _sigmoid(x: float) -> float:
-    return 0.5 * (1.0 + math.tanh(0.5 * x))
-
-
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1.0 - 1e-6)
-    return math.log(p / (1.0 - p))
 
 
 def _head(items: Items, size: int) -> Items:

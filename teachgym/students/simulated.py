@@ -9,6 +9,7 @@ import numpy as np
 
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
+from teachgym.numeric import log_sigmoid, sigmoid
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
 
@@ -119,14 +120,6 @@ def _logit_normal(rng: np.random.Generator, mean: float, sd: float) -> float:
     return float(1.0 / (1.0 + np.exp(-(np.log(mean / (1 - mean)) + sd * rng.standard_normal()))))
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))  # overflow-free logistic
-
-
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)  # finite for every finite x, unlike log(sigmoid(x))
-
-
 class SimulatedStudent:
     """A population of simulated learners (numpy, vectorized over members and skills).
 
@@ -233,7 +226,7 @@ class SimulatedStudent:
     def _gate(self, theta: np.ndarray) -> np.ndarray:
         """Product over each skill's prerequisites of their mastery, ``(P, K)`` in (0, 1]."""
         p = self.params
-        log_mastery = _log_sigmoid(p.discrimination * (theta - p.prerequisite_threshold))
+        log_mastery = log_sigmoid(p.discrimination * (theta - p.prerequisite_threshold))
         return np.exp(log_mastery @ self._prerequisites.T)
 
     def _gain(self, theta: np.ndarray, exposure: np.ndarray) -> np.ndarray:
@@ -246,7 +239,7 @@ class SimulatedStudent:
         p = self.params
         # Shared items (M,) broadcast over members; per-member items (P, M) pick each member's own.
         item_theta = theta[:, skill] if skill.ndim == 1 else np.take_along_axis(theta, skill, axis=1)
-        mastery = _sigmoid(p.discrimination * (item_theta - difficulty))
+        mastery = sigmoid(p.discrimination * (item_theta - difficulty))
         return self.member_guess + (1 - self.member_guess - self.member_slip) * mastery
 
     # ------------------------------------------------ privileged channel (oracle only)
@@ -254,7 +247,7 @@ class SimulatedStudent:
         """Expected accuracy ``(P, K, L)`` on items of the given mean difficulty ``(K, L)``."""
         theta = self.ability() if theta is None else theta
         p = self.params
-        mastery = _sigmoid(p.discrimination * (theta[:, :, None] - difficulty[None]))
+        mastery = sigmoid(p.discrimination * (theta[:, :, None] - difficulty[None]))
         guess, slip = self.member_guess[:, :, None], self.member_slip[:, :, None]
         return guess + (1 - guess - slip) * mastery
 
