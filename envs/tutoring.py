@@ -339,6 +339,8 @@ class TutorEnv(TeachingEnv):
         if self.config.reward == "per-step":
             return super()._reward(previous, current, cost)
         # Called before the step count advances: the last step is num_steps - 1. The objective of
-        # (initial, final) is the post-test gain; earlier steps still call it (it is checked the same).
-        value = super()._reward(self._initial_profile, current, cost)
+        # (initial, final) is the post-test gain, charged with the whole episode's cost so that a
+        # cost-bearing objective sums as in the dense variant; earlier steps still call it (checked).
+        total = Cost(examples=cost.examples + self._examples_used, compute=cost.compute + self._compute_used)
+        value = super()._reward(self._initial_profile, current, total)
         return value if self._step_count == self.num_steps - 1 else 0.0

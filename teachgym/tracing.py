@@ -91,7 +91,11 @@ def update(known: np.ndarray | float, correct: np.ndarray | bool, params: BKTPar
 
 
 def trace(responses: Sequence[int] | np.ndarray, params: BKTParams) -> np.ndarray:
-    """P(L) before each response of one sequence and after the last one, shape ``(T + 1,)``."""
+    """P(L) before each response of one sequence and after the last one, shape ``(T + 1,)``.
+    ``responses`` must be 0/1 (as for :func:`fit`); an empty sequence gives just the prior."""
+    array = np.asarray(responses)
+    ok = array.ndim == 1 and bool(np.all((array == 0) | (array == 1)))
+    require(ok, _OWNER, "responses", array.tolist(), "a 1-D sequence of 0/1 responses")
     known = np.empty(len(responses) + 1)
     known[0] = params.prior
     for t, correct in enumerate(responses):

@@ -126,3 +126,9 @@ def test_bad_parameters_are_refused() -> None:
         BKTParams(learn=1.5)
     with pytest.raises(ConfigError, match="max_guess"):
         tracing.fit([[1, 0]], max_guess=0.9)
+
+
+def test_trace_refuses_responses_other_than_0_and_1() -> None:
+    with pytest.raises(ConfigError, match="0/1 responses"):
+        tracing.trace([1, 2, 0], BKTParams())
+    assert tracing.trace([], BKTParams()).tolist() == [BKTParams().prior]

@@ -370,3 +370,19 @@ def test_tracing_teachers_beat_the_baselines_and_the_oracle_beats_all() -> None:
         assert paired_interval(post["oracle"][:20], post[other])[1] > 0, other
     spaced = post_tests("spaced-repetition", range(40))
     assert paired_interval(post["oracle"], spaced)[1] > 0
+
+
+def test_sparse_and_dense_returns_agree_for_a_cost_bearing_objective() -> None:
+    from teachgym.objectives import CostPenalty, mean_accuracy_gain
+
+    objective = CostPenalty(mean_accuracy_gain, 0.01)
+    returns = []
+    for env_id in ("teachgym/Tutor-Sim-v0", "teachgym/Tutor-Sim-Dense-v0"):
+        env = gym.make(env_id, objective=objective, num_steps=20)
+        env.reset(seed=4)
+        total, done, step = 0.0, False, 0
+        while not done:
+            _, reward, terminated, truncated, _ = env.step(step % env.action_space.n)
+            total, done, step = total + reward, terminated or truncated, step + 1
+        returns.append(total)
+    assert returns[0] == pytest.approx(returns[1])
