@@ -22,8 +22,12 @@ from teachgym.students.base import Student
 
 
 class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
-    """Template of every teaching environment; families implement :meth:`_plan` (and may add
-    observation keys through :meth:`_extra_spaces` / :meth:`_extra_observation`).
+    """Template of every teaching environment. A family implements :meth:`_plan` (validate the action,
+    turn it into a plan) and fills in only the hooks it needs: :meth:`_extra_spaces` /
+    :meth:`_extra_observation` (observation keys), :meth:`_after_reset` / :meth:`_after_step` (its own
+    state), :meth:`_extra_info` / :meth:`_extra_final_info` (declared ``info`` keys),
+    :meth:`mean_accuracy` (what is scored, e.g. the tasks seen so far) and :meth:`progress` (what the
+    return telescopes to, when the reward has parts beyond accuracy).
 
     Observation keys shared by all families:
 
