@@ -220,16 +220,20 @@ def test_every_domain_refuses_an_unknown_split(name: str) -> None:
         assert len(domain.heldout(split)) > 0
 
 
-def _env_id_of(domain: str) -> str:
+def _env_id_of(domain: str) -> str | None:
     """The first registered variant whose domain is ``domain``, read from the variant table."""
     for family, variants in teachgym.envs.VARIANTS.items():
         for variant, (version, kwargs) in variants.items():
             if kwargs.get("domain") == domain:
                 return str(teachgym.envs.env_id(family, variant, version))
-    raise AssertionError(f"no registered variant uses domain {domain!r}")
+    return None
 
 
 @pytest.mark.parametrize("name", sorted(DOMAINS))
 def test_every_domain_refuses_an_unknown_option_through_gym_make(name: str) -> None:
+    env_id = _env_id_of(name)
     with pytest.raises(ConfigError, match=r"domain '.*' got unknown option\(s\) \['bogus'\]"):
-        gym.make(_env_id_of(name), domain_options={"bogus": 1})
+        if env_id is None:  # a domain no env uses yet (arithmetic-text, issue 5): built directly
+            make_domain(name, {"bogus": 1})
+        else:
+            gym.make(env_id, domain_options={"bogus": 1})

@@ -19,6 +19,7 @@ DOMAINS: dict[str, str] = {
     "synthetic": "teachgym.domains.synthetic:SyntheticDomain",
     "permuted-digits": "teachgym.domains.permuted:PermutedDigitsDomain",
     "addition": "teachgym.domains.addition:AdditionDomain",
+    "arithmetic-text": "teachgym.domains.arithmetic_text:ArithmeticTextDomain",
 }
 
 
