@@ -9,16 +9,22 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from teachgym.config import check_int, check_real
+from teachgym.config import check_choice
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
-from teachgym.students.stacked import PicklesGenerators, StackedOptimizer, member_loss, torch_generator
+from teachgym.students.stacked import (
+    OPTIMIZERS,
+    PicklesGenerators,
+    StackedOptimizer,
+    check_population,
+    member_loss,
+    torch_generator,
+)
 
 _OWNER = "student 'mlp'"
 
-_OPTIMIZERS = ("adam", "sgd")
 _PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 
 
@@ -71,22 +77,27 @@ class MLPStudent(PicklesGenerators):
         num_epochs: int = 2,
         minibatch_size: int = 32,
     ) -> None:
-        self.num_features = check_int(_OWNER, "num_features", num_features, 1)
-        self.num_classes = check_int(_OWNER, "num_classes", num_classes, 2)
-        self.num_members = check_int(_OWNER, "num_members", num_members, 1)
-        self.num_hidden = check_int(_OWNER, "num_hidden", num_hidden, 1)
-        self.num_epochs = check_int(_OWNER, "num_epochs", num_epochs, 1)
-        self.minibatch_size = check_int(_OWNER, "minibatch_size", minibatch_size, 1)
-        self.learning_rate = check_real(_OWNER, "learning_rate", learning_rate, 0.0, low_open=True)
-        if not isinstance(optimizer, str) or optimizer not in _OPTIMIZERS:
-            raise ConfigError(
-                f"{_OWNER} argument optimizer={optimizer!r} is invalid; expected one of {_OPTIMIZERS}"
-            )
-        if not isinstance(skills, SkillSpace):
-            raise ConfigError(
-                f"{_OWNER} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace"
-            )
-        self.skills = skills
+        (
+            self.num_features,
+            self.num_classes,
+            self.skills,
+            self.num_members,
+            self.num_hidden,
+            self.learning_rate,
+            self.num_epochs,
+            self.minibatch_size,
+        ) = check_population(
+            _OWNER,
+            num_features=num_features,
+            num_classes=num_classes,
+            skills=skills,
+            num_members=num_members,
+            num_hidden=num_hidden,
+            learning_rate=learning_rate,
+            num_epochs=num_epochs,
+            minibatch_size=minibatch_size,
+        )
+        check_choice(_OWNER, "optimizer", optimizer, OPTIMIZERS)
         self.optimizer = optimizer
         self.reset(np.random.SeedSequence(0))
 

@@ -10,9 +10,43 @@ from typing import Any
 import numpy as np
 import torch
 
+from teachgym.config import check_int, check_real
+from teachgym.errors import ConfigError
+from teachgym.skills import SkillSpace
+
 #: Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
 ADAM_BETA1, ADAM_BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 OPTIMIZERS = ("adam", "sgd")
+
+
+def check_population(
+    owner: str,
+    *,
+    num_features: Any,
+    num_classes: Any,
+    skills: Any,
+    num_members: Any,
+    num_hidden: Any,
+    learning_rate: Any,
+    num_epochs: Any,
+    minibatch_size: Any,
+) -> tuple[int, int, SkillSpace, int, int, float, int, int]:
+    """The settings every torch population takes, checked: each returned in the order given, or a
+    ConfigError naming ``owner``, the argument and its value."""
+    if not isinstance(skills, SkillSpace):
+        raise ConfigError(
+            f"{owner} argument skills={skills!r} is invalid; expected a teachgym.skills.SkillSpace"
+        )
+    return (
+        check_int(owner, "num_features", num_features, 1),
+        check_int(owner, "num_classes", num_classes, 2),
+        skills,
+        check_int(owner, "num_members", num_members, 1),
+        check_int(owner, "num_hidden", num_hidden, 1),
+        check_real(owner, "learning_rate", learning_rate, 0.0, low_open=True),
+        check_int(owner, "num_epochs", num_epochs, 1),
+        check_int(owner, "minibatch_size", minibatch_size, 1),
+    )
 
 
 def member_loss(per_example: torch.Tensor) -> torch.Tensor:
