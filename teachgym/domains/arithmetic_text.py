@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import string
 import zlib
@@ -11,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from teachgym.config import check_int
-from teachgym.domains.base import Items, grade_exact
+from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
 
@@ -62,6 +63,11 @@ _TEMPLATES = (
     ),
     ("{name} has {x} {obj} and buys {y} boxes of {z} {obj}. How many {obj} does {pron} have?", "{x}+{y}*{z}"),
 )
+
+
+#: Prompt formats of the number problems (``op`` is ``+``, ``-`` or ``*``).
+_ARITHMETIC_PROMPT = "What is {a} {op} {b}?"
+_COMPARE_PROMPT = "Which sign goes between {a} and {b}: <, > or =?"
 
 
 def _column_pairs(allowed: Callable[[int, int], bool], lead: bool) -> np.ndarray:
@@ -129,6 +135,10 @@ def grade_text(answers_given: Sequence[str], answers_true: Sequence[str]) -> np.
     )
 
 
+#: Elementwise (broadcasting) exact match of a response against a canonical answer.
+_MATCH = np.frompyfunc(lambda given, true: isinstance(given, str) and normalize_answer(given) == true, 2, 1)
+
+
 def validate_example(prompt: object, answer: object) -> str | None:
     """Why a teacher-written ``(prompt, answer)`` example is invalid, or None if it is valid.
 
@@ -157,30 +167,99 @@ def validate_example(prompt: object, answer: object) -> str | None:
 
 @dataclass(frozen=True)
 class TextItems:
-    """Text problems with their :class:`~teachgym.domains.base.Items` view, all of length ``M``.
+    """Text problems with their :class:`~teachgym.domains.base.Items` view.
 
-    ``Items`` holds numeric arrays only, so the text lives beside it in tuples aligned with it.
+    ``Items`` holds numeric arrays only, so the text lives beside it in object arrays of ``str``
+    aligned with it: shape ``(M,)`` for a held-out split, ``(P, M)`` for a population's training
+    batch. ``skill``, ``level``, ``answer``, ``take``, ``reshape`` and ``readonly`` act as on
+    ``Items``, so engines and envs handle text and numeric items alike.
 
     Attributes:
-        items: ``skill`` and ``level`` int64 ``(M,)``; ``answer`` int64 ``(M,)``: the numeric answer,
-            or for comparisons the sign code -1 (``<``), 0 (``=``), 1 (``>``). No features.
+        items: ``skill`` and ``level`` int64; ``answer`` int64: the numeric answer, or for
+            comparisons the sign code -1 (``<``), 0 (``=``), 1 (``>``); -1 for teacher-written
+            examples, whose answer may not be a number. No features.
         prompts: the problem statements, e.g. ``"What is 47 + 38?"``.
-        answers: the correct answers in canonical form, e.g. ``"85"`` or ``"<"``.
+        answers: the answers to train on or grade against, e.g. ``"85"`` or ``"<"``: the correct
+            one in canonical form for generated problems, the teacher's for teacher-written ones.
         expressions: the arithmetic behind each problem, e.g. ``"47+38"``, ``"12+5-3"`` (word
-            problems) or ``"47?38"`` (comparisons); a problem's split is derived from it.
+            problems) or ``"47?38"`` (comparisons); a problem's split is derived from it (``""``
+            for teacher-written examples).
     """
 
     items: Items
-    prompts: tuple[str, ...]
-    answers: tuple[str, ...]
-    expressions: tuple[str, ...]
+    prompts: np.ndarray
+    answers: np.ndarray
+    expressions: np.ndarray
+
+    @classmethod
+    def from_lists(
+        cls,
+        skill: Sequence[int],
+        level: Sequence[int],
+        code: Sequence[int],
+        prompts: Sequence[str],
+        answers: Sequence[str],
+        expressions: Sequence[str],
+    ) -> TextItems:
+        """One-dimensional text items from aligned lists."""
+        return cls(
+            items=Items(
+                skill=np.array(skill, np.int64).reshape(-1),
+                level=np.array(level, np.int64).reshape(-1),
+                answer=np.array(code, np.int64).reshape(-1),
+            ),
+            prompts=_strings(prompts),
+            answers=_strings(answers),
+            expressions=_strings(expressions),
+        )
+
+    @property
+    def skill(self) -> np.ndarray:
+        return self.items.skill
+
+    @property
+    def level(self) -> np.ndarray:
+        return self.items.level
+
+    @property
+    def answer(self) -> np.ndarray:
+        return self.items.answer
 
     def __len__(self) -> int:
-        return len(self.prompts)
+        return int(self.items.skill.shape[-1])
 
     def pairs(self) -> list[tuple[str, str]]:
-        """The ``(prompt, answer)`` pairs."""
-        return list(zip(self.prompts, self.answers, strict=True))
+        """The ``(prompt, answer)`` pairs, in order (all leading dimensions flattened)."""
+        return list(zip(self.prompts.ravel().tolist(), self.answers.ravel().tolist(), strict=True))
+
+    def take(self, index: np.ndarray) -> TextItems:
+        """Items at ``index`` along the leading axes."""
+        return TextItems(
+            self.items.take(index), self.prompts[index], self.answers[index], self.expressions[index]
+        )
+
+    def reshape(self, *shape: int) -> TextItems:
+        """The same items with new leading dimensions."""
+        return TextItems(
+            self.items.reshape(*shape),
+            self.prompts.reshape(shape),
+            self.answers.reshape(shape),
+            self.expressions.reshape(shape),
+        )
+
+    def readonly(self) -> TextItems:
+        """The same items with every array made read-only."""
+        self.items.readonly()
+        for array in (self.prompts, self.answers, self.expressions):
+            array.flags.writeable = False
+        return self
+
+
+def _strings(values: Sequence[str]) -> np.ndarray:
+    """A 1-D object array of the given strings (``np.array`` would make a fixed-width unicode array)."""
+    array = np.empty(len(values), dtype=object)
+    array[:] = list(values)
+    return array
 
 
 @dataclass(frozen=True)
@@ -189,6 +268,52 @@ class _Problem:
     answer: str
     expression: str
     code: int
+
+
+#: What each placeholder of a prompt format matches when a prompt is parsed back: numbers without
+#: leading zeros, an operator, and any one-word name or object (not only :data:`_NAMES`, :data:`_OBJECTS`).
+_NUMBER = "0|[1-9][0-9]*"
+_FIELDS = {
+    "a": _NUMBER,
+    "b": _NUMBER,
+    "x": _NUMBER,
+    "y": _NUMBER,
+    "z": _NUMBER,
+    "op": "[-+*]",
+    "name": "[A-Za-z]+",
+    "obj": "[A-Za-z]+",
+    "pron": "he|she",
+}
+
+
+def _format_pattern(text: str) -> re.Pattern[str]:
+    """A regex for the strings ``text.format(...)`` makes: the literal text escaped, one named group per
+    placeholder (a placeholder used again must repeat the same text, e.g. a word problem's object)."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    for literal, field, _, _ in string.Formatter().parse(text):
+        parts.append(re.escape(literal))
+        if field is not None:
+            parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>{_FIELDS[field]})")
+            seen.add(field)
+    return re.compile("".join(parts))
+
+
+def _evaluate(expression: str) -> int:
+    """The value of a sum of products of non-negative integers, e.g. ``"12+5*3-4"`` -> 23."""
+    return sum(
+        (-1 if sign == "-" else 1) * math.prod(int(factor) for factor in term.split("*"))
+        for sign, term in re.findall(r"([-+]?)([0-9*]+)", expression)
+    )
+
+
+#: Every prompt format the domain writes, as (regex, word-problem expression format or None for the
+#: number problems), derived from the format strings themselves.
+_PARSERS: tuple[tuple[re.Pattern[str], str | None], ...] = (
+    (_format_pattern(_ARITHMETIC_PROMPT), None),
+    (_format_pattern(_COMPARE_PROMPT), None),
+    *((_format_pattern(text), expression) for text, expression in _TEMPLATES),
+)
 
 
 class ArithmeticTextDomain:
@@ -326,22 +451,22 @@ class ArithmeticTextDomain:
 
     @staticmethod
     def _pack(problems: list[tuple[int, int, _Problem]]) -> TextItems:
-        items = Items(
-            skill=np.array([k for k, _, _ in problems], np.int64),
-            level=np.array([lv for _, lv, _ in problems], np.int64),
-            answer=np.array([p.code for _, _, p in problems], np.int64),
-        )
-        return TextItems(
-            items=items,
-            prompts=tuple(p.prompt for _, _, p in problems),
-            answers=tuple(p.answer for _, _, p in problems),
-            expressions=tuple(p.expression for _, _, p in problems),
+        return TextItems.from_lists(
+            skill=[k for k, _, _ in problems],
+            level=[lv for _, lv, _ in problems],
+            code=[p.code for _, _, p in problems],
+            prompts=[p.prompt for _, _, p in problems],
+            answers=[p.answer for _, _, p in problems],
+            expressions=[p.expression for _, _, p in problems],
         )
 
-    #: Grades integer responses against ``Items.answer`` (numeric answers and sign codes), so that the
-    #: domain also fits the numeric :class:`~teachgym.domains.base.Domain` protocol; text answers are
-    #: graded with :func:`grade_text`.
-    grade = staticmethod(grade_exact)
+    @staticmethod
+    def grade(items: TextItems, responses: np.ndarray) -> np.ndarray:
+        """Exact-match grading of text ``responses`` (object array of str, the shape of
+        ``items.answers`` or with extra leading population dimensions) as in :func:`grade_text`:
+        bool, True where the normalised response equals the item's answer."""
+        return _MATCH(np.asarray(responses, dtype=object), items.answers).astype(bool)
+
     grade_text = staticmethod(grade_text)
     validate_example = staticmethod(validate_example)
 
@@ -366,7 +491,7 @@ class ArithmeticTextDomain:
     @staticmethod
     def _arithmetic(a: int, op: str, b: int) -> _Problem:
         value = a + b if op == "+" else a - b if op == "-" else a * b
-        return _Problem(f"What is {a} {op} {b}?", str(value), f"{a}{op}{b}", value)
+        return _Problem(_ARITHMETIC_PROMPT.format(a=a, op=op, b=b), str(value), f"{a}{op}{b}", value)
 
     def _addition(self, level: int, rng: np.random.Generator) -> _Problem:
         a, b = self._by_columns(_NO_CARRY, level + 2, rng)
@@ -400,8 +525,12 @@ class ArithmeticTextDomain:
             b = self._number(level + 2, rng)
         if outcome and (a > b) != (outcome == 1):
             a, b = b, a
+        return self._compare(a, b)
+
+    @staticmethod
+    def _compare(a: int, b: int) -> _Problem:
         sign = "<" if a < b else ">" if a > b else "="
-        prompt = f"Which sign goes between {a} and {b}: <, > or =?"
+        prompt = _COMPARE_PROMPT.format(a=a, b=b)
         return _Problem(prompt, sign, f"{a}?{b}", _SIGN_CODE[sign])
 
     def _word_problem(self, level: int, rng: np.random.Generator) -> _Problem:
@@ -415,3 +544,75 @@ class ArithmeticTextDomain:
         text, expression = _TEMPLATES[template]
         prompt = text.format(name=name, pron=pron, obj=obj, x=x, y=y, z=z)
         return _Problem(prompt, str(value), expression.format(x=x, y=y, z=z), value)
+
+    # ------------------------------------------------------------------ parsing
+    def parse(self, prompt: str) -> tuple[int, int, str] | None:
+        """``(skill index, level, canonical correct answer)`` of a prompt written in one of the
+        domain's formats, or None if ``prompt`` is not one (surrounding whitespace is ignored).
+
+        Formats: ``"What is A + B?"`` (and ``-``, ``*``), ``"Which sign goes between A and B: <, > or
+        =?"`` and the three word-problem templates with any one-word name and object. Numbers are
+        non-negative integers without leading zeros. The skill is the one the generators would give:
+        ``+`` is ``addition-carry`` if :func:`has_carry` else ``addition``; ``-`` is
+        ``subtraction-borrow`` if ``A < B`` (a negative answer) or :func:`has_borrow`, else
+        ``subtraction``; ``*`` is ``multiplication``. The level is the first number's digits minus 2,
+        clipped to ``[0, num_levels - 1]``; the answer is ``str(int)`` or ``<``, ``>``, ``=``.
+        """
+        if not isinstance(prompt, str):
+            return None
+        text = prompt.strip()
+        for pattern, expression in _PARSERS:
+            match = pattern.fullmatch(text)
+            if match is None:
+                continue
+            fields = match.groupdict()
+            first = fields.get("a") or fields["x"]
+            level = min(max(len(first) - 2, 0), self.num_levels - 1)
+            if expression is not None:
+                return SKILL_NAMES.index("word-problem"), level, str(_evaluate(expression.format(**fields)))
+            a, b, op = int(fields["a"]), int(fields["b"]), fields.get("op")
+            if op is None:
+                skill = "comparison"
+                answer = self._compare(a, b).answer
+            else:
+                skill = {
+                    "+": "addition-carry" if has_carry(a, b) else "addition",
+                    "-": "subtraction-borrow" if a < b or has_borrow(a, b) else "subtraction",
+                    "*": "multiplication",
+                }[op]
+                answer = self._arithmetic(a, op, b).answer
+            return SKILL_NAMES.index(skill), level, answer
+        return None
+
+
+def single_digit_problem(rng: np.random.Generator) -> tuple[str, str]:
+    """One ``(prompt, answer)`` problem in the domain's formats with single-digit numbers (operands
+    0..9; a word problem's quantities 1..9, its answer never negative), one of addition,
+    subtraction (``a >= b``), multiplication, comparison and word problem with equal probability.
+
+    This is below every level of :class:`ArithmeticTextDomain` (whose operands have two or more
+    digits), so a student pre-trained on it (the shipped tiny LM student) knows the formats and
+    the one-digit facts but has seen no held-out problem.
+    """
+    kind = int(rng.integers(5))
+    a, b = (int(v) for v in rng.integers(0, 10, size=2))
+    if kind == 0:
+        problem = ArithmeticTextDomain._arithmetic(a, "+", b)
+    elif kind == 1:
+        problem = ArithmeticTextDomain._arithmetic(max(a, b), "-", min(a, b))
+    elif kind == 2:
+        problem = ArithmeticTextDomain._arithmetic(a, "*", b)
+    elif kind == 3:
+        problem = ArithmeticTextDomain._compare(a, b)
+    else:
+        template = int(rng.integers(len(_TEMPLATES)))
+        name, pron = _NAMES[int(rng.integers(len(_NAMES)))]
+        obj = _OBJECTS[int(rng.integers(len(_OBJECTS)))]
+        while True:
+            x, y, z = (int(v) for v in rng.integers(1, 10, size=3))
+            value = (x + y - z, x - y + z, x + y * z)[template]
+            if value >= 0 and (template != 1 or x >= y):
+                break
+        prompt = _TEMPLATES[template][0].format(name=name, pron=pron, obj=obj, x=x, y=y, z=z)
+        return prompt, str(value)
+    return problem.prompt, problem.answer
