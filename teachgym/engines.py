@@ -1,20 +1,21 @@
 """Engines turn a teaching :class:`Plan` into a batch of training examples.
 
 ``ProceduralEngine`` asks a domain to generate fresh items; ``PoolEngine`` selects items from a
-finite training pool (STAT-Sel's setting: reweighting existing data). Later engines (LLM generation,
-noisy teachers) implement the same ``generate(plan, rng)``.
+finite training pool (STAT-Sel's setting: reweighting existing data). The text engines of
+:mod:`teachgym.text_engines` (``"noisy-teacher"``, ``"llm"``) implement the same ``generate(plan, rng)``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
-from teachgym.registry_utils import lookup
+from teachgym.registry_utils import call_checked, load, lookup
 
 
 @dataclass(frozen=True)
@@ -118,11 +119,30 @@ def _pool_engine(domain: object) -> PoolEngine:
     return PoolEngine(domain.train_pool(), skills.num_skills, skills.num_levels)
 
 
-#: Engine name -> builder taking the domain.
-ENGINES = {"procedural": ProceduralEngine, "pool": _pool_engine}
+#: Engine name -> builder taking the domain and keyword options, given as a callable or as
+#: ``"module:function"`` imported on first use (the text engines load transformers only when asked for).
+ENGINES: dict[str, Callable[..., Any] | str] = {
+    "procedural": ProceduralEngine,
+    "pool": _pool_engine,
+    "noisy-teacher": "teachgym.text_engines:noisy_teacher_engine",
+    "llm": "teachgym.text_engines:llm_engine",
+}
 
 
-def make_engine(name: str, domain: object) -> Engine:
-    """The engine registered as ``name`` (see :data:`ENGINES`) over ``domain``."""
-    engine: Engine = lookup(ENGINES, name, "engine")(domain)
+def make_engine(name: str, domain: object, options: Mapping[str, Any] | None = None) -> Engine:
+    """The engine registered as ``name`` (see :data:`ENGINES`) over ``domain``, built with the keyword
+    ``options`` (e.g. ``{"error_rate": 0.3}`` for ``"noisy-teacher"``; none for ``"procedural"`` and
+    ``"pool"``).
+
+    Raises:
+        UnknownNameError: ``name`` is not registered.
+        ConfigError: an option the engine does not take (the message lists those it does), or a bad
+            value.
+    """
+    builder = lookup(ENGINES, name, "engine")
+    if isinstance(builder, str):
+        builder = load(builder)
+    engine: Engine = call_checked(
+        builder, {} if options is None else options, f"engine {name!r}", domain=domain
+    )
     return engine
