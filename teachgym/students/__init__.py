@@ -43,6 +43,7 @@ STUDENTS: dict[str, tuple[str, Any]] = {
     "simulated": ("latent", _simulated),
     "mlp": ("features", _mlp),
     "gru": ("sequence", "teachgym.students.sequence:build"),
+    "lm": ("text", "teachgym.students.lm:build"),
 }
 
 
