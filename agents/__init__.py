@@ -14,11 +14,13 @@ from teachgym.agents import (  # noqa: F401
     fixed_curricula,
     generic,
     intervention,
+    llm_teachers,
     oracle,
     pudf,
     rehearsal,
     skill_tree,
     stat,
+    text_baselines,
     tscl,
     tutoring,
 )

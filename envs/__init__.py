@@ -23,12 +23,23 @@ FAMILIES: dict[str, str] = {
     "Rehearsal": "rehearsal",
     "Intervention": "intervention",
     "Tutor": "tutoring",
+    "OpenEnded": "open_ended",
 }
 
 #: Every variant of every family, gathered from the family modules: family -> variant -> (version, kwargs).
 VARIANTS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
     family: importlib.import_module(f"teachgym.envs.{module}").VARIANTS for family, module in FAMILIES.items()
 }
+
+
+#: Shorter settings of the variants that are slow at their defaults (the language-model ones), for
+#: smoke tests and quick suites: env id -> keyword overrides (a family module's ``QUICK_SETTINGS``).
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {}
+
+
+def quick_settings(name: str) -> dict[str, Any]:
+    """Keyword overrides that make the env ``name`` quick to run (``{}`` if it is quick already)."""
+    return dict(QUICK_SETTINGS.get(name, {}))
 
 
 def env_id(family: str, variant: str, version: int) -> str:
@@ -41,6 +52,7 @@ def register_all() -> None:
         module = importlib.import_module(f"teachgym.envs.{FAMILIES[family]}")
         for variant, (version, kwargs) in variants.items():
             name = env_id(family, variant, version)
+            QUICK_SETTINGS[name] = getattr(module, "QUICK_SETTINGS", {}).get(variant, {})
             if name in gym.registry:
                 continue
             gym.register(

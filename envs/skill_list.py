@@ -8,7 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.actions import as_allocation
-from teachgym.composition import TeachingConfig
+from teachgym.composition import TEXT_SETTINGS, TeachingConfig
 from teachgym.config import parse_config
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
@@ -24,6 +24,17 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
     # 40 steps: the conflicting skills need that long to separate under uniform teaching.
     "Synthetic": (0, {"domain": "synthetic", "student": "mlp", "num_steps": 40, "examples_per_step": 64}),
+    # The tiny pre-trained LM student on text problems (see teachgym.composition.TEXT_SETTINGS).
+    "ArithmeticText": (0, {**TEXT_SETTINGS, "num_steps": 24, "examples_per_step": 64}),
+}
+
+#: Shorter settings of the variants that need them, for smoke tests and the ``quick`` suite.
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {
+    "ArithmeticText": {
+        "domain_options": {"num_heldout": 2, "num_levels": 1},
+        "num_steps": 3,
+        "examples_per_step": 8,
+    },
 }
 
 

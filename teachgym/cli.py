@@ -77,7 +77,11 @@ def format_table(rows: list[dict[str, str]], markdown: bool = False) -> str:
 
 
 def summarize_action(action: Any, skill_names: Sequence[str]) -> str:
-    """The three largest (skill, level) shares of an allocation, e.g. ``addition@0 40%``."""
+    """The three largest (skill, level) shares of an allocation, e.g. ``addition@0 40%``; for written
+    examples, their number and the first one."""
+    if isinstance(action, tuple | list):
+        first = f", e.g. {action[0]!r}" if action else ""
+        return f"{len(action)} examples{first}"[:100]
     weights = np.asarray(action, dtype=np.float64)
     if weights.ndim != 2 or weights.sum() <= 0:
         return str(action)
@@ -169,7 +173,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise UsageError("--render shows every step and --quiet hides them: use one of the two")
     if args.json:
         prepare_output(Path(args.json))
-    env = gym.make(args.env_id, render_mode=args.render)
+    settings = teachgym.envs.quick_settings(args.env_id) if args.quick else {}
+    env = gym.make(args.env_id, render_mode=args.render, **settings)
     names = env.unwrapped.skills.names  # type: ignore[attr-defined]
     teachers = {name: agents.make(name, env) for name in _teacher_names(args.agent, env)}
     results: list[EpisodeResult] = []
@@ -232,6 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--render", choices=["ansi"], default=None, help="print the env after each step")
     p.add_argument("--json", metavar="PATH", help="write one JSON Lines record per episode")
     p.add_argument("--quiet", action="store_true", help="print only each episode's summary")
+    p.add_argument(
+        "--quick", action="store_true", help="short budgets for the slow (language-model) envs: a smoke run"
+    )
     p.set_defaults(func=cmd_run)
     return parser
 

@@ -23,11 +23,12 @@ from teachgym.students.base import Student
 
 class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     """Template of every teaching environment. A family implements :meth:`_plan` (validate the action,
-    turn it into a plan) and fills in only the hooks it needs: :meth:`_extra_spaces` /
-    :meth:`_extra_observation` (observation keys), :meth:`_after_reset` / :meth:`_after_step` (its own
-    state), :meth:`_extra_info` / :meth:`_extra_final_info` (declared ``info`` keys),
-    :meth:`mean_accuracy` (what is scored, e.g. the tasks seen so far) and :meth:`progress` (what the
-    return telescopes to, when the reward has parts beyond accuracy).
+    turn it into a plan) and fills in only the hooks it needs: :meth:`_batch` (the training data of
+    a plan, when it is not the engine's), :meth:`_on_assessed` (the student's held-out answers),
+    :meth:`_extra_spaces` / :meth:`_extra_observation` (observation keys), :meth:`_after_reset` /
+    :meth:`_after_step` (its own state), :meth:`_extra_info` / :meth:`_extra_final_info` (declared
+    ``info`` keys), :meth:`mean_accuracy` (what is scored, e.g. the tasks seen so far) and
+    :meth:`progress` (what the return telescopes to, when the reward has parts beyond accuracy).
 
     Observation keys shared by all families:
 
@@ -37,7 +38,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     Splits: the engine's training items, the ``validation`` items (observed through the profile) and
     the ``test`` items are disjoint; the test profile is read once at reset and once at the end and
-    appears in ``info`` only when the episode ends (``info["test_profile"]``).
+    appears in ``info`` only when the episode ends (``info["test_profile"]``). Engines that can fail
+    or corrupt data (the LLM and noisy-teacher engines) report on each step in
+    ``info["engine_report"]`` (their ``last_report``).
     """
 
     family: ClassVar[str] = ""
@@ -99,6 +102,11 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         :class:`~teachgym.errors.InvalidActionError` on bad input."""
         raise NotImplementedError
 
+    def _batch(self, plan: Plan) -> Items:
+        """The ``(1, M)`` training batch of a step: by default, the engine's examples for ``plan``
+        (families whose action is the data itself return it here)."""
+        return self.engine.generate(plan, self._engine_rng)
+
     def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
         return {}
 
@@ -148,14 +156,15 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         if self._step_count >= self.num_steps:
             raise EpisodeStateError("the episode's budget is spent; call reset() first")
         plan = self._plan(action)  # validates; nothing has changed if it raises
-        batch = self.engine.generate(plan, self._engine_rng)
+        batch = self._batch(plan)
+        examples = len(batch)  # what the student trains on (an engine may deliver fewer than planned)
         compute = self.student.learn(batch)
         profile = self._assess(self._validation)
-        cost = Cost(examples=np.array([plan.num_examples]), compute=np.array([compute]))
+        cost = Cost(examples=np.array([examples]), compute=np.array([compute]))
         reward = self._reward(self._profile, profile, cost)
         self._profile = profile
         self._step_count += 1
-        self._examples_used += plan.num_examples
+        self._examples_used += examples
         self._compute_used += compute
         self._after_step(plan)
         truncated = self._step_count >= self.num_steps
@@ -164,8 +173,14 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _assess(self, items: Items) -> Profile:
         """The student's answers to held-out ``items``, graded by the domain."""
-        correct = self.domain.grade(items, self.student.attempt(items))
+        responses = self.student.attempt(items)
+        correct = self.domain.grade(items, responses)
+        self._on_assessed(items, responses, correct)
         return profile_from_correct(self.skills, items.skill, items.level, correct)
+
+    def _on_assessed(self, items: Items, responses: np.ndarray, correct: np.ndarray) -> None:
+        """See the student's ``(P, M)`` answers to held-out ``items`` and their correctness (e.g. to
+        show its validation errors); ``items`` is the validation or the test split."""
 
     def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
         """The objective's value for member 0, checked: a scalar or ``(P,)`` of finite numbers."""
@@ -212,6 +227,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             # With the state hidden, compute (how much the student trained) can reveal its answers too.
             info.update(compute_used=self._compute_used)
             info.update(profile=self.profile.named(), mean_accuracy=self.mean_accuracy())
+        report = getattr(self.engine, "last_report", None)
+        if report is not None:  # engines that can fail or corrupt (LLM, noisy teacher) say how the step went
+            info["engine_report"] = dict(report)
         info.update(self._extra_info())
         if final:
             info.update(self._final_info())

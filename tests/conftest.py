@@ -37,12 +37,21 @@ def valid_action(
             return np.ones(space.shape, np.float32)
         weights = rng.dirichlet(np.ones(int(np.prod(space.shape))))
         return (weights / weights.max()).reshape(space.shape).astype(np.float32)
+    if isinstance(space, gym.spaces.Sequence):  # text pairs: 8 well-formed, correct problems
+        return tuple((f"What is {10 + i + step} + {20 + i}?", str(30 + 2 * i + step)) for i in range(8))
     raise NotImplementedError(f"no valid-action rule for {space}; add one here")
 
 
+def make_env(env_id: str, **kwargs: object) -> gym.Env:
+    """``gym.make(env_id, ...)`` with the id's quick settings (``teachgym.envs.quick_settings``: short
+    budgets for the slow language-model variants) under ``kwargs``."""
+    return gym.make(env_id, **{**teachgym.envs.quick_settings(env_id), **kwargs})
+
+
 def rollout(env_id: str, seed: int, policy: str = "uniform", **kwargs: object) -> list:
-    """Every (obs, reward, terminated, truncated, info) of one episode under a fixed policy."""
-    env = gym.make(env_id, **kwargs)
+    """Every (obs, reward, terminated, truncated, info) of one episode under a fixed policy, with the
+    id's quick settings."""
+    env = make_env(env_id, **kwargs)
     obs, info = env.reset(seed=seed)
     trace = [(obs, 0.0, False, False, info)]
     rng = np.random.default_rng(seed)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
-from tests.conftest import valid_action
+from tests.conftest import make_env, valid_action
 
 
 def _snapshot(value):
@@ -85,8 +85,24 @@ def _bad_discrete_actions(n: int) -> dict[str, tuple[object, str]]:
     }
 
 
+def _bad_text_actions() -> dict[str, tuple[object, str]]:
+    pair = ("What is 12 + 34?", "46")
+    return {
+        "a string": ("What is 12 + 34? 46", "expected a tuple or list"),
+        "an array": (np.array([pair]), "expected a tuple or list"),
+        "none": (None, "expected a tuple or list"),
+        "a dict": ({"prompt": "answer"}, "expected a tuple or list"),
+        "too many": ((pair,) * 10_000, "at most examples_per_step"),
+        "a triple": ((pair, ("a", "b", "c")), r"action\[1\] .* expected a \(prompt, answer\) pair"),
+        "a bare string": (("What is 1 + 1?",), r"action\[0\] .* expected a \(prompt, answer\) pair"),
+        "none inside": ((None,), r"action\[0\] .* expected a \(prompt, answer\) pair"),
+    }
+
+
 def bad_actions(space: gym.Space) -> dict[str, tuple[object, str]]:
     """Actions outside ``space`` and the message each must be refused with."""
+    if isinstance(space, gym.spaces.Sequence):
+        return _bad_text_actions()
     if isinstance(space, gym.spaces.Discrete):
         return _bad_discrete_actions(int(space.n))
     if isinstance(space, gym.spaces.Box):
@@ -95,7 +111,7 @@ def bad_actions(space: gym.Space) -> dict[str, tuple[object, str]]:
 
 
 def test_bad_actions_are_refused_and_change_nothing(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = make_env(env_id)
     env.reset(seed=0)
     env.step(valid_action(env.action_space, 0))
     before = _state(env)
@@ -105,7 +121,7 @@ def test_bad_actions_are_refused_and_change_nothing(env_id: str) -> None:
         assert isinstance(error.value, ValueError), case
         assert _state(env) == before, f"refusing the {case} action changed the env"
     # The episode goes on as if the refused steps had never been tried.
-    reference = gym.make(env_id)
+    reference = make_env(env_id)
     reference.reset(seed=0)
     reference.step(valid_action(env.action_space, 0))
     good = valid_action(env.action_space, 1)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 
-import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -18,6 +17,7 @@ from teachgym.domains.synthetic import SyntheticDomain
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
 from teachgym.students.mlp import MLPStudent
+from tests.conftest import make_env
 
 
 def _rows(items: Items) -> set[bytes]:
@@ -236,4 +236,4 @@ def test_every_domain_refuses_an_unknown_option_through_gym_make(name: str) -> N
         if env_id is None:  # a domain no env uses yet (arithmetic-text, issue 5): built directly
             make_domain(name, {"bogus": 1})
         else:
-            gym.make(env_id, domain_options={"bogus": 1})
+            make_env(env_id, domain_options={"bogus": 1})

@@ -11,7 +11,7 @@ from gymnasium.utils.env_checker import check_env as gym_check_env
 from stable_baselines3.common.env_checker import check_env as sb3_check_env
 
 import teachgym
-from tests.conftest import rollout, valid_action
+from tests.conftest import make_env, rollout, valid_action
 
 
 def test_registry_lists_the_skill_list_family() -> None:
@@ -21,12 +21,14 @@ def test_registry_lists_the_skill_list_family() -> None:
 
 
 def test_gymnasium_check_env(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = make_env(env_id)
     gym_check_env(env.unwrapped, skip_render_check=True)
 
 
 def test_stable_baselines3_check_env(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = make_env(env_id)
+    if isinstance(env.action_space, gym.spaces.Sequence):
+        pytest.skip("SB3 supports no Sequence/Text spaces: the text families are for LLM teachers, not SB3")
     if isinstance(env.action_space, gym.spaces.Box):  # allocation weights live in [0, 1], not [-1, 1]
         with pytest.warns(UserWarning, match="symmetric and normalized Box"):
             sb3_check_env(env.unwrapped, warn=True)
@@ -62,7 +64,7 @@ def test_episode_ends_by_truncation_with_budget_spent(env_id: str) -> None:
     assert truncated and not terminated
     assert obs["budget"][0] == 0.0
     assert not any(step[3] for step in trace[:-1])
-    env = gym.make(env_id).unwrapped
+    env = make_env(env_id).unwrapped
     assert len(trace) - 1 == env.num_steps
     assert info["examples_used"] == env.num_steps * env.examples_per_step
 
@@ -70,7 +72,7 @@ def test_episode_ends_by_truncation_with_budget_spent(env_id: str) -> None:
 def test_returns_telescope_to_the_gain_in_progress(env_id: str) -> None:
     """The return is the final minus the initial ``progress()`` (mean validation accuracy with the
     default objective; families with further reward parts say what they add)."""
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, _ = env.reset(seed=3)
     start, total, done, step = env.unwrapped.progress(), 0.0, False, 0
     while not done:
@@ -83,7 +85,7 @@ def test_returns_telescope_to_the_gain_in_progress(env_id: str) -> None:
 
 
 def test_pickle_round_trip_continues_identically(env_id: str) -> None:
-    env = gym.make(env_id).unwrapped
+    env = make_env(env_id).unwrapped
     env.reset(seed=5)
     action = valid_action(env.action_space, 0)
     env.step(action)
@@ -96,10 +98,14 @@ def test_pickle_round_trip_continues_identically(env_id: str) -> None:
 
 
 def test_sync_vector_env(env_id: str) -> None:
-    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync")
+    envs = gym.make_vec(env_id, num_envs=4, vectorization_mode="sync", **teachgym.envs.quick_settings(env_id))
     obs, _ = envs.reset(seed=[0, 1, 2, 3])
     assert obs["budget"].shape[0] == 4
-    actions = np.stack([valid_action(envs.single_action_space, i) for i in range(4)])
+    actions = [valid_action(envs.single_action_space, i) for i in range(4)]
+    # Sequence (text) actions batch as a tuple of per-env actions; arrays batch by stacking.
+    actions = (
+        tuple(actions) if isinstance(envs.single_action_space, gym.spaces.Sequence) else np.stack(actions)
+    )
     obs, rewards, _terminated, _truncated, _ = envs.step(actions)
     assert rewards.shape == (4,)
     assert envs.single_observation_space.contains({k: v[0] for k, v in obs.items()})
@@ -107,7 +113,7 @@ def test_sync_vector_env(env_id: str) -> None:
 
 
 def test_ansi_render(env_id: str) -> None:
-    env = gym.make(env_id, render_mode="ansi")
+    env = make_env(env_id, render_mode="ansi")
     env.reset(seed=0)
     text = env.render()
     skills = env.unwrapped.skills.names

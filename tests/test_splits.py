@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 
 from teachgym.engines import Plan, allocate
-from tests.conftest import valid_action
+from tests.conftest import make_env, valid_action
 
 
 def _item_keys(items) -> set:
-    """Hashable identity of each item: its features (neural domains) or its difficulty (latent)."""
+    """Hashable identity of each item: its prompt (text), features (neural) or difficulty (latent)."""
+    if hasattr(items, "prompts"):
+        return set(items.prompts.ravel().tolist())
     if items.features is not None:
         rows = items.features.reshape(-1, items.features.shape[-1])
         return {row.tobytes() for row in np.ascontiguousarray(rows)}
@@ -18,7 +19,7 @@ def _item_keys(items) -> set:
 
 
 def test_train_validation_test_disjoint(env_id: str) -> None:
-    env = gym.make(env_id).unwrapped
+    env = make_env(env_id).unwrapped
     env.reset(seed=0)
     validation = _item_keys(env.domain.heldout("validation"))
     test = _item_keys(env.domain.heldout("test"))
@@ -54,10 +55,12 @@ FINAL_INFO_KEYS = {"test_profile", "test_accuracy", "initial_test_accuracy", "in
 
 
 def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
-    env = gym.make(env_id)
+    env = make_env(env_id)
     obs, info = env.reset(seed=0)
     unwrapped = env.unwrapped
     info_keys = INFO_KEYS | set(unwrapped.extra_info_keys)
+    if hasattr(unwrapped.engine, "last_report"):  # what the engine made of the last plan
+        info_keys |= {"engine_report"}
     if not unwrapped.reveals_profile:  # hidden state: no validation results or compute until the end
         info_keys -= {"profile", "mean_accuracy", "compute_used"}
         assert not {"profile", "level_profile"} & set(obs)
@@ -66,7 +69,13 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
     num_items = len(heldout)
     done, step = False, 0
     while not done:
-        for value in obs.values():
+        for key, value in obs.items():
+            if key == "errors":  # validation problems the student got wrong, by design; never test ones
+                test_prompts = set(env.unwrapped.domain.heldout("test").prompts.tolist())
+                assert len(value) <= env.unwrapped.num_errors_shown
+                assert not {prompt for prompt, _ in value} & test_prompts
+                assert {prompt for prompt, _ in value} <= set(heldout.prompts.tolist())
+                continue
             assert value.size < num_items, "an observation entry is as large as the held-out set"
         for value in _leaves(info):
             assert isinstance(value, int | float | str | bool), f"info carries a {type(value).__name__}"

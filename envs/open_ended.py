@@ -1,0 +1,300 @@
+"""OpenEnded: the teacher writes the training data itself, as (prompt, answer) text pairs (DataEnvGym's
+open-ended setting; STAT-Syn; Learn-to-Reason)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from teachgym.composition import TEXT_SETTINGS, TeachingConfig
+from teachgym.config import parse_config, require
+from teachgym.domains.arithmetic_text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
+from teachgym.engines import Plan
+from teachgym.env import TeachingEnv
+from teachgym.errors import InvalidActionError, UnsupportedError
+
+ENV_CLASS = "OpenEndedEnv"
+
+#: Variant name -> (version, keyword arguments). Budgets are steps x examples per step (at most).
+VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
+    "ArithmeticText": (
+        0,
+        {**TEXT_SETTINGS, "num_steps": 24, "examples_per_step": 64},
+    ),
+}
+
+#: Shorter settings of each variant for smoke tests and the ``quick`` suite.
+QUICK_SETTINGS: dict[str, dict[str, Any]] = {
+    "ArithmeticText": {
+        "domain_options": {"num_heldout": 2, "num_levels": 1},
+        "num_steps": 3,
+        "examples_per_step": 8,
+    },
+}
+
+#: Characters of the ``Text`` spaces (the domain's example charset, sorted).
+CHARSET = "".join(sorted(EXAMPLE_CHARSET))
+
+
+@dataclass(frozen=True)
+class OpenEndedConfig(TeachingConfig):
+    """Settings of :class:`OpenEndedEnv`: those of every teaching env and the errors shown.
+
+    Attributes:
+        num_errors_shown: validation problems the student got wrong shown in the observation
+            (with its answer), at most; an int in [0, 64].
+    """
+
+    num_errors_shown: int = 8
+    domain: str = TEXT_SETTINGS["domain"]
+    domain_options: dict[str, Any] = field(default_factory=lambda: dict(TEXT_SETTINGS["domain_options"]))
+    student: str = TEXT_SETTINGS["student"]
+    student_options: dict[str, Any] = field(default_factory=lambda: dict(TEXT_SETTINGS["student_options"]))
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        require(
+            self.engine == "procedural" and not self.engine_options,
+            "OpenEnded env",
+            "engine",
+            self.engine,
+            "no engine setting: the teacher's own examples are the training data",
+        )
+        require(
+            0 <= self.num_errors_shown <= 64,
+            "OpenEnded env",
+            "num_errors_shown",
+            self.num_errors_shown,
+            "an int in [0, 64]",
+        )
+
+
+@dataclass(frozen=True)
+class WrittenPlan(Plan):
+    """A step's teacher-written examples after validation: ``counts`` ``(1, K, L)`` of the examples
+    whose prompt the domain recognises, and the batch the student trains on."""
+
+    batch: TextItems = field(kw_only=True)
+    written: int = field(kw_only=True)
+    dropped: Counter[str] = field(kw_only=True)
+    checked: int = field(kw_only=True)
+    wrong: int = field(kw_only=True)
+
+
+class OpenEndedEnv(TeachingEnv):
+    """## Description
+
+    The open-ended setting of DataEnvGym (Khan et al., 2024): the teacher writes each step's training
+    data itself, as text, and sees the student's errors. A language-model student is fine-tuned on
+    the examples and assessed on held-out problems by exact match of its generated answer.
+
+    ## Action Space
+
+    ``Sequence(Tuple((Text, Text)))``: up to ``examples_per_step`` ``(prompt, answer)`` pairs of
+    ``str`` (a ``tuple`` or ``list`` of pairs). An action that is not a sequence of pairs, or has more
+    than ``examples_per_step`` of them, is refused with ``InvalidActionError`` and nothing changes.
+    Each pair is then checked with ``validate_example`` (non-empty ``str`` of at most 200
+    characters from the domain's charset, the answer an integer or ``<``, ``>``, ``=``); invalid
+    ones (including ``bytes`` or other non-``str`` values) are **dropped** and counted in ``info``,
+    never trained on. Valid examples are trained on as written, **wrong answers included**: a
+    teacher can hurt its student. Where the domain recognises a prompt's format, the answer is
+    checked and the rate of wrong ones reported.
+
+    ## Observation Space
+
+    ``Dict`` with ``profile`` (``(K,)``), ``level_profile`` (``(K, L)``), ``budget`` (``(1,)``
+    fraction of steps left), ``last_allocation`` (``(K, L)`` share of the last step's trained
+    examples per recognised (skill, level); zeros if none) and ``errors``: up to
+    ``num_errors_shown`` validation problems the student answered wrong, as ``(prompt, student's
+    answer)`` text pairs, drawn at random each step (showing validation errors is DataEnvGym's
+    feedback; training on them shows up as a gap between validation and test accuracy).
+
+    ## Rewards
+
+    The gain in mean validation accuracy over skills (``objective="mean-gain"``).
+
+    ## Starting State
+
+    The pre-trained student (the shipped tiny model by default), with a fresh optimizer.
+
+    ## Episode End
+
+    Truncated after ``num_steps`` steps. ``examples_used`` counts only the examples trained on. The
+    last ``info`` carries ``test_profile``, ``test_accuracy`` and ``validation_test_gap``.
+
+    ## Info
+
+    Every step: ``examples_written`` (pairs in the action), ``examples_dropped`` and
+    ``drop_reasons`` (reason -> count), ``examples_checked`` (answers the domain could check),
+    ``wrong_answers`` and ``wrong_answer_rate`` (of the checked ones; 0 when none).
+
+    ## Arguments
+
+    Those of ``teachgym.composition.TeachingConfig`` (defaults: ``arithmetic-text`` domain, ``lm``
+    student), ``num_errors_shown``, and ``render_mode`` (``None`` or ``"ansi"``).
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    family = "OpenEnded"
+    extra_info_keys = (
+        "examples_written",
+        "examples_dropped",
+        "drop_reasons",
+        "examples_checked",
+        "wrong_answers",
+        "wrong_answer_rate",
+    )
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        self.config = parse_config(OpenEndedConfig, kwargs, owner=f"{self.family} env")
+        parts = self.config.parts()
+        domain = parts["domain"]
+        if not hasattr(domain, "parse") or getattr(domain, "view", None) != "text":
+            raise UnsupportedError(
+                f"the OpenEnded family needs a text domain that parses prompts; got {self.config.domain!r}"
+            )
+        pair = spaces.Tuple(
+            (
+                spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
+                spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
+            )
+        )
+        self.action_space = spaces.Sequence(pair)
+        self.num_errors_shown = self.config.num_errors_shown
+        super().__init__(**parts, render_mode=render_mode)
+
+    # ------------------------------------------------------------------ spaces
+    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+        shape = (self.skills.num_skills, self.skills.num_levels)
+        error = spaces.Tuple(
+            (
+                spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
+                spaces.Text(MAX_EXAMPLE_CHARS, min_length=0, charset=CHARSET),
+            )
+        )
+        return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32), "errors": spaces.Sequence(error)}
+
+    # ------------------------------------------------------------------ action
+    def _plan(self, action: Any) -> WrittenPlan:
+        if not isinstance(action, (tuple, list)):
+            raise InvalidActionError(
+                f"action is a {type(action).__name__}; expected a tuple or list of (prompt, answer) pairs"
+            )
+        if len(action) > self.examples_per_step:
+            raise InvalidActionError(
+                f"action has {len(action)} examples; expected at most "
+                f"examples_per_step={self.examples_per_step}"
+            )
+        for index, pair in enumerate(action):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise InvalidActionError(
+                    f"action[{index}] is {_short(pair)}; expected a (prompt, answer) pair of str"
+                )
+        dropped: Counter[str] = Counter()
+        kept: list[tuple[int, int, str, str]] = []
+        checked = wrong = 0
+        counts = np.zeros((1, self.skills.num_skills, self.skills.num_levels), np.int64)
+        for prompt, answer in action:
+            reason = validate_example(prompt, answer)
+            if reason is not None:
+                dropped[_reason_kind(reason)] += 1
+                continue
+            parsed = self.domain.parse(prompt)  # type: ignore[attr-defined]
+            skill, level = -1, -1
+            if parsed is not None:
+                skill, level, truth = parsed
+                counts[0, skill, level] += 1
+                checked += 1
+                wrong += not bool(self.domain.grade_text([answer], [truth])[0])  # type: ignore[attr-defined]
+            kept.append((skill, level, prompt.strip(), answer.strip()))
+        batch = TextItems.from_lists(
+            skill=[k for k, _, _, _ in kept],
+            level=[lv for _, lv, _, _ in kept],
+            code=[-1] * len(kept),
+            prompts=[q for _, _, q, _ in kept],
+            answers=[a for _, _, _, a in kept],
+            expressions=[""] * len(kept),
+        ).reshape(1, len(kept))
+        return WrittenPlan(
+            counts, batch=batch, written=len(action), dropped=dropped, checked=checked, wrong=wrong
+        )
+
+    def _batch(self, plan: Plan) -> TextItems:
+        assert isinstance(plan, WrittenPlan)
+        return plan.batch
+
+    # ------------------------------------------------------------------ state
+    def _after_reset(self) -> None:
+        self._last_allocation = np.zeros((self.skills.num_skills, self.skills.num_levels), np.float32)
+        self._last_plan: WrittenPlan | None = None
+
+    def _after_step(self, plan: Plan) -> None:
+        assert isinstance(plan, WrittenPlan)
+        self._last_plan = plan
+        total = plan.counts[0].sum()
+        self._last_allocation = (plan.counts[0] / max(total, 1)).astype(np.float32)
+
+    def _on_assessed(self, items: Any, responses: np.ndarray, correct: np.ndarray) -> None:
+        if items is self._validation:
+            self._validation_responses = (responses[0], correct[0])
+
+    def _extra_observation(self) -> dict[str, Any]:
+        responses, correct = self._validation_responses
+        wrong = np.flatnonzero(~correct)
+        if len(wrong) > self.num_errors_shown:
+            wrong = np.sort(self.np_random.choice(wrong, self.num_errors_shown, replace=False))
+        prompts = self._validation.prompts  # type: ignore[attr-defined]
+        errors = tuple((str(prompts[i]), _as_text(responses[i])) for i in wrong.tolist())
+        return {"last_allocation": self._last_allocation.copy(), "errors": errors}
+
+    def _extra_info(self) -> dict[str, Any]:
+        plan = self._last_plan
+        if plan is None:
+            return {
+                "examples_written": 0,
+                "examples_dropped": 0,
+                "drop_reasons": {},
+                "examples_checked": 0,
+                "wrong_answers": 0,
+                "wrong_answer_rate": 0.0,
+            }
+        return {
+            "examples_written": plan.written,
+            "examples_dropped": sum(plan.dropped.values()),
+            "drop_reasons": dict(sorted(plan.dropped.items())),
+            "examples_checked": plan.checked,
+            "wrong_answers": plan.wrong,
+            "wrong_answer_rate": plan.wrong / plan.checked if plan.checked else 0.0,
+        }
+
+
+def _reason_kind(reason: str) -> str:
+    """A short key for a drop reason (``"prompt is empty"`` -> ``"prompt-empty"``)."""
+    field_name = reason.split(" ", 1)[0]
+    for key, words in (
+        ("type", "expected a str"),
+        ("empty", "is empty"),
+        ("too-long", "more than"),
+        ("charset", "outside the charset"),
+    ):
+        if words in reason:
+            return f"{field_name}-{key}"
+    return "answer-format"
+
+
+def _as_text(response: object) -> str:
+    """A student's answer as it fits the ``errors`` Text space: charset characters only, clipped."""
+    text = response if isinstance(response, str) else ""
+    return "".join(c for c in text if c in EXAMPLE_CHARSET)[:MAX_EXAMPLE_CHARS]
+
+
+def _short(value: object, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
