@@ -13,7 +13,7 @@ from gymnasium import spaces
 from teachgym.composition import TEXT_SETTINGS, TeachingConfig
 from teachgym.config import parse_config, require
 from teachgym.domains.arithmetic_text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
-from teachgym.engines import Plan
+from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
 from teachgym.errors import InvalidActionError, UnsupportedError
 
@@ -42,13 +42,16 @@ CHARSET = "".join(sorted(EXAMPLE_CHARSET))
 
 @dataclass(frozen=True)
 class OpenEndedConfig(TeachingConfig):
-    """Settings of :class:`OpenEndedEnv`: those of every teaching env and the errors shown.
+    """Settings of :class:`OpenEndedEnv`: those of every teaching env, and the quiz whose errors the
+    teacher sees.
 
     Attributes:
-        num_errors_shown: validation problems the student got wrong shown in the observation
-            (with its answer), at most; an int in [0, 64].
+        quiz_size: fresh training-split problems the student answers after every step (spread evenly
+            over (skill, level) cells); an int in [1, 512].
+        num_errors_shown: wrong quiz answers shown in the observation, at most; an int in [0, 64].
     """
 
+    quiz_size: int = 28
     num_errors_shown: int = 8
     domain: str = TEXT_SETTINGS["domain"]
     domain_options: dict[str, Any] = field(default_factory=lambda: dict(TEXT_SETTINGS["domain_options"]))
@@ -63,6 +66,9 @@ class OpenEndedConfig(TeachingConfig):
             "engine",
             self.engine,
             "no engine setting: the teacher's own examples are the training data",
+        )
+        require(
+            1 <= self.quiz_size <= 512, "OpenEnded env", "quiz_size", self.quiz_size, "an int in [1, 512]"
         )
         require(
             0 <= self.num_errors_shown <= 64,
@@ -109,9 +115,10 @@ class OpenEndedEnv(TeachingEnv):
     ``Dict`` with ``profile`` (``(K,)``), ``level_profile`` (``(K, L)``), ``budget`` (``(1,)``
     fraction of steps left), ``last_allocation`` (``(K, L)`` share of the last step's trained
     examples per recognised (skill, level); zeros if none) and ``errors``: up to
-    ``num_errors_shown`` validation problems the student answered wrong, as ``(prompt, student's
-    answer)`` text pairs, drawn at random each step (showing validation errors is DataEnvGym's
-    feedback; training on them shows up as a gap between validation and test accuracy).
+    ``num_errors_shown`` problems the student answered wrong in a quiz of ``quiz_size`` fresh
+    problems it takes after every step (and at reset), as ``(prompt, student's answer)`` text pairs.
+    The quiz is drawn from the training split, spread evenly over (skill, level) cells: the teacher
+    sees the student's errors (DataEnvGym's feedback) but never an evaluation item.
 
     ## Rewards
 
@@ -135,7 +142,7 @@ class OpenEndedEnv(TeachingEnv):
     ## Arguments
 
     Those of ``teachgym.composition.TeachingConfig`` (defaults: ``arithmetic-text`` domain, ``lm``
-    student), ``num_errors_shown``, and ``render_mode`` (``None`` or ``"ansi"``).
+    student), ``quiz_size``, ``num_errors_shown``, and ``render_mode`` (``None`` or ``"ansi"``).
 
     ## Version History
 
@@ -168,6 +175,7 @@ class OpenEndedEnv(TeachingEnv):
         )
         self.action_space = spaces.Sequence(pair)
         self.num_errors_shown = self.config.num_errors_shown
+        self.quiz_size = self.config.quiz_size
         super().__init__(**parts, render_mode=render_mode)
 
     # ------------------------------------------------------------------ spaces
@@ -234,25 +242,29 @@ class OpenEndedEnv(TeachingEnv):
     def _after_reset(self) -> None:
         self._last_allocation = np.zeros((self.skills.num_skills, self.skills.num_levels), np.float32)
         self._last_plan: WrittenPlan | None = None
+        self._errors = self._quiz_errors()
 
     def _after_step(self, plan: Plan) -> None:
         assert isinstance(plan, WrittenPlan)
         self._last_plan = plan
         total = plan.counts[0].sum()
         self._last_allocation = (plan.counts[0] / max(total, 1)).astype(np.float32)
+        self._errors = self._quiz_errors()
 
-    def _on_assessed(self, items: Any, responses: np.ndarray, correct: np.ndarray) -> None:
-        if items is self._validation:
-            self._validation_responses = (responses[0], correct[0])
-
-    def _extra_observation(self) -> dict[str, Any]:
-        responses, correct = self._validation_responses
-        wrong = np.flatnonzero(~correct)
+    def _quiz_errors(self) -> tuple[tuple[str, str], ...]:
+        """The student's wrong answers to a fresh quiz from the training split (drawn from the env's
+        generator, seeded at reset), at most ``num_errors_shown`` of them."""
+        counts = allocate(np.ones((1, self.skills.num_skills, self.skills.num_levels)), self.quiz_size)
+        skill, level = Plan(counts).cells()
+        quiz = self.domain.generate(skill.ravel(), level.ravel(), self.np_random)  # type: ignore[attr-defined]
+        responses = self.student.attempt(quiz)[0]
+        wrong = np.flatnonzero(~self.domain.grade(quiz, responses))
         if len(wrong) > self.num_errors_shown:
             wrong = np.sort(self.np_random.choice(wrong, self.num_errors_shown, replace=False))
-        prompts = self._validation.prompts  # type: ignore[attr-defined]
-        errors = tuple((str(prompts[i]), _as_text(responses[i])) for i in wrong.tolist())
-        return {"last_allocation": self._last_allocation.copy(), "errors": errors}
+        return tuple((str(quiz.prompts[i]), _as_text(responses[i])) for i in wrong.tolist())
+
+    def _extra_observation(self) -> dict[str, Any]:
+        return {"last_allocation": self._last_allocation.copy(), "errors": self._errors}
 
     def _extra_info(self) -> dict[str, Any]:
         plan = self._last_plan

@@ -67,21 +67,25 @@ def test_a_refused_action_changes_nothing_and_says_why() -> None:
     assert env.unwrapped._step_count == 0 and env.unwrapped._examples_used == 0
 
 
-def test_errors_shown_are_validation_problems_the_student_got_wrong() -> None:
-    env = _env(num_errors_shown=3, domain_options={"num_heldout": 4, "num_levels": 1})
+def test_errors_shown_are_quiz_problems_the_student_got_wrong_never_held_out_ones() -> None:
+    env = _env(num_errors_shown=3, quiz_size=20)
     obs, _ = env.reset(seed=0)
     domain = env.unwrapped.domain
-    validation = domain.heldout("validation")
-    truth = dict(validation.pairs())
+    held_out = set(domain.heldout("validation").prompts) | set(domain.heldout("test").prompts)
     assert 0 < len(obs["errors"]) <= 3
     for prompt, answer in obs["errors"]:
-        assert prompt in truth and not domain.grade_text([answer], [truth[prompt]])[0]
+        truth = domain.parse(prompt)[2]
+        assert prompt not in held_out and not domain.grade_text([answer], [truth])[0]
     assert env.observation_space.contains(obs)
+    obs_next, *_ = env.step((("What is 12 + 34?", "46"),))
+    assert obs_next["errors"] != obs["errors"], "every step shows the errors of a fresh quiz"
 
 
 def test_num_errors_shown_is_checked_and_no_engine_is_taken() -> None:
     with pytest.raises(ConfigError, match="num_errors_shown=65"):
         _env(num_errors_shown=65)
+    with pytest.raises(ConfigError, match="quiz_size=0"):
+        _env(quiz_size=0)
     with pytest.raises(ConfigError, match=r"engine='llm'.*teacher's own examples"):
         _env(engine="llm")
 
