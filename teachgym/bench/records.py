@@ -1,0 +1,178 @@
+"""Benchmark records: one JSON object per line, one line per (env id, agent, seed) episode.
+
+A results file is append-only. Each record is written with one ``write`` of a whole line to a file
+opened in append mode, then flushed and fsynced, under an exclusive ``flock``: concurrent writers
+never interleave, and an interrupt can leave at most a truncated last line, which
+:func:`read_records` detects and :func:`repair` cuts off (with a warning) before a sweep resumes.
+No pickle: records are plain JSON.
+
+Schema (version :data:`SCHEMA`), every key always present:
+
+- ``schema`` (int), ``suite`` (str), ``task`` (str: the env id and its overrides' label, e.g.
+  ``"SkillList-Sim-v0[forgetting]"``), ``env_id`` (str), ``env_kwargs`` (dict: the overrides),
+  ``family`` (str), ``agent`` (str), ``seed`` (int);
+- ``status``: ``"ok"`` or ``"failed"``; ``error``: None, or ``"ExceptionType: message"`` if failed;
+- ``reference`` (bool): the agent reads privileged state (e.g. ``oracle``) and is never ranked;
+- ``score``: the family's normalized score in [0, 1] (None if failed);
+- ``test_accuracy``, ``initial_test_accuracy``, ``final_accuracy`` (validation), ``initial_accuracy``,
+  ``validation_test_gap``, ``episode_return`` (floats; None if failed);
+- ``curve``: per step ``{"step", "reward", "mean_accuracy", "examples_used"}``;
+- ``final_profile``, ``test_profile``: skill name -> accuracy;
+- ``examples_used``, ``compute_used`` (ints), ``family_info`` (dict);
+- ``wall_time`` (s), ``version``, ``git_revision`` (str or None), ``command`` (the exact command line).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from teachgym.errors import ConfigError
+
+SCHEMA = 1
+#: Key -> accepted JSON types (``type(None)`` where the value may be missing for a failed episode).
+FIELDS: dict[str, tuple[type, ...]] = {
+    "schema": (int,),
+    "suite": (str,),
+    "task": (str,),
+    "env_id": (str,),
+    "env_kwargs": (dict,),
+    "family": (str,),
+    "agent": (str,),
+    "seed": (int,),
+    "status": (str,),
+    "error": (str, type(None)),
+    "reference": (bool,),
+    "score": (float, int, type(None)),
+    "test_accuracy": (float, int, type(None)),
+    "initial_test_accuracy": (float, int, type(None)),
+    "final_accuracy": (float, int, type(None)),
+    "initial_accuracy": (float, int, type(None)),
+    "validation_test_gap": (float, int, type(None)),
+    "episode_return": (float, int, type(None)),
+    "curve": (list,),
+    "final_profile": (dict,),
+    "test_profile": (dict,),
+    "examples_used": (int,),
+    "compute_used": (int,),
+    "family_info": (dict,),
+    "wall_time": (float, int),
+    "version": (str,),
+    "git_revision": (str, type(None)),
+    "command": (str,),
+}
+STATUSES = ("ok", "failed")
+
+
+class SchemaError(ConfigError):
+    """A results file holds a line that is not a valid record (the message names the line)."""
+
+
+def key(record: dict[str, Any]) -> tuple[str, str, int]:
+    """What identifies an episode in a sweep: (task, agent, seed)."""
+    return (record["task"], record["agent"], record["seed"])
+
+
+def check_record(record: Any, where: str) -> dict[str, Any]:
+    """``record`` if it follows the schema, else a :class:`SchemaError` naming ``where`` and the key."""
+    if not isinstance(record, dict):
+        raise SchemaError(f"{where}: a record must be a JSON object, got {type(record).__name__}")
+    missing = sorted(set(FIELDS) - set(record))
+    extra = sorted(set(record) - set(FIELDS))
+    if missing or extra:
+        raise SchemaError(
+            f"{where}: record keys differ from schema {SCHEMA}: missing {missing}, unexpected {extra}"
+        )
+    for name, types in FIELDS.items():
+        value = record[name]
+        if isinstance(value, bool) and bool not in types:
+            raise SchemaError(f"{where}: {name}={value!r} is a bool; expected {[t.__name__ for t in types]}")
+        if not isinstance(value, types):
+            expected = [t.__name__ for t in types]
+            raise SchemaError(
+                f"{where}: {name}={value!r} has type {type(value).__name__}; expected {expected}"
+            )
+    if record["schema"] != SCHEMA:
+        raise SchemaError(f"{where}: schema={record['schema']!r}; expected {SCHEMA}")
+    if record["status"] not in STATUSES:
+        raise SchemaError(f"{where}: status={record['status']!r}; expected one of {STATUSES}")
+    if record["status"] == "ok" and record["score"] is None:
+        raise SchemaError(f"{where}: an ok record needs a score")
+    return record
+
+
+def _lines(path: Path) -> Iterator[tuple[int, str, bool]]:
+    """(line number, text, complete) of every line; only the last can be incomplete (no newline)."""
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            yield number, line, line.endswith("\n")
+
+
+def read_records(path: str | Path, *, allow_truncated_tail: bool = False) -> list[dict[str, Any]]:
+    """Every record of a results file, checked against the schema.
+
+    A last line without its newline is an interrupted write: with ``allow_truncated_tail`` it is
+    skipped (see :func:`repair`), else refused like any other bad line.
+
+    Raises:
+        SchemaError: a line that is not a valid record, naming the file and line number.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    records = []
+    for number, line, complete in _lines(path):
+        where = f"{path}:{number}"
+        if not complete and allow_truncated_tail:
+            break
+        if not complete:
+            raise SchemaError(
+                f"{where}: truncated last line (an interrupted write); rerun the sweep to repair it"
+            )
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise SchemaError(f"{where}: not JSON ({error.msg})") from None
+        records.append(check_record(record, where))
+    return records
+
+
+def repair(path: str | Path) -> int:
+    """Cut off a truncated last line (an interrupted write), with a warning; the number of bytes cut."""
+    path = Path(path)
+    if not path.exists():
+        return 0
+    data = path.read_bytes()
+    if not data or data.endswith(b"\n"):
+        return 0
+    keep = data.rfind(b"\n") + 1
+    with open(path, "r+b") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.truncate(keep)
+        handle.flush()
+        os.fsync(handle.fileno())
+    cut = len(data) - keep
+    warnings.warn(f"{path}: cut a truncated last line of {cut} bytes (an interrupted write)", stacklevel=2)
+    return cut
+
+
+def append_record(path: str | Path, record: dict[str, Any]) -> None:
+    """Append one checked record as one line, atomically with respect to other writers and interrupts
+    (exclusive lock, a single write, flush and fsync)."""
+    check_record(record, "record to append")
+    line = (json.dumps(record, sort_keys=True) + "\n").encode()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "ab") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            handle.write(line)
+            handle.flush()
+            os.fsync(handle.fileno())
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
