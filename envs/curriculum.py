@@ -45,6 +45,19 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
 }
 
+#: Teachers whose mean test accuracy is a score of 1, per variant: each variant's own paper's teacher
+#: (TSCL's Window teacher, Matiisen et al. 2017's best on decimal addition; the curriculum designer of
+#: "Learning to Learn", 2023); there is no privileged oracle for a neural student.
+REFERENCES = {"Addition": ("tscl-window",), "ClassIncremental-Digits": ("curriculum-designer",)}
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)].
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {})],
+    "core-v0": [
+        ("Curriculum-Addition-v0", "Addition", {}),
+        ("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {}),
+    ],
+}
+
 
 @dataclass(frozen=True)
 class CurriculumConfig(TeachingConfig):

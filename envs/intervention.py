@@ -70,6 +70,14 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
 }
 
+#: Teachers whose mean test accuracy is a score of 1: Saha et al.'s oracle intervention.
+REFERENCES = ("oracle-utility",)
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)].
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("Intervention-Sim-v0", "Sim", {})],
+    "core-v0": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
+}
+
 
 @dataclass(frozen=True)
 class InterventionConfig(TeachingConfig):

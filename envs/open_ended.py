@@ -36,6 +36,14 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: Teachers whose mean test accuracy is a score of 1: STAT's missing-skill writer (no oracle for an LM).
+REFERENCES = ("weakest-skill",)
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)]. Not in ``quick``: its LLM teachers
+#: take about a minute per step on a CPU.
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "text-v0": [("OpenEnded-ArithmeticText-v0", "ArithmeticText", {})],
+}
+
 #: Characters of the ``Text`` spaces (the domain's example charset, sorted).
 CHARSET = "".join(sorted(EXAMPLE_CHARSET))
 

@@ -50,6 +50,14 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
 }
 
+#: Teachers whose mean test accuracy is a score of 1: power-law rehearsal (the family's paper).
+REFERENCES = ("power-law",)
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)].
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("Rehearsal-Sim-v0", "Sim", {})],
+    "core-v0": [("Rehearsal-PermutedDigits-v0", "PermutedDigits", {}), ("Rehearsal-Sim-v0", "Sim", {})],
+}
+
 
 @dataclass(frozen=True)
 class RehearsalConfig(TeachingConfig):

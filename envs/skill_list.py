@@ -37,6 +37,32 @@ QUICK_SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 
+#: Teachers whose mean test accuracy is a score of 1 on this family's tasks: the first that builds
+#: on the task's env (the oracle needs a simulated student; STAT's teacher stands in for the others).
+REFERENCES = ("oracle", "weakest-skill")
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)]. Profiling tasks follow
+#: TeachMyAgent (Romac et al. 2021): mostly infeasible skills, a forgetting student, discontinuous
+#: difficulty, and the same family with another student type.
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("SkillList-Sim-v0", "Sim", {"num_steps": 10})],
+    "core-v0": [
+        ("SkillList-Sim-v0", "Sim", {}),
+        ("SkillList-Digits-v0", "Digits", {}),
+        ("SkillList-Synthetic-v0", "Synthetic", {}),
+    ],
+    "text-v0": [("SkillList-ArithmeticText-v0", "ArithmeticText", {})],
+    "profiling-v0": [
+        (
+            "SkillList-Sim-v0[mostly-infeasible]",
+            "Sim",
+            {"domain_options": {"skill_spread": 2.5}, "student_options": {"ceiling": 0.5}},
+        ),
+        ("SkillList-Sim-v0[forgetting]", "Sim", {"student_options": {"forgetting_exponent": 0.8}}),
+        ("SkillList-Sim-v0[discontinuous]", "Sim", {"domain_options": {"level_spread": 4.0}}),
+        ("SkillList-Synthetic-v0[other-student]", "Synthetic", {}),
+    ],
+}
+
 
 class SkillListEnv(TeachingEnv):
     """## Description

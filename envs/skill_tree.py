@@ -46,6 +46,14 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
 }
 
+#: Teachers whose mean test accuracy is a score of 1 (the first that builds on the task's env).
+REFERENCES = ("oracle", "prerequisites-first")
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)].
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("SkillTree-Sim-v0", "Sim", {"num_steps": 10})],
+    "core-v0": [("SkillTree-Sim-v0", "Sim", {}), ("SkillTree-Synthetic-v0", "Synthetic", {})],
+}
+
 
 class SkillTreeEnv(SkillListEnv):
     """## Description

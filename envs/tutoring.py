@@ -75,6 +75,14 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
     ),
 }
 
+#: Teachers whose mean test accuracy is a score of 1: the oracle that reads the learner's state.
+REFERENCES = ("oracle",)
+#: Benchmark suites: suite -> [(task, variant, keyword overrides)].
+SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("Tutor-Sim-v0", "Sim", {})],
+    "core-v0": [("Tutor-Sim-v0", "Sim", {})],
+}
+
 #: Reward schemes of the family: a sparse post-test gain at the end, or its per-step increments.
 REWARDS = ("post-test", "per-step")
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -209,6 +210,40 @@ def cmd_run(args: argparse.Namespace) -> None:
         print(f"wrote {len(results)} record(s) to {args.json}")
 
 
+def cmd_bench(args: argparse.Namespace) -> None:
+    from teachgym.bench.runner import run_sweep
+    from teachgym.bench.suites import suite
+
+    tasks = suite(args.suite)
+    names = None if args.agents == "all" else [n.strip() for n in args.agents.split(",") if n.strip()]
+    if names == []:
+        raise UsageError(f"--agents {args.agents!r} names no teacher; give names or 'all'")
+    if args.ray_address and args.executor != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    command = "teachgym " + " ".join(shlex.quote(a) for a in args.argv)
+    results = run_sweep(
+        args.suite,
+        tasks,
+        Path(args.out),
+        agent_names=names,
+        seeds=args.seeds,
+        command=command,
+        workers=args.workers,
+        executor=args.executor,
+        ray_address=args.ray_address,
+        quiet=args.quiet,
+    )
+    failed = sum(r["status"] == "failed" for r in results)
+    print(f"{len(results)} record(s) in {Path(args.out) / 'results.jsonl'} ({failed} failed)")
+
+
+def cmd_leaderboard(args: argparse.Namespace) -> None:
+    from teachgym.bench.report import render
+
+    for path in render(Path(args.dir)):
+        print(f"wrote {path}")
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         """One line and exit status 2, like every other user error (argparse prints its usage too)."""
@@ -241,6 +276,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--quick", action="store_true", help="short budgets for the slow (language-model) envs: a smoke run"
     )
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("bench", help="run a benchmark suite (resumable: rerun the same command to resume)")
+    p.add_argument("suite", help="suite name: quick, core-v0, text-v0, profiling-v0")
+    p.add_argument(
+        "--agents", default="all", help="'all' (every teacher each task supports) or names, comma-separated"
+    )
+    p.add_argument("--seeds", type=int, default=5, help="episodes per (task, teacher), seeds 0..N-1")
+    p.add_argument("--out", required=True, help="results folder (results.jsonl, anchors.json, suite.json)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (local executor)")
+    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument(
+        "--ray-address", default=None, help="address of an existing Ray cluster (default: start one)"
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_bench)
+    p = sub.add_parser(
+        "leaderboard", help="render DIR/README.md, plots and index.html from DIR/results.jsonl"
+    )
+    p.add_argument("dir", help="a results folder written by 'teachgym bench'")
+    p.set_defaults(func=cmd_leaderboard)
     return parser
 
 
@@ -249,11 +303,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     # machine slow torch many-fold. Set before torch is first imported (students import it lazily).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
     except (UsageError, ValueError, OSError, gym.error.Error) as error:
         print(f"teachgym: error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(
+            "teachgym: interrupted; finished episodes are saved: rerun the same command to resume",
+            file=sys.stderr,
+        )
+        return 130
     return 0
 
 

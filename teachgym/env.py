@@ -209,6 +209,19 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             observation["level_profile"] = profile.level_accuracy.astype(np.float32)
         return {**observation, **self._extra_observation()}
 
+    #: Smallest reference-minus-random gap (accuracy) that :meth:`score` divides by: below it the
+    #: reference does not beat random on the task and the normalized score would be noise.
+    MIN_SCORE_RANGE: ClassVar[float] = 0.01
+
+    @classmethod
+    def score(cls, test_accuracy: float, random: float, reference: float) -> float:
+        """An episode's normalized score in [0, 1] (bsuite-style): 0 at the ``random`` teacher's mean
+        test accuracy on the task, 1 at the family's reference teacher's (``REFERENCES`` in the family
+        module), linear between, clipped. Families whose scale is not linear in test accuracy
+        override this."""
+        span = max(reference - random, cls.MIN_SCORE_RANGE)
+        return float(min(1.0, max(0.0, (test_accuracy - random) / span)))
+
     def mean_accuracy(self) -> float:
         """The validation accuracy the reward and the records track: the mean over skills (families
         that score a subset, e.g. the tasks seen so far, override this). For runners and logs; in

@@ -1,0 +1,360 @@
+"""The sweep runner: every (task, teacher, seed) episode of a suite, one record each, resumable.
+
+``run_sweep`` first fixes each task's score anchors (the mean test accuracy of ``random`` and of the
+family's reference teacher over :data:`ANCHOR_SEEDS`, disjoint from the benchmark's seeds 0..N-1),
+saved to ``DIR/anchors.json``; then runs the episodes not yet in ``DIR/results.jsonl`` and appends
+one record per episode as it finishes (:func:`teachgym.bench.records.append_record`). Rerunning the
+same command skips finished episodes: an interrupt (SIGINT, SIGKILL) loses at most the episodes in
+flight, and a truncated last line is repaired with a warning. An episode that raises (a teacher bug,
+a student whose loss became NaN, a dead worker) is recorded as ``status="failed"`` with the error,
+and the sweep goes on.
+
+Executors: ``local`` (worker processes on this machine; ``workers=1`` runs in-process) and ``ray``
+(Ray tasks on a local or existing cluster; extra ``teachgym[ray]``). Both produce the same records
+for the same seeds (wall times aside).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from teachgym import agents
+from teachgym.bench import records
+from teachgym.bench.suites import Task
+from teachgym.env import TeachingEnv
+from teachgym.errors import ConfigError, UnknownNameError
+from teachgym.rollout import git_revision, run_episode
+
+#: Seeds of the anchor episodes (random and reference teachers), disjoint from benchmark seeds.
+ANCHOR_SEEDS = tuple(range(10_000, 10_005))
+EXECUTORS = ("local", "ray")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One episode to run: a task, a teacher, a seed."""
+
+    task: Task
+    agent: str
+    seed: int
+
+
+def supported_agents(task: Task, names: Sequence[str] | None) -> list[str]:
+    """The teachers to run on ``task``: ``names`` (checked: unknown names refused), or every
+    registered teacher that supports the task's family and builds on its env."""
+    env = task.make()
+    if names is None:
+        chosen = [n for n in agents.names() if agents.supports(n, env) and _builds(n, env)]
+    else:
+        for name in names:
+            agents.spec(name)  # UnknownNameError listing the known names
+        chosen = [n for n in names if agents.supports(n, env) and _builds(n, env)]
+    env.close()
+    return chosen
+
+
+def _builds(name: str, env: Any) -> bool:
+    try:
+        agents.make(name, env)
+    except ValueError:  # refused on this env (e.g. oracle on a neural student, a missing model)
+        return False
+    return True
+
+
+def reference_agent(task: Task) -> str:
+    """The first of the task's family ``REFERENCES`` that builds on its env."""
+    env = task.make()
+    for name in task.references:
+        if _builds(name, env):
+            return name
+    raise ConfigError(f"no reference teacher of {task.references} builds on task {task.name!r}")
+
+
+def _episode(task: Task, agent: str, seed: int) -> tuple[float, Any]:
+    env = task.make()
+    teacher = agents.make(agent, env)
+    result = run_episode(env, teacher, seed, agent=agent)
+    env.close()
+    return result.test_accuracy, result
+
+
+def anchors_for(task: Task) -> dict[str, Any]:
+    """Mean test accuracy of ``random`` and of the reference teacher over :data:`ANCHOR_SEEDS`."""
+    reference = reference_agent(task)
+    values = {}
+    for name in ("random", reference):
+        scores = [_episode(task, name, seed)[0] for seed in ANCHOR_SEEDS]
+        values[name] = sum(scores) / len(scores)
+    return {
+        "random": values["random"],
+        "reference": values[reference],
+        "reference_agent": reference,
+        "seeds": list(ANCHOR_SEEDS),
+    }
+
+
+def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict[str, Any]:
+    """The record of one episode; any exception becomes a failed record with the error."""
+    start = time.perf_counter()
+    base: dict[str, Any] = {
+        "schema": records.SCHEMA,
+        "suite": suite,
+        "task": job.task.name,
+        "env_id": job.task.env_id,
+        "env_kwargs": job.task.kwargs,
+        "family": job.task.family,
+        "agent": job.agent,
+        "seed": job.seed,
+        "reference": bool(agents.spec(job.agent).reference),
+        "command": command,
+        "git_revision": git_revision(),
+    }
+    try:
+        env = job.task.make()
+        teacher = agents.make(job.agent, env)
+        result = run_episode(env, teacher, job.seed, agent=job.agent)
+        if not all(math.isfinite(v) for v in (result.test_accuracy, result.final_accuracy)):
+            raise FloatingPointError(f"non-finite accuracy {result.test_accuracy!r}")
+        family_env: TeachingEnv = env.unwrapped  # type: ignore[assignment]
+        score = family_env.score(result.test_accuracy, anchors["random"], anchors["reference"])
+        env.close()
+        fields = result.to_dict()
+        return {
+            **base,
+            **{k: fields[k] for k in records.FIELDS if k in fields and k not in base},
+            "status": "ok",
+            "error": None,
+            "score": score,
+        }
+    except Exception as error:  # recorded, not raised: one broken episode must not end a sweep
+        return failed_record(base, error, time.perf_counter() - start)
+
+
+def failed_record(base: dict[str, Any], error: BaseException | str, wall_time: float) -> dict[str, Any]:
+    """A record marked failed, with the error's type and message (and the last traceback line)."""
+    if isinstance(error, BaseException):
+        where = traceback.extract_tb(error.__traceback__)[-1:] if error.__traceback__ else []
+        place = f" (at {Path(where[0].filename).name}:{where[0].lineno})" if where else ""
+        message = f"{type(error).__name__}: {error}{place}"
+    else:
+        message = error
+    return {
+        **base,
+        "status": "failed",
+        "error": message[:2000],
+        "score": None,
+        "test_accuracy": None,
+        "initial_test_accuracy": None,
+        "final_accuracy": None,
+        "initial_accuracy": None,
+        "validation_test_gap": None,
+        "episode_return": None,
+        "curve": [],
+        "final_profile": {},
+        "test_profile": {},
+        "examples_used": 0,
+        "compute_used": 0,
+        "family_info": {},
+        "wall_time": wall_time,
+        "version": _version(),
+    }
+
+
+def _version() -> str:
+    from teachgym import __version__
+
+    return __version__
+
+
+def _write_json_atomic(path: Path, value: Any) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)
+
+
+class Progress:
+    """A one-line progress bar with an ETA on stderr (a line per 10% when stderr is not a terminal)."""
+
+    def __init__(self, total: int, quiet: bool = False) -> None:
+        self.total, self.done, self.start, self.quiet = total, 0, time.perf_counter(), quiet
+        self.tty = sys.stderr.isatty()
+        self._last_decile = -1
+
+    def update(self, label: str) -> None:
+        self.done += 1
+        if self.quiet or not self.total:
+            return
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        line = f"[{self.done}/{self.total}] {self.done / self.total:4.0%}  ETA {eta:5.0f} s  {label}"
+        decile = 10 * self.done // self.total
+        if self.tty:
+            print("\r" + line[:100].ljust(100), end="\n" if self.done == self.total else "", file=sys.stderr)
+        elif decile != self._last_decile:
+            self._last_decile = decile
+            print(line, file=sys.stderr)
+
+
+def _run_local(
+    jobs: Sequence[Job],
+    workers: int,
+    call: Callable[[Job], dict[str, Any]],
+    sink: Callable[[dict[str, Any]], None],
+) -> None:
+    if workers == 1:
+        for job in jobs:
+            sink(call(job))
+        return
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    pending: dict[Future[dict[str, Any]], Job] = {pool.submit(call, job): job for job in jobs}
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job = pending.pop(future)
+                try:
+                    record = future.result()
+                except Exception as error:  # the worker process died (killed, out of memory)
+                    record = failed_record(_base_of(job, call), error, 0.0)
+                sink(record)
+    except KeyboardInterrupt:
+        # Episodes in flight are dropped, not recorded: a rerun runs them again. The workers ignore
+        # SIGINT (so none dies mid-record and is taken for a failure); stop them here.
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+
+
+def _ignore_sigint() -> None:
+    """Worker initializer: Ctrl-C is the runner's to handle (it stops the workers itself)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _base_of(job: Job, call: Any) -> dict[str, Any]:
+    suite, command = call.keywords["suite"], call.keywords["command"]
+    return {
+        "schema": records.SCHEMA,
+        "suite": suite,
+        "task": job.task.name,
+        "env_id": job.task.env_id,
+        "env_kwargs": job.task.kwargs,
+        "family": job.task.family,
+        "agent": job.agent,
+        "seed": job.seed,
+        "reference": bool(agents.spec(job.agent).reference),
+        "command": command,
+        "git_revision": git_revision(),
+    }
+
+
+def run_sweep(
+    suite: str,
+    tasks: Sequence[Task],
+    out: Path,
+    *,
+    agent_names: Sequence[str] | None,
+    seeds: int,
+    command: str,
+    workers: int = 1,
+    executor: str = "local",
+    ray_address: str | None = None,
+    quiet: bool = False,
+) -> list[dict[str, Any]]:
+    """Run (or resume) a sweep into ``out``; the records of the whole results file at the end."""
+    if executor not in EXECUTORS:
+        raise ConfigError(f"executor={executor!r} is invalid; expected one of {EXECUTORS}")
+    if seeds < 1 or workers < 1:
+        raise ConfigError(f"seeds={seeds} and workers={workers} must be >= 1")
+    out.mkdir(parents=True, exist_ok=True)
+    results = out / "results.jsonl"
+    records.repair(results)
+    done = {records.key(r) for r in records.read_records(results)}
+    _write_suite_file(out, suite, tasks, agent_names, seeds, command)
+    anchors = _anchors(out, tasks, quiet)
+    jobs = [
+        Job(task, agent, seed)
+        for task in tasks
+        for agent in supported_agents(task, agent_names)
+        for seed in range(seeds)
+        if (task.name, agent, seed) not in done
+    ]
+    progress = Progress(len(jobs), quiet)
+
+    def sink(record: dict[str, Any]) -> None:
+        records.append_record(results, record)
+        progress.update(f"{record['task']} {record['agent']} seed {record['seed']} {record['status']}")
+
+    if executor == "ray":
+        from teachgym.bench.ray_executor import run_ray
+
+        run_ray(jobs, suite, command, anchors, sink, address=ray_address)
+    else:
+        import functools
+
+        call = functools.partial(_call, suite=suite, command=command, anchors=anchors)
+        _run_local(jobs, workers, call, sink)
+    return records.read_records(results)
+
+
+def _call(job: Job, *, suite: str, command: str, anchors: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    import torch
+
+    torch.set_num_threads(1)
+    return run_job(job, suite, command, anchors[job.task.name])
+
+
+def _anchors(out: Path, tasks: Iterable[Task], quiet: bool) -> dict[str, dict[str, Any]]:
+    """Each task's anchors, computed once and kept in ``out/anchors.json`` (resumable per task)."""
+    path = out / "anchors.json"
+    anchors: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
+    for task in tasks:
+        if task.name not in anchors:
+            if not quiet:
+                print(
+                    f"anchors: {task.name} (random and reference, {len(ANCHOR_SEEDS)} seeds)", file=sys.stderr
+                )
+            anchors[task.name] = anchors_for(task)
+            _write_json_atomic(path, anchors)
+    return anchors
+
+
+def _write_suite_file(
+    out: Path, suite: str, tasks: Sequence[Task], agent_names: Sequence[str] | None, seeds: int, command: str
+) -> None:
+    """``out/suite.json``: the suite, its tasks, and every command that added results to ``out``."""
+    path = out / "suite.json"
+    info = json.loads(path.read_text()) if path.exists() else {}
+    if info and info.get("suite") != suite:
+        raise ConfigError(
+            f"{out} holds results of suite {info.get('suite')!r}, not {suite!r}; use another --out"
+        )
+    commands = list(info.get("commands", []))
+    if command not in commands:
+        commands.append(command)
+    info = {
+        "suite": suite,
+        "command": commands[0],
+        "commands": commands,
+        "env_ids": [t.name for t in tasks],
+        "tasks": {t.name: {"env_id": t.env_id, "kwargs": t.kwargs, "family": t.family} for t in tasks},
+        "agents": sorted(set(info.get("agents", [])) | set(agent_names or ["all"])),
+        "seeds": max(seeds, int(info.get("seeds", 0))),
+    }
+    _write_json_atomic(path, info)
+
+
+__all__ = ["ANCHOR_SEEDS", "Job", "UnknownNameError", "run_job", "run_sweep"]
