@@ -1,0 +1,59 @@
+"""The committed leaderboards: re-rendering them from their results changes nothing, and sampled
+records of ``quick`` reproduce exactly when their episodes are run again."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from teachgym.bench import records
+from teachgym.bench.report import render
+from teachgym.bench.runner import Job, run_job
+from teachgym.bench.suites import suite
+
+LEADERBOARDS = Path(__file__).resolve().parents[1] / "leaderboards"
+FOLDERS = sorted(p.parent for p in LEADERBOARDS.glob("*/results.jsonl"))
+
+
+def test_the_quick_and_core_leaderboards_are_committed() -> None:
+    names = {folder.name for folder in FOLDERS}
+    assert "quick" in names
+    index = (LEADERBOARDS / "README.md").read_text()
+    assert all(f"]({name}/" in index for name in names), "leaderboards/README.md links every leaderboard"
+
+
+@pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
+def test_re_rendering_a_leaderboard_changes_nothing(folder: Path) -> None:
+    before = {p: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    try:
+        written = render(folder)
+        for path in written:
+            assert path in before, f"render wrote {path.name}, which is not committed"
+            assert path.read_bytes() == before[path], f"{path.name} differs from the committed file"
+    finally:
+        for path, data in before.items():
+            path.write_bytes(data)
+
+
+def _sampled(results: list[dict], count: int = 3) -> list[dict]:
+    """A few ranked (non-reference) ok records spread over the file, the same every time."""
+    ok = [r for r in results if r["status"] == "ok" and not r["reference"]]
+    return [ok[i * (len(ok) - 1) // (count - 1)] for i in range(count)]
+
+
+#: What may differ between a record and its rerun: timing, and the commit the code was run at.
+VOLATILE = {"wall_time", "git_revision"}
+
+
+def test_sampled_quick_records_reproduce_exactly() -> None:
+    folder = LEADERBOARDS / "quick"
+    results = records.read_records(folder / "results.jsonl")
+    anchors = json.loads((folder / "anchors.json").read_text())
+    tasks = {task.name: task for task in suite("quick")}
+    for record in _sampled(results):
+        job = Job(tasks[record["task"]], record["agent"], record["seed"])
+        rerun = run_job(job, record["suite"], record["command"], anchors[record["task"]])
+        differing = sorted(k for k in record if k not in VOLATILE and rerun[k] != record[k])
+        assert not differing, f"{records.key(record)}: {differing} differ on rerun"
