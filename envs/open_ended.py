@@ -87,6 +87,33 @@ class OpenEndedConfig(TeachingConfig):
         )
 
 
+class BoundedSequence(spaces.Sequence):
+    """A ``Sequence`` of at most ``max_length`` elements: ``contains`` checks the length and ``sample``
+    draws lengths uniformly from 0..max_length (Gymnasium's unbounded geometric draw would exceed it)."""
+
+    def __init__(self, feature_space: spaces.Space[Any], max_length: int) -> None:
+        super().__init__(feature_space)
+        self.max_length = max_length
+
+    def sample(self, mask: Any = None, probability: Any = None) -> tuple[Any, ...]:  # type: ignore[override]
+        if mask is None and probability is None:
+            mask = (np.arange(self.max_length + 1), None)
+        return super().sample(mask=mask, probability=probability)  # type: ignore[return-value]
+
+    def contains(self, x: Any) -> bool:
+        return isinstance(x, tuple) and len(x) <= self.max_length and super().contains(x)
+
+    def __repr__(self) -> str:
+        return f"BoundedSequence({self.feature_space}, max_length={self.max_length})"
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, BoundedSequence)
+            and other.max_length == self.max_length
+            and super().__eq__(other)
+        )
+
+
 @dataclass(frozen=True)
 class WrittenPlan(Plan):
     """A step's teacher-written examples after validation: ``counts`` ``(1, K, L)`` of the examples
@@ -108,7 +135,8 @@ class OpenEndedEnv(TeachingEnv):
 
     ## Action Space
 
-    ``Sequence(Tuple((Text, Text)))``: up to ``examples_per_step`` ``(prompt, answer)`` pairs of
+    ``BoundedSequence(Tuple((Text, Text)), examples_per_step)`` (a Gymnasium ``Sequence`` whose
+    ``contains`` and ``sample`` respect the length): up to ``examples_per_step`` ``(prompt, answer)`` pairs of
     ``str`` (a ``tuple`` or ``list`` of pairs). An action that is not a sequence of pairs, or has more
     than ``examples_per_step`` of them, is refused with ``InvalidActionError`` and nothing changes.
     Each pair is then checked with ``validate_example`` (non-empty ``str`` of at most 200
@@ -181,7 +209,7 @@ class OpenEndedEnv(TeachingEnv):
                 spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
             )
         )
-        self.action_space = spaces.Sequence(pair)
+        self.action_space = BoundedSequence(pair, self.config.examples_per_step)
         self.num_errors_shown = self.config.num_errors_shown
         self.quiz_size = self.config.quiz_size
         super().__init__(**parts, render_mode=render_mode)
@@ -195,7 +223,8 @@ class OpenEndedEnv(TeachingEnv):
                 spaces.Text(MAX_EXAMPLE_CHARS, min_length=0, charset=CHARSET),
             )
         )
-        return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32), "errors": spaces.Sequence(error)}
+        errors = BoundedSequence(error, self.num_errors_shown)
+        return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32), "errors": errors}
 
     # ------------------------------------------------------------------ action
     def _plan(self, action: Any) -> WrittenPlan:

@@ -132,3 +132,13 @@ def test_the_noisy_teacher_engine_reports_its_errors_in_info() -> None:
     assert info["engine_report"] == {"examples": 8, "corrupted": 8}
     with pytest.raises(ConfigError, match=r"error_rate=1\.5"):
         gym.make(env_id, **settings, engine="noisy-teacher", engine_options={"error_rate": 1.5})
+
+
+def test_the_action_space_samples_and_contains_only_actions_the_env_takes() -> None:
+    env = _env()
+    space = env.action_space
+    space.seed(0)
+    lengths = {len(space.sample()) for _ in range(200)}
+    assert lengths == set(range(env.unwrapped.examples_per_step + 1))
+    too_many = (("What is 1 + 1?", "2"),) * (env.unwrapped.examples_per_step + 1)
+    assert not space.contains(too_many) and space.contains(too_many[:-1])
