@@ -170,3 +170,14 @@ def test_an_interrupted_sweep_resumes_with_every_episode_exactly_once(
     assert len(keys) == len(set(keys)) == (6 * 2 - 1) * 5
     assert all(r["status"] == "ok" for r in final), "an interrupted episode is rerun, not recorded as failed"
     assert final[: len(interrupted)] == interrupted, "resuming must keep what was already recorded"
+
+
+def test_ray_and_local_executors_give_the_same_records(tmp_path: Path) -> None:
+    pytest.importorskip("ray")
+    local = _sweep(tmp_path / "local", ["uniform", "oracle"])
+    ray_records = _sweep(tmp_path / "ray", ["uniform", "oracle"], executor="ray")
+
+    def comparable(rs: list[dict]) -> list[dict]:
+        return sorted(({k: v for k, v in r.items() if k != "wall_time"} for r in rs), key=records.key)
+
+    assert comparable(ray_records) == comparable(local)

@@ -104,10 +104,9 @@ def anchors_for(task: Task) -> dict[str, Any]:
     }
 
 
-def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict[str, Any]:
-    """The record of one episode; any exception becomes a failed record with the error."""
-    start = time.perf_counter()
-    base: dict[str, Any] = {
+def _base_of_job(job: Job, suite: str, command: str) -> dict[str, Any]:
+    """The fields of a record that do not depend on how the episode went."""
+    return {
         "schema": records.SCHEMA,
         "suite": suite,
         "task": job.task.name,
@@ -120,6 +119,12 @@ def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict
         "command": command,
         "git_revision": git_revision(),
     }
+
+
+def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict[str, Any]:
+    """The record of one episode; any exception becomes a failed record with the error."""
+    start = time.perf_counter()
+    base = _base_of_job(job, suite, command)
     try:
         env = job.task.make()
         teacher = agents.make(job.agent, env)
@@ -244,20 +249,7 @@ def _ignore_sigint() -> None:
 
 
 def _base_of(job: Job, call: Any) -> dict[str, Any]:
-    suite, command = call.keywords["suite"], call.keywords["command"]
-    return {
-        "schema": records.SCHEMA,
-        "suite": suite,
-        "task": job.task.name,
-        "env_id": job.task.env_id,
-        "env_kwargs": job.task.kwargs,
-        "family": job.task.family,
-        "agent": job.agent,
-        "seed": job.seed,
-        "reference": bool(agents.spec(job.agent).reference),
-        "command": command,
-        "git_revision": git_revision(),
-    }
+    return _base_of_job(job, call.keywords["suite"], call.keywords["command"])
 
 
 def run_sweep(
