@@ -230,7 +230,7 @@ class _LLMWriter(BaseTeacher):
     "llm-open-ended",
     families=TEXT_FAMILIES,
     paper="DataEnvGym (Khan et al. 2024), open-ended data generation agent",
-    summary="an LLM writes new practice problems conditioned on the student's validation errors",
+    summary="an LLM writes new practice problems conditioned on the student's shown errors",
 )
 class OpenEndedLLMTeacher(_LLMWriter):
     """DataEnvGym's open-ended agent (Khan et al., 2024): an LLM writes training data from the
@@ -450,8 +450,8 @@ class ErrorTargetedTeacher(_LLMWriter):
     LLM works it out. (3) The paper's self-reflection (contrastive learning from the student's own
     wrong rationales) has no place in an SFT-only env and is left out. (4) The similar new problem
     is an addition (DataEnvGym-style augmentation); ``variants=False`` gives the paper's data alone.
-    The errors come from the validation split, so training on their corrections shows up as the
-    env's validation-test gap.
+    The errors come from a quiz of training-split problems (the env never shows evaluation items),
+    so training on their corrections is ordinary training data.
 
     Compute: at most ``max_rounds`` completions per error used (at most ``examples_per_step``),
     each up to 128 new tokens with :class:`~teachgym.text_engines.HFGenerator`.

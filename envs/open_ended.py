@@ -96,9 +96,15 @@ class BoundedSequence(spaces.Sequence):
         self.max_length = max_length
 
     def sample(self, mask: Any = None, probability: Any = None) -> tuple[Any, ...]:  # type: ignore[override]
-        if mask is None and probability is None:
-            mask = (np.arange(self.max_length + 1), None)
-        return super().sample(mask=mask, probability=probability)  # type: ignore[return-value]
+        lengths = np.arange(self.max_length + 1)
+        if probability is not None:
+            probability = (lengths if probability[0] is None else probability[0], probability[1])
+        else:
+            mask = (lengths, None) if mask is None else (lengths if mask[0] is None else mask[0], mask[1])
+        sample = super().sample(mask=mask, probability=probability)
+        if len(sample) > self.max_length:
+            raise ValueError(f"a length mask allowed {len(sample)} elements; max_length is {self.max_length}")
+        return sample  # type: ignore[return-value]
 
     def contains(self, x: Any) -> bool:
         return isinstance(x, tuple) and len(x) <= self.max_length and super().contains(x)
@@ -112,6 +118,9 @@ class BoundedSequence(spaces.Sequence):
             and other.max_length == self.max_length
             and super().__eq__(other)
         )
+
+    def __hash__(self) -> int:
+        return hash((type(self).__name__, repr(self.feature_space), self.max_length))
 
 
 @dataclass(frozen=True)
@@ -142,8 +151,10 @@ class OpenEndedEnv(TeachingEnv):
     Each pair is then checked with ``validate_example`` (non-empty ``str`` of at most 200
     characters from the domain's charset, the answer an integer or ``<``, ``>``, ``=``); invalid
     ones (including ``bytes`` or other non-``str`` values) are **dropped** and counted in ``info``,
-    never trained on. Valid examples are trained on as written, **wrong answers included**: a
-    teacher can hurt its student. Where the domain recognises a prompt's format, the answer is
+    never trained on; so are examples longer than the student's context (``"too-long-for-student"``)
+    and copies of held-out problems (``"heldout"``: a problem whose arithmetic is in the validation
+    or test split, however it is worded). Valid examples are trained on as written, **wrong answers
+    included**: a teacher can hurt its student. Where the domain recognises a prompt's format, the answer is
     checked and the rate of wrong ones reported.
 
     ## Observation Space
@@ -199,9 +210,10 @@ class OpenEndedEnv(TeachingEnv):
         self.config = parse_config(OpenEndedConfig, kwargs, owner=f"{self.family} env")
         parts = self.config.parts()
         domain = parts["domain"]
-        if not hasattr(domain, "parse") or getattr(domain, "view", None) != "text":
+        if not hasattr(domain, "split_of_prompt") or not hasattr(parts["student"], "fits"):
             raise UnsupportedError(
-                f"the OpenEnded family needs a text domain that parses prompts; got {self.config.domain!r}"
+                f"the OpenEnded family needs a text domain that parses prompts and a text student; got "
+                f"domain {self.config.domain!r} and student {self.config.student!r}"
             )
         pair = spaces.Tuple(
             (
@@ -250,6 +262,12 @@ class OpenEndedEnv(TeachingEnv):
             reason = validate_example(prompt, answer)
             if reason is not None:
                 dropped[_reason_kind(reason)] += 1
+                continue
+            if self.domain.split_of_prompt(prompt) in ("validation", "test"):  # type: ignore[attr-defined]
+                dropped["heldout"] += 1  # a held-out problem is never trained on, however it was written
+                continue
+            if not self.student.fits(prompt.strip(), answer.strip()):  # type: ignore[attr-defined]
+                dropped["too-long-for-student"] += 1
                 continue
             parsed = self.domain.parse(prompt)  # type: ignore[attr-defined]
             skill, level = -1, -1

@@ -24,7 +24,7 @@ from teachgym.students.base import Student
 class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     """Template of every teaching environment. A family implements :meth:`_plan` (validate the action,
     turn it into a plan) and fills in only the hooks it needs: :meth:`_batch` (the training data of
-    a plan, when it is not the engine's), :meth:`_on_assessed` (the student's held-out answers),
+    a plan, when it is not the engine's),
     :meth:`_extra_spaces` / :meth:`_extra_observation` (observation keys), :meth:`_after_reset` /
     :meth:`_after_step` (its own state), :meth:`_extra_info` / :meth:`_extra_final_info` (declared
     ``info`` keys), :meth:`mean_accuracy` (what is scored, e.g. the tasks seen so far) and
@@ -173,14 +173,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _assess(self, items: Items) -> Profile:
         """The student's answers to held-out ``items``, graded by the domain."""
-        responses = self.student.attempt(items)
-        correct = self.domain.grade(items, responses)
-        self._on_assessed(items, responses, correct)
+        correct = self.domain.grade(items, self.student.attempt(items))
         return profile_from_correct(self.skills, items.skill, items.level, correct)
-
-    def _on_assessed(self, items: Items, responses: np.ndarray, correct: np.ndarray) -> None:
-        """See the student's ``(P, M)`` answers to held-out ``items`` and their correctness (e.g. to
-        show its validation errors); ``items`` is the validation or the test split."""
 
     def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
         """The objective's value for member 0, checked: a scalar or ``(P,)`` of finite numbers."""

@@ -27,14 +27,18 @@ def test_the_quick_and_core_leaderboards_are_committed() -> None:
 @pytest.mark.parametrize("folder", FOLDERS, ids=[f.name for f in FOLDERS])
 def test_re_rendering_a_leaderboard_changes_nothing(folder: Path) -> None:
     before = {p: p.read_bytes() for p in folder.iterdir() if p.is_file()}
+    written: list[Path] = []
     try:
         written = render(folder)
         for path in written:
             assert path in before, f"render wrote {path.name}, which is not committed"
             assert path.read_bytes() == before[path], f"{path.name} differs from the committed file"
-    finally:
-        for path, data in before.items():
-            path.write_bytes(data)
+    finally:  # put back what render rewrote (never the inputs: a sweep may be appending to them)
+        for path in written:
+            if path in before:
+                path.write_bytes(before[path])
+            else:
+                path.unlink()
 
 
 def _sampled(results: list[dict], count: int = 3) -> list[dict]:

@@ -22,8 +22,8 @@ def test_invalid_examples_are_dropped_counted_and_not_charged() -> None:
     env = _env(examples_per_step=16)
     env.reset(seed=0)
     action = (
-        ("What is 12 + 34?", "46"),  # valid and right
-        ("What is 12 + 34?", "47"),  # valid and wrong: trained on as written
+        ("What is 21 + 34?", "55"),  # valid and right
+        ("What is 21 + 34?", "56"),  # valid and wrong: trained on as written
         ("Tell me a story.", "5"),  # valid, but no format the domain can check
         ("", "3"),  # empty prompt
         ("x" * 201, "3"),  # over-long prompt
@@ -77,7 +77,7 @@ def test_errors_shown_are_quiz_problems_the_student_got_wrong_never_held_out_one
         truth = domain.parse(prompt)[2]
         assert prompt not in held_out and not domain.grade_text([answer], [truth])[0]
     assert env.observation_space.contains(obs)
-    obs_next, *_ = env.step((("What is 12 + 34?", "46"),))
+    obs_next, *_ = env.step((("What is 21 + 34?", "55"),))
     assert obs_next["errors"] != obs["errors"], "every step shows the errors of a fresh quiz"
 
 
@@ -142,3 +142,17 @@ def test_the_action_space_samples_and_contains_only_actions_the_env_takes() -> N
     assert lengths == set(range(env.unwrapped.examples_per_step + 1))
     too_many = (("What is 1 + 1?", "2"),) * (env.unwrapped.examples_per_step + 1)
     assert not space.contains(too_many) and space.contains(too_many[:-1])
+
+
+def test_held_out_problems_and_examples_too_long_for_the_student_are_dropped() -> None:
+    env = _env(examples_per_step=64)
+    env.reset(seed=0)
+    domain = env.unwrapped.domain
+    validation, test = domain.heldout("validation").pairs()[0], domain.heldout("test").pairs()[0]
+    too_long = ("What is " + "1" * 150 + " + 1?", "2" * 150)  # valid text, past the tiny model's context
+    before = [p.clone() for p in env.unwrapped.student.models[0].parameters()]
+    _, _, _, _, info = env.step((validation, test, too_long))
+    assert info["drop_reasons"] == {"heldout": 2, "too-long-for-student": 1}
+    assert info["examples_used"] == 0
+    after = env.unwrapped.student.models[0].parameters()
+    assert all(bool((a == b).all()) for a, b in zip(before, after, strict=True))

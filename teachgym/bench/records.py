@@ -143,16 +143,17 @@ def read_records(path: str | Path, *, allow_truncated_tail: bool = False) -> lis
 
 
 def repair(path: str | Path) -> int:
-    """Cut off a truncated last line (an interrupted write), with a warning; the number of bytes cut."""
+    """Cut off a truncated last line (an interrupted write), with a warning; the number of bytes cut.
+    Reads and truncates under the same exclusive lock that writers take."""
     path = Path(path)
     if not path.exists():
         return 0
-    data = path.read_bytes()
-    if not data or data.endswith(b"\n"):
-        return 0
-    keep = data.rfind(b"\n") + 1
     with open(path, "r+b") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
+        data = handle.read()
+        if not data or data.endswith(b"\n"):
+            return 0
+        keep = data.rfind(b"\n") + 1
         handle.truncate(keep)
         handle.flush()
         os.fsync(handle.fileno())
@@ -165,7 +166,8 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
     """Append one checked record as one line, atomically with respect to other writers and interrupts
     (exclusive lock, a single write, flush and fsync)."""
     check_record(record, "record to append")
-    line = (json.dumps(record, sort_keys=True) + "\n").encode()
+    # No NaN or inf: JSON Lines readers (and the schema) take finite numbers only.
+    line = (json.dumps(record, sort_keys=True, allow_nan=False) + "\n").encode()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "ab") as handle:

@@ -25,6 +25,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,7 +116,7 @@ def _base_of_job(job: Job, suite: str, command: str) -> dict[str, Any]:
         "family": job.task.family,
         "agent": job.agent,
         "seed": job.seed,
-        "reference": bool(agents.spec(job.agent).reference),
+        "reference": bool(agents.spec(job.agent, job.task.family).reference),
         "command": command,
         "git_revision": git_revision(),
     }
@@ -135,6 +136,7 @@ def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict
         score = family_env.score(result.test_accuracy, anchors["random"], anchors["reference"])
         env.close()
         fields = result.to_dict()
+        json.dumps(fields, allow_nan=False)  # a NaN or inf anywhere (e.g. a diverged curve) fails here
         return {
             **base,
             **{k: fields[k] for k in records.FIELDS if k in fields and k not in base},
@@ -221,26 +223,37 @@ def _run_local(
         for job in jobs:
             sink(call(job))
         return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-    pending: dict[Future[dict[str, Any]], Job] = {pool.submit(call, job): job for job in jobs}
-    try:
-        while pending:
-            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                job = pending.pop(future)
-                try:
-                    record = future.result()
-                except Exception as error:  # the worker process died (killed, out of memory)
-                    record = failed_record(_base_of(job, call), error, 0.0)
-                sink(record)
-    except KeyboardInterrupt:
-        # Episodes in flight are dropped, not recorded: a rerun runs them again. The workers ignore
-        # SIGINT (so none dies mid-record and is taken for a failure); stop them here.
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown()
+    queue = list(jobs)
+    broke: set[Job] = set()  # jobs in flight when a worker died once already
+    while queue:
+        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+        pending: dict[Future[dict[str, Any]], Job] = {pool.submit(call, job): job for job in queue}
+        queue = []
+        try:
+            while pending:
+                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    job = pending.pop(future)
+                    try:
+                        sink(future.result())
+                    except BrokenProcessPool as error:
+                        # A worker died (killed, out of memory): every pending job fails with it. Rerun
+                        # them in a fresh pool; a job that broke the pool twice is recorded as failed.
+                        if job in broke:
+                            sink(failed_record(_base_of(job, call), error, 0.0))
+                        else:
+                            broke.add(job)
+                            queue.append(job)
+                    except Exception as error:  # e.g. a record that could not be sent back
+                        sink(failed_record(_base_of(job, call), error, 0.0))
+        except KeyboardInterrupt:
+            # Episodes in flight are dropped, not recorded: a rerun runs them again. The workers ignore
+            # SIGINT (so none dies mid-record and is taken for a failure); stop them here.
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
 
 
 def _ignore_sigint() -> None:

@@ -558,6 +558,18 @@ class ArithmeticTextDomain:
         ``subtraction``; ``*`` is ``multiplication``. The level is the first number's digits minus 2,
         clipped to ``[0, num_levels - 1]``; the answer is ``str(int)`` or ``<``, ``>``, ``=``.
         """
+        problem = self._recognise(prompt)
+        return None if problem is None else problem[:3]
+
+    def split_of_prompt(self, prompt: str) -> str | None:
+        """The split (``"train"``, ``"validation"`` or ``"test"``) of the problem a prompt in one of the
+        domain's formats states, or None if it is in none: a teacher-written copy of a held-out
+        problem (even reworded, e.g. another name in a word problem) belongs to the held-out split."""
+        problem = self._recognise(prompt)
+        return None if problem is None else self.split_of(problem[3])
+
+    def _recognise(self, prompt: str) -> tuple[int, int, str, str] | None:
+        """(skill, level, answer, expression) of a prompt in one of the domain's formats, or None."""
         if not isinstance(prompt, str):
             return None
         text = prompt.strip()
@@ -569,19 +581,20 @@ class ArithmeticTextDomain:
             first = fields.get("a") or fields["x"]
             level = min(max(len(first) - 2, 0), self.num_levels - 1)
             if expression is not None:
-                return SKILL_NAMES.index("word-problem"), level, str(_evaluate(expression.format(**fields)))
+                arithmetic = expression.format(**fields)
+                return SKILL_NAMES.index("word-problem"), level, str(_evaluate(arithmetic)), arithmetic
             a, b, op = int(fields["a"]), int(fields["b"]), fields.get("op")
             if op is None:
+                problem = self._compare(a, b)
                 skill = "comparison"
-                answer = self._compare(a, b).answer
             else:
+                problem = self._arithmetic(a, op, b)
                 skill = {
                     "+": "addition-carry" if has_carry(a, b) else "addition",
                     "-": "subtraction-borrow" if a < b or has_borrow(a, b) else "subtraction",
                     "*": "multiplication",
                 }[op]
-                answer = self._arithmetic(a, op, b).answer
-            return SKILL_NAMES.index(skill), level, answer
+            return SKILL_NAMES.index(skill), level, problem.answer, problem.expression
         return None
 
 

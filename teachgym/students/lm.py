@@ -118,6 +118,17 @@ class LMStudent(PicklesGenerators):
             )
         self._generators = [torch_generator(s) for s in seeds]
 
+    @property
+    def max_sequence_length(self) -> int:
+        """Tokens a (prompt, answer) example may take at most: the model's context length."""
+        config: Any = self.models[0].config
+        return int(getattr(config, "n_positions", None) or config.max_position_embeddings)
+
+    def fits(self, prompt: str, answer: str) -> bool:
+        """Whether the example's prompt and answer tokens fit in :attr:`max_sequence_length`."""
+        size = len(self.codec.prompt_ids(prompt)) + len(self.codec.answer_ids(answer))
+        return size <= self.max_sequence_length
+
     def learn(self, batch: TextItems) -> int:
         """Fine-tune member ``p`` on ``batch``'s row ``p`` of (prompt, answer) pairs (shape ``(P, M)``).
 
@@ -130,6 +141,16 @@ class LMStudent(PicklesGenerators):
             raise ConfigError(
                 f"{_OWNER} learn got a batch of shape {prompts.shape}; expected (num_members, M) with "
                 f"num_members={self.num_members}"
+            )
+        too_long = [
+            (q, a)
+            for q, a in zip(prompts.ravel().tolist(), answers.ravel().tolist(), strict=True)
+            if not self.fits(q, a)
+        ]
+        if too_long:  # checked before any update, so that a refused batch changes nothing
+            raise ConfigError(
+                f"{_OWNER} learn got {len(too_long)} example(s) longer than the model's "
+                f"{self.max_sequence_length} tokens, e.g. {too_long[0][0][:40]!r}; expected shorter ones"
             )
         for p, (model, optimizer, generator) in enumerate(
             zip(self.models, self.optimizers, self._generators, strict=True)
