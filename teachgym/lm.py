@@ -163,7 +163,8 @@ def load_model(name: str) -> tuple[torch.nn.Module, Codec]:
 
     path = resolve(name)
     config, state, tokenizer = _load(path)
-    model = transformers.AutoModelForCausalLM.from_config(config)
+    with torch.random.fork_rng():  # the throw-away initial weights must not move the user's torch RNG
+        model = transformers.AutoModelForCausalLM.from_config(config)
     model.load_state_dict(state)
     model.eval()
     codec: Codec = CharCodec() if tokenizer is None else TokenizerCodec(tokenizer)

@@ -171,3 +171,10 @@ def test_pretraining_regenerates_the_shipped_weights_bit_for_bit() -> None:
     from teachgym.students import pretrain
 
     assert pretrain.main(["--check"]) == 0
+
+
+def test_resetting_the_student_leaves_the_global_torch_rng_alone() -> None:
+    student = _student()
+    state = torch.random.get_rng_state()
+    student.reset(np.random.SeedSequence(1))
+    assert torch.equal(torch.random.get_rng_state(), state)
