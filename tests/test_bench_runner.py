@@ -181,3 +181,9 @@ def test_ray_and_local_executors_give_the_same_records(tmp_path: Path) -> None:
         return sorted(({k: v for k, v in r.items() if k != "wall_time"} for r in rs), key=records.key)
 
     assert comparable(ray_records) == comparable(local)
+
+
+def test_an_unknown_teacher_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    with pytest.raises(UnknownNameError, match="unknown teacher 'nobody'"):
+        _sweep(tmp_path, ["uniform", "nobody"])
+    assert not any(tmp_path.iterdir()), "a refused sweep must leave its folder untouched"

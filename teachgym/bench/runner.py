@@ -287,15 +287,21 @@ def run_sweep(
     results = out / "results.jsonl"
     records.repair(results)
     done = {records.key(r) for r in records.read_records(results)}
-    _write_suite_file(out, suite, tasks, agent_names, seeds, command)
-    anchors = _anchors(out, tasks, quiet)
+    # Plan first (unknown teacher names are refused here), then write anything to ``out``.
+    teachers = {task.name: supported_agents(task, agent_names) for task in tasks}
+    if agent_names is not None:
+        unused = sorted(set(agent_names) - {a for names in teachers.values() for a in names})
+        if unused:
+            print(f"note: {unused} support or build on none of the suite's tasks; skipped", file=sys.stderr)
     jobs = [
         Job(task, agent, seed)
         for task in tasks
-        for agent in supported_agents(task, agent_names)
+        for agent in teachers[task.name]
         for seed in range(seeds)
         if (task.name, agent, seed) not in done
     ]
+    _write_suite_file(out, suite, tasks, agent_names, seeds, command)
+    anchors = _anchors(out, tasks, quiet)
     progress = Progress(len(jobs), quiet)
 
     def sink(record: dict[str, Any]) -> None:
