@@ -161,6 +161,21 @@ def register(
     return wrap
 
 
+def builds(name: str, env: gym.Env[Any, Any]) -> bool:
+    """Whether teacher ``name`` builds on ``env`` with its default knobs (False when it refuses the
+    env with a ValueError, e.g. ``oracle`` on a neural student, or a missing language model)."""
+    try:
+        make(name, env)
+    except ValueError:
+        return False
+    return True
+
+
+def runnable(env: gym.Env[Any, Any]) -> list[str]:
+    """Every registered teacher that supports ``env``'s family and builds on it, sorted."""
+    return [n for n in names() if supports(n, env) and builds(n, env)]
+
+
 def names() -> list[str]:
     """Names of every registered teacher, sorted."""
     return sorted(_REGISTRY)

@@ -132,19 +132,11 @@ def cmd_agents(args: argparse.Namespace) -> None:
 def _teacher_names(spec: str, env: gym.Env[Any, Any]) -> list[str]:
     """``all`` (every teacher that supports the env) or a comma-separated list of names."""
     if spec == "all":
-        return [n for n in agents.names() if agents.supports(n, env) and _builds(n, env)]
+        return agents.runnable(env)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     if not names:
         raise UsageError(f"--agent {spec!r} names no teacher; give a name, a comma-separated list or 'all'")
     return names
-
-
-def _builds(name: str, env: gym.Env[Any, Any]) -> bool:
-    try:
-        agents.make(name, env)
-    except ValueError:  # e.g. oracle on a neural student
-        return False
-    return True
 
 
 def summary_rows(results: list[EpisodeResult]) -> list[dict[str, str]]:

@@ -56,28 +56,20 @@ def supported_agents(task: Task, names: Sequence[str] | None) -> list[str]:
     registered teacher that supports the task's family and builds on its env."""
     env = task.make()
     if names is None:
-        chosen = [n for n in agents.names() if agents.supports(n, env) and _builds(n, env)]
+        chosen = agents.runnable(env)
     else:
         for name in names:
             agents.spec(name)  # UnknownNameError listing the known names
-        chosen = [n for n in names if agents.supports(n, env) and _builds(n, env)]
+        chosen = [n for n in names if agents.supports(n, env) and agents.builds(n, env)]
     env.close()
     return chosen
-
-
-def _builds(name: str, env: Any) -> bool:
-    try:
-        agents.make(name, env)
-    except ValueError:  # refused on this env (e.g. oracle on a neural student, a missing model)
-        return False
-    return True
 
 
 def reference_agent(task: Task) -> str:
     """The first of the task's family ``REFERENCES`` that builds on its env."""
     env = task.make()
     for name in task.references:
-        if _builds(name, env):
+        if agents.builds(name, env):
             return name
     raise ConfigError(f"no reference teacher of {task.references} builds on task {task.name!r}")
 

@@ -142,23 +142,28 @@ class LMStudent(PicklesGenerators):
                 f"{_OWNER} learn got a batch of shape {prompts.shape}; expected (num_members, M) with "
                 f"num_members={self.num_members}"
             )
-        too_long = [
-            (q, a)
-            for q, a in zip(prompts.ravel().tolist(), answers.ravel().tolist(), strict=True)
-            if not self.fits(q, a)
-        ]
-        if too_long:  # checked before any update, so that a refused batch changes nothing
-            raise ConfigError(
-                f"{_OWNER} learn got {len(too_long)} example(s) longer than the model's "
-                f"{self.max_sequence_length} tokens, e.g. {too_long[0][0][:40]!r}; expected shorter ones"
-            )
-        for p, (model, optimizer, generator) in enumerate(
-            zip(self.models, self.optimizers, self._generators, strict=True)
-        ):
-            examples = [
+        # Encode every member's examples once, and check their length before any update, so that a
+        # refused batch changes nothing.
+        encoded = [
+            [
                 (self.codec.prompt_ids(q), self.codec.answer_ids(a))
                 for q, a in zip(prompts[p].tolist(), answers[p].tolist(), strict=True)
             ]
+            for p in range(self.num_members)
+        ]
+        limit = self.max_sequence_length
+        too_long = [
+            (p, m) for p, row in enumerate(encoded) for m, (q, a) in enumerate(row) if len(q) + len(a) > limit
+        ]
+        if too_long:
+            example = str(prompts[too_long[0]])
+            raise ConfigError(
+                f"{_OWNER} learn got {len(too_long)} example(s) longer than the model's "
+                f"{limit} tokens, e.g. {example[:40]!r}; expected shorter ones"
+            )
+        for model, optimizer, generator, examples in zip(
+            self.models, self.optimizers, self._generators, encoded, strict=True
+        ):
             model.train()
             for _ in range(self.num_epochs):
                 order = torch.randperm(len(examples), generator=generator).tolist()
