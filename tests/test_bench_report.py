@@ -240,6 +240,23 @@ def test_an_incomplete_sweep_lists_missing_episodes_and_partial_teachers(tmp_pat
     assert "see the Tasks column): greedy." in text
 
 
+def test_each_episode_counts_once_by_its_successful_record(tmp_path: Path) -> None:
+    records = [
+        make_record(task, agent, seed) for task in ENVS for agent in AGENTS for seed in range(NUM_SEEDS)
+    ]
+    retry = {**make_record(*FAILED), "status": "ok", "error": None, "score": 0.5, "test_accuracy": 0.8}
+    late_failure = {**make_record(*FAILED), "task": "Alpha-Sim-v0", "agent": "uniform", "seed": 0}
+    # Appended: a rerun's successful retry of the failed episode, then a failed attempt of an episode
+    # that had already succeeded (a concurrent sweep); neither episode may count twice or as failed.
+    write_results(tmp_path, [*records, check_record(retry, "retry"), check_record(late_failure, "late")])
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    ranking = table_rows(section(text, "Ranking"))
+    assert [row[1] for row in ranking] == ["greedy", "uniform"]
+    assert [row[5:] for row in ranking] == [["3/3", "12", "0"], ["3/3", "12", "0"]]
+    assert "No failed episodes." in section(text, "Failures")
+    assert "- records: 36 episodes (2 superseded attempts not counted" in section(text, "Provenance")
+
+
 def test_mean_curve_aligns_episodes_by_step() -> None:
     first = [{"step": 0, "mean_accuracy": 0.2}, {"step": 1, "mean_accuracy": 0.4}]
     second = [{"step": 0, "mean_accuracy": 0.4}]

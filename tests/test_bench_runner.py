@@ -11,11 +11,13 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
+from threadpoolctl import threadpool_info, threadpool_limits
 
 from teachgym.agents import base as agent_base
 from teachgym.agents.base import BaseTeacher, register
-from teachgym.bench import records
-from teachgym.bench.runner import ANCHOR_SEEDS, run_sweep
+from teachgym.bench import records, runner
+from teachgym.bench.runner import ANCHOR_SEEDS, EPISODE_THREADS, run_sweep
 from teachgym.bench.suites import SUITES, Task, suite
 from teachgym.errors import UnknownNameError
 
@@ -47,15 +49,42 @@ def failing_teacher():
     del agent_base._REGISTRY["always-fails"]
 
 
-def _sweep(out: Path, agents: list[str], seeds: int = 2, **kwargs: object) -> list[dict]:
+class _FlakyTeacher(BaseTeacher):
+    """Raises on its first step while ``failing`` is set (a transient fault, e.g. a lost worker)."""
+
+    failing = True
+
+    def __init__(self, env: object) -> None:
+        pass
+
+    def act(self, obs, info):
+        if _FlakyTeacher.failing:
+            raise RuntimeError("transient fault on purpose")
+        return self.action_space.sample()
+
+
+@pytest.fixture
+def flaky_teacher():
+    """Registers ``flaky`` (failing until the test clears ``_FlakyTeacher.failing``) for one test."""
+    register("flaky", families=("SkillList",), paper="test double", summary="fails, then works")(
+        _FlakyTeacher
+    )
+    _FlakyTeacher.failing = True
+    yield "flaky"
+    del agent_base._REGISTRY["flaky"]
+
+
+def _sweep(
+    out: Path, agents: list[str], seeds: int = 2, task: Task = TINY, quiet: bool = True, **kwargs: object
+) -> list[dict]:
     return run_sweep(
         "test",
-        [TINY],
+        [task],
         out,
         agent_names=agents,
         seeds=seeds,
         command="teachgym bench test",
-        quiet=True,
+        quiet=quiet,
         **kwargs,
     )
 
@@ -71,6 +100,12 @@ def test_a_sweep_writes_one_valid_record_per_episode_and_resumes(tmp_path: Path)
         assert len(record["curve"]) == 3 and record["command"] == "teachgym bench test"
     anchors = json.loads((tmp_path / "anchors.json").read_text())[TINY.name]
     assert anchors["reference_agent"] == "oracle" and anchors["seeds"] == list(ANCHOR_SEEDS)
+    assert anchors["definition"] == {
+        "env_id": TINY.env_id,
+        "env_kwargs": {"num_steps": 3},
+        "reference_agent": "oracle",
+        "seeds": list(ANCHOR_SEEDS),
+    }
     assert anchors["reference"] > anchors["random"]
     size = (tmp_path / "results.jsonl").stat().st_size
     again = _sweep(tmp_path, ["uniform", "oracle"])  # the same command: nothing to do
@@ -97,6 +132,104 @@ def test_a_failing_teacher_gives_a_failed_record_and_the_sweep_goes_on(
     assert len(failed) == 2 and {r["agent"] for r in failed} == {"always-fails"}
     assert all("RuntimeError: teacher bug on purpose" in r["error"] and r["score"] is None for r in failed)
     assert sum(r["status"] == "ok" for r in results) == 2
+
+
+def test_a_rerun_retries_failed_episodes_and_counts_each_once(tmp_path: Path, flaky_teacher) -> None:
+    path = tmp_path / "results.jsonl"
+    first = _sweep(tmp_path, [flaky_teacher, "uniform"])
+    assert (
+        sorted((r["agent"], r["status"]) for r in first)
+        == [("flaky", "failed")] * 2 + [("uniform", "ok")] * 2
+    )
+    written = path.read_bytes()
+    _FlakyTeacher.failing = False  # the fault is gone: the same command retries the failed episodes
+    second = _sweep(tmp_path, [flaky_teacher, "uniform"])
+    assert path.read_bytes().startswith(written), "a retry appends; it never rewrites the file"
+    assert len(records.read_records(path)) == 6  # 4 first attempts + 2 retries, uniform not rerun
+    assert sorted(records.key(r) for r in second) == sorted(records.key(r) for r in first)
+    assert all(r["status"] == "ok" for r in second), "a successful retry supersedes the failed record"
+    _FlakyTeacher.failing = True  # every episode has a successful record now: nothing runs
+    assert _sweep(tmp_path, [flaky_teacher, "uniform"]) == second
+    assert len(records.read_records(path)) == 6
+
+
+def test_the_effective_record_is_the_successful_one_else_the_latest_failure() -> None:
+    def attempt(seed: int, status: str, number: int) -> dict:
+        return {"task": "t", "agent": "a", "seed": seed, "status": status, "attempt": number}
+
+    written = [
+        attempt(0, "failed", 1),
+        attempt(1, "failed", 2),
+        attempt(0, "ok", 3),  # a retry succeeded
+        attempt(0, "failed", 4),  # a later failure (a concurrent sweep) does not undo it
+        attempt(1, "failed", 5),  # failed again: the latest failure counts
+        attempt(2, "ok", 6),
+    ]
+    effective = records.effective_records(written)
+    assert [(r["seed"], r["attempt"]) for r in effective] == [(0, 3), (1, 5), (2, 6)]
+
+
+def test_anchors_are_recomputed_when_the_task_definition_changes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "anchors.json"
+    _sweep(tmp_path, ["uniform"])
+    stored = path.read_bytes()
+    _sweep(tmp_path, ["uniform"], quiet=False)  # same definition: kept, no notice
+    assert path.read_bytes() == stored and "anchors:" not in capsys.readouterr().err
+    longer = Task(TINY.name, TINY.env_id, TINY.family, {"num_steps": 4}, TINY.references)
+    _sweep(tmp_path, ["uniform"], task=longer, quiet=False)
+    notice = [line for line in capsys.readouterr().err.splitlines() if line.startswith("anchors:")]
+    assert notice == [
+        f"anchors: {TINY.name}: env_kwargs changed since anchors.json was written; recomputing "
+        "(records already in results.jsonl keep their scores)"
+    ]
+    anchors = json.loads(path.read_text())[TINY.name]
+    assert anchors["definition"]["env_kwargs"] == {"num_steps": 4}
+    assert anchors != json.loads(stored)[TINY.name]
+
+
+def test_legacy_anchors_without_a_definition_are_kept_unless_their_seeds_or_reference_differ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As committed under leaderboards/: no "definition"; reference_agent and seeds are checked.
+    legacy = {"random": 0.25, "reference": 0.75, "reference_agent": "oracle", "seeds": list(ANCHOR_SEEDS)}
+    path = tmp_path / "anchors.json"
+    path.write_text(json.dumps({TINY.name: legacy}, indent=2, sort_keys=True) + "\n")
+    stored = path.read_bytes()
+    with monkeypatch.context() as patch:
+        patch.setattr(runner, "anchors_for", lambda task: pytest.fail("legacy anchors were recomputed"))
+        _sweep(tmp_path, ["uniform"], seeds=1)
+    assert path.read_bytes() == stored, "legacy anchors are trusted and not rewritten"
+    path.write_text(json.dumps({TINY.name: {**legacy, "seeds": [1, 2]}}))
+    _sweep(tmp_path, ["uniform"], seeds=1)
+    anchors = json.loads(path.read_text())[TINY.name]
+    assert anchors["seeds"] == list(ANCHOR_SEEDS) and "definition" in anchors
+
+
+def test_anchors_and_episodes_run_with_the_same_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+    run_episode = runner.run_episode
+
+    def spy(env, teacher, seed, **kwargs):
+        blas = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
+        seen.append((kwargs["agent"], seed, torch.get_num_threads(), blas))
+        return run_episode(env, teacher, seed, **kwargs)
+
+    monkeypatch.setattr(runner, "run_episode", spy)
+    previous = torch.get_num_threads()
+    torch.set_num_threads(EPISODE_THREADS + 1)  # a driver that runs more threads than episodes do
+    try:
+        with threadpool_limits(limits=EPISODE_THREADS + 1):
+            _sweep(tmp_path, ["uniform"])
+            assert torch.get_num_threads() == EPISODE_THREADS + 1, "the driver's setting is restored"
+    finally:
+        torch.set_num_threads(previous)
+    anchor_runs = [s for s in seen if s[1] in ANCHOR_SEEDS]
+    assert len(anchor_runs) == 2 * len(ANCHOR_SEEDS) and len(seen) == len(anchor_runs) + 2
+    assert {(threads, tuple(blas)) for *_, threads, blas in seen} == {(EPISODE_THREADS, (EPISODE_THREADS,))}
 
 
 def test_a_truncated_last_line_is_repaired_on_resume_with_a_warning(tmp_path: Path) -> None:

@@ -1,6 +1,8 @@
 """Benchmark records: one JSON object per line, one line per (env id, agent, seed) episode.
 
-A results file is append-only. Each record is written with one ``write`` of a whole line to a file
+A results file is append-only: a rerun retries an episode whose records all failed by appending a
+new record, so one key (:func:`key`) may have several records; :func:`effective_records` picks the
+one that counts. Each record is written with one ``write`` of a whole line to a file
 opened in append mode, then flushed and fsynced, under an exclusive ``flock``: concurrent writers
 never interleave, and an interrupt can leave at most a truncated last line, which
 :func:`read_records` detects and :func:`repair` cuts off (with a warning) before a sweep resumes.
@@ -28,7 +30,7 @@ import fcntl
 import json
 import os
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +78,23 @@ class SchemaError(ConfigError):
 def key(record: dict[str, Any]) -> tuple[str, str, int]:
     """What identifies an episode in a sweep: (task, agent, seed)."""
     return (record["task"], record["agent"], record["seed"])
+
+
+def effective_records(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The record that counts for each episode (:func:`key`), in the order of each key's first record.
+
+    That is the successful record if the key has one (the latest, should there be several), else the
+    latest failed one: a retried failure is superseded by its retry, and a failed attempt written after
+    a success (e.g. by a concurrent sweep) does not undo it. Every reader of a results file (the
+    runner's set of finished episodes, the report) uses this, so no episode counts twice.
+    """
+    chosen: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for record in records:
+        episode = key(record)
+        earlier = chosen.get(episode)
+        if earlier is None or record["status"] == "ok" or earlier["status"] != "ok":
+            chosen[episode] = record
+    return list(chosen.values())
 
 
 def check_record(record: Any, where: str) -> dict[str, Any]:

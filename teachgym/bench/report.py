@@ -10,8 +10,10 @@ metadata, so CI can re-render a committed leaderboard and fail on any difference
 Teachers are ranked by the aggregate interquartile mean (IQM) of normalized scores over every
 successful episode of the suite's tasks, with 95% stratified bootstrap intervals
 (:mod:`teachgym.bench.stats`). Reference agents (records with ``reference: true``, e.g. ``oracle``)
-read privileged state: they are listed apart and never ranked. Failed episodes are listed, and a
-teacher with failures is marked; its statistics use its successful episodes only.
+read privileged state: they are listed apart and never ranked. Each episode counts once, by its
+effective record (:func:`teachgym.bench.records.effective_records`: a successful retry supersedes
+failed attempts). Failed episodes are listed, and a teacher with failures is marked; its statistics
+use its successful episodes only.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from teachgym.bench import stats
-from teachgym.bench.records import key, read_records
+from teachgym.bench.records import effective_records, key, read_records
 from teachgym.errors import ConfigError
 
 RESULTS_FILE = "results.jsonl"
@@ -104,7 +106,7 @@ class Report:
 
     suite: Suite
     rerender_command: str
-    records: list[dict[str, Any]]  # one per (task, agent, seed): the latest attempt
+    records: list[dict[str, Any]]  # one per (task, agent, seed): see records.effective_records
     agents: list[str]  # every agent in the records, sorted
     ranked: list[TeacherRow]
     references: list[TeacherRow]
@@ -155,14 +157,6 @@ def _rerender_path(results_dir: Path) -> str:
         if (parent / "pyproject.toml").exists() or (parent / ".git").exists():
             return resolved.relative_to(parent).as_posix()
     return results_dir.as_posix()
-
-
-def _latest_records(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """One record per (task, agent, seed): the last written (a rerun supersedes an earlier attempt)."""
-    latest: dict[tuple[str, str, int], dict[str, Any]] = {}
-    for record in records:
-        latest[key(record)] = record
-    return list(latest.values()), len(records) - len(latest)
 
 
 def _check_against_suite(records: list[dict[str, Any]], suite: Suite, where: Path) -> None:
@@ -257,7 +251,8 @@ def build_report(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> Repor
             f"{results}: the results file holds no records; run the sweep first ({suite.commands[0]})"
         )
     _check_against_suite(all_records, suite, results)
-    records, num_superseded = _latest_records(all_records)
+    records = effective_records(all_records)  # one per (task, agent, seed); retried failures dropped
+    num_superseded = len(all_records) - len(records)
 
     agents = sorted({r["agent"] for r in records})
     by_agent = {a: [r for r in records if r["agent"] == a] for a in agents}
@@ -527,7 +522,7 @@ def _readme(report: Report) -> str:
         f"- git revisions: {_counts(report.revisions)}",
         f"- records: {report.num_records} episodes"
         + (
-            f" ({report.num_superseded} earlier attempts superseded by reruns)"
+            f" ({report.num_superseded} superseded attempts not counted, e.g. failures a rerun retried)"
             if report.num_superseded
             else ""
         ),

@@ -2,12 +2,17 @@
 
 ``run_sweep`` first fixes each task's score anchors (the mean test accuracy of ``random`` and of the
 family's reference teacher over :data:`ANCHOR_SEEDS`, disjoint from the benchmark's seeds 0..N-1),
-saved to ``DIR/anchors.json``; then runs the episodes not yet in ``DIR/results.jsonl`` and appends
+saved to ``DIR/anchors.json`` with the task definition they were computed for (recomputed when it
+changes); then runs the episodes without a successful record in ``DIR/results.jsonl`` and appends
 one record per episode as it finishes (:func:`teachgym.bench.records.append_record`). Rerunning the
-same command skips finished episodes: an interrupt (SIGINT, SIGKILL) loses at most the episodes in
-flight, and a truncated last line is repaired with a warning. An episode that raises (a teacher bug,
-a student whose loss became NaN, a dead worker) is recorded as ``status="failed"`` with the error,
-and the sweep goes on.
+same command skips finished episodes and retries failed ones (the retry is appended; see
+:func:`teachgym.bench.records.effective_records`): an interrupt (SIGINT, SIGKILL) loses at most the
+episodes in flight, and a truncated last line is repaired with a warning. An episode that raises (a
+teacher bug, a student whose loss became NaN, a dead worker) is recorded as ``status="failed"`` with
+the error, and the sweep goes on.
+
+Anchors and episodes run under the same thread settings (:func:`episode_threads`), whether in the
+driver or in a worker, so a score compares accuracies computed the same way.
 
 Executors: ``local`` (worker processes on this machine; ``workers=1`` runs in-process) and ``ray``
 (Ray tasks on a local or existing cluster; extra ``teachgym[ray]``). Both produce the same records
@@ -23,9 +28,10 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,6 +46,29 @@ from teachgym.rollout import git_revision, run_episode
 #: Seeds of the anchor episodes (random and reference teachers), disjoint from benchmark seeds.
 ANCHOR_SEEDS = tuple(range(10_000, 10_005))
 EXECUTORS = ("local", "ray")
+#: Torch and BLAS/OpenMP threads of every episode, anchors included: the students are small, one
+#: thread per process is fastest, and the same count everywhere keeps float results comparable.
+EPISODE_THREADS = 1
+
+
+@contextmanager
+def episode_threads() -> Iterator[None]:
+    """Run the enclosed episodes with :data:`EPISODE_THREADS` threads in torch and in every BLAS and
+    OpenMP pool of this process (``threadpoolctl``); the previous settings are restored on exit.
+
+    The one place thread settings are made: anchors (in the driver) and episodes (in the driver, a
+    worker process or a Ray task) both run inside it.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(EPISODE_THREADS)
+    try:
+        with threadpool_limits(limits=EPISODE_THREADS):
+            yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @dataclass(frozen=True)
@@ -68,23 +97,41 @@ def supported_agents(task: Task, names: Sequence[str] | None) -> list[str]:
 def reference_agent(task: Task) -> str:
     """The first of the task's family ``REFERENCES`` that builds on its env."""
     env = task.make()
-    for name in task.references:
-        if agents.builds(name, env):
-            return name
+    try:
+        for name in task.references:
+            if agents.builds(name, env):
+                return name
+    finally:
+        env.close()
     raise ConfigError(f"no reference teacher of {task.references} builds on task {task.name!r}")
 
 
 def _episode(task: Task, agent: str, seed: int) -> tuple[float, Any]:
-    env = task.make()
-    teacher = agents.make(agent, env)
-    result = run_episode(env, teacher, seed, agent=agent)
-    env.close()
+    with episode_threads():
+        env = task.make()
+        teacher = agents.make(agent, env)
+        result = run_episode(env, teacher, seed, agent=agent)
+        env.close()
     return result.test_accuracy, result
 
 
+def anchor_definition(task: Task) -> dict[str, Any]:
+    """What a task's anchors depend on: ``{"env_id", "env_kwargs", "reference_agent", "seeds"}``,
+    with JSON types (as stored in ``anchors.json``, so it compares equal to a stored one)."""
+    definition = {
+        "env_id": task.env_id,
+        "env_kwargs": task.kwargs,
+        "reference_agent": reference_agent(task),
+        "seeds": list(ANCHOR_SEEDS),
+    }
+    return json.loads(json.dumps(definition, sort_keys=True))  # tuples -> lists, like the file
+
+
 def anchors_for(task: Task) -> dict[str, Any]:
-    """Mean test accuracy of ``random`` and of the reference teacher over :data:`ANCHOR_SEEDS`."""
-    reference = reference_agent(task)
+    """Mean test accuracy (in [0, 1]) of ``random`` and of the reference teacher over
+    :data:`ANCHOR_SEEDS`, with the :func:`anchor_definition` they were computed for."""
+    definition = anchor_definition(task)
+    reference = definition["reference_agent"]
     values = {}
     for name in ("random", reference):
         scores = [_episode(task, name, seed)[0] for seed in ANCHOR_SEEDS]
@@ -94,6 +141,7 @@ def anchors_for(task: Task) -> dict[str, Any]:
         "reference": values[reference],
         "reference_agent": reference,
         "seeds": list(ANCHOR_SEEDS),
+        "definition": definition,
     }
 
 
@@ -119,9 +167,10 @@ def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict
     start = time.perf_counter()
     base = _base_of_job(job, suite, command)
     try:
-        env = job.task.make()
-        teacher = agents.make(job.agent, env)
-        result = run_episode(env, teacher, job.seed, agent=job.agent)
+        with episode_threads():
+            env = job.task.make()
+            teacher = agents.make(job.agent, env)
+            result = run_episode(env, teacher, job.seed, agent=job.agent)
         if not all(math.isfinite(v) for v in (result.test_accuracy, result.final_accuracy)):
             raise FloatingPointError(f"non-finite accuracy {result.test_accuracy!r}")
         family_env: TeachingEnv = env.unwrapped  # type: ignore[assignment]
@@ -270,7 +319,9 @@ def run_sweep(
     ray_address: str | None = None,
     quiet: bool = False,
 ) -> list[dict[str, Any]]:
-    """Run (or resume) a sweep into ``out``; the records of the whole results file at the end."""
+    """Run (or resume) a sweep into ``out``: every episode without a successful record (new ones and
+    failed ones, retried); the effective record of every episode of the results file at the end
+    (:func:`teachgym.bench.records.effective_records`: one per episode)."""
     if executor not in EXECUTORS:
         raise ConfigError(f"executor={executor!r} is invalid; expected one of {EXECUTORS}")
     if seeds < 1 or workers < 1:
@@ -278,7 +329,11 @@ def run_sweep(
     out.mkdir(parents=True, exist_ok=True)
     results = out / "results.jsonl"
     records.repair(results)
-    done = {records.key(r) for r in records.read_records(results)}
+    done = {
+        records.key(r)
+        for r in records.effective_records(records.read_records(results))
+        if r["status"] == "ok"
+    }
     # Plan first (unknown teacher names are refused here), then write anything to ``out``.
     teachers = {task.name: supported_agents(task, agent_names) for task in tasks}
     if agent_names is not None:
@@ -309,29 +364,47 @@ def run_sweep(
 
         call = functools.partial(_call, suite=suite, command=command, anchors=anchors)
         _run_local(jobs, workers, call, sink)
-    return records.read_records(results)
+    return records.effective_records(records.read_records(results))
 
 
 def _call(job: Job, *, suite: str, command: str, anchors: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    import torch
-
-    torch.set_num_threads(1)
     return run_job(job, suite, command, anchors[job.task.name])
 
 
+def _stale_fields(stored: dict[str, Any], definition: dict[str, Any]) -> list[str]:
+    """The fields of ``definition`` that a stored anchor entry contradicts (empty: still valid).
+
+    An entry written before definitions were stored ("legacy": no ``definition`` key) is checked on
+    what it does record, its ``reference_agent`` and ``seeds``, and otherwise trusted, so committed
+    anchors stay as they are.
+    """
+    recorded = stored.get("definition")
+    if recorded is None:  # legacy
+        return sorted(name for name in ("reference_agent", "seeds") if stored.get(name) != definition[name])
+    return sorted(name for name in {*recorded, *definition} if recorded.get(name) != definition.get(name))
+
+
 def _anchors(out: Path, tasks: Iterable[Task], quiet: bool) -> dict[str, dict[str, Any]]:
-    """Each task's anchors, computed once and kept in ``out/anchors.json`` (resumable per task)."""
+    """Each task's anchors, kept in ``out/anchors.json`` (resumable per task) and computed again when
+    the task's :func:`anchor_definition` differs from the one stored with them."""
     path = out / "anchors.json"
     anchors: dict[str, dict[str, Any]] = json.loads(path.read_text()) if path.exists() else {}
     for task in tasks:
-        if task.name not in anchors:
-            if not quiet:
-                print(
-                    f"anchors: {task.name} (random and reference, {len(ANCHOR_SEEDS)} seeds)", file=sys.stderr
-                )
-            anchors[task.name] = anchors_for(task)
-            _write_json_atomic(path, anchors)
+        stored = anchors.get(task.name)
+        if stored is None:
+            notice = f"anchors: {task.name} (random and reference, {len(ANCHOR_SEEDS)} seeds)"
+        else:
+            stale = _stale_fields(stored, anchor_definition(task))
+            if not stale:
+                continue
+            notice = (
+                f"anchors: {task.name}: {', '.join(stale)} changed since {path.name} was written; "
+                "recomputing (records already in results.jsonl keep their scores)"
+            )
+        if not quiet:
+            print(notice, file=sys.stderr)
+        anchors[task.name] = anchors_for(task)
+        _write_json_atomic(path, anchors)
     return anchors
 
 
@@ -360,4 +433,12 @@ def _write_suite_file(
     _write_json_atomic(path, info)
 
 
-__all__ = ["ANCHOR_SEEDS", "Job", "UnknownNameError", "run_job", "run_sweep"]
+__all__ = [
+    "ANCHOR_SEEDS",
+    "EPISODE_THREADS",
+    "Job",
+    "UnknownNameError",
+    "episode_threads",
+    "run_job",
+    "run_sweep",
+]
