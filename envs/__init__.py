@@ -9,10 +9,13 @@ with a ``family`` name, named by ``ENV_CLASS``) and a ``VARIANTS`` table, and ad
 
 from __future__ import annotations
 
+import functools
 import importlib
 from typing import Any
 
 import gymnasium as gym
+
+from teachgym.vector import TeachingVectorEnv
 
 #: Family name -> its module under ``teachgym.envs``. A family module defines the env class (named in
 #: ``ENV_CLASS``) and ``VARIANTS``: variant name -> (version, keyword arguments).
@@ -55,9 +58,12 @@ def register_all() -> None:
             QUICK_SETTINGS[name] = getattr(module, "QUICK_SETTINGS", {}).get(variant, {})
             if name in gym.registry:
                 continue
+            entry_point = f"{module.__name__}:{module.ENV_CLASS}"
             gym.register(
                 id=name,
-                entry_point=f"{module.__name__}:{module.ENV_CLASS}",
+                entry_point=entry_point,
+                # One batched population for N envs (teachgym.vector), not N single envs.
+                vector_entry_point=functools.partial(TeachingVectorEnv, entry_point),
                 kwargs=kwargs,
                 disable_env_checker=False,
             )

@@ -16,10 +16,11 @@ from teachgym.composition import TeachingConfig
 from teachgym.config import parse_config, require
 from teachgym.domains.base import Items
 from teachgym.engines import Plan, allocate
-from teachgym.env import TeachingEnv
+from teachgym.env import Lesson, TeachingEnv
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError, UnsupportedError
 from teachgym.numeric import logit, sigmoid
 from teachgym.objectives import Cost
+from teachgym.skills import Profile
 
 ENV_CLASS = "InterventionEnv"
 
@@ -439,7 +440,8 @@ class InterventionEnv(TeachingEnv):
         return float(expected[0, int(items.skill[0, 0]), 0])
 
     # ------------------------------------------------------------------ step
-    def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+    def _check_action(self, action: Any) -> int:
+        """The move of a valid ``action``; InvalidActionError for anything else (nothing changes)."""
         if self._profile is None:
             raise EpisodeStateError("step() called before reset()")
         if self._step_count >= self.num_steps or self._item is None:
@@ -453,16 +455,25 @@ class InterventionEnv(TeachingEnv):
                 f"(budget_fraction={self.budget_fraction:g} of {self.num_steps} items); only 0 (none) "
                 "is allowed now, as obs['action_mask'] shows"
             )
-        item = self._item
-        current_correct = self._answer_counts_right(move, item)
-        lesson = self._lesson(move, item)
-        compute = self.student.learn(lesson)
-        profile = self._assess(self._validation)
+        return move
+
+    def _lesson(self, plan: Any) -> Lesson:
+        move, item = int(plan), self._item
+        assert item is not None  # checked by _check_action
+        return Lesson(
+            plan=(move, item, self._answer_counts_right(move, item)), batch=self._lesson_items(move, item)
+        )
+
+    def _end_step(
+        self, lesson: Lesson, compute: int, profile: Profile
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        move, item, current_correct = lesson.plan
+        intervenes = move != NONE
         cost = self.config.intervention_cost if intervenes else 0.0
         heldout_gain = self._reward(
-            self._profile,
+            self._profile,  # type: ignore[arg-type]
             profile,
-            Cost(examples=np.array([lesson.skill.shape[-1]]), compute=np.array([compute])),
+            Cost(examples=np.array([lesson.batch.skill.shape[-1]]), compute=np.array([compute])),
         )
         reward = (float(current_correct) - cost) / self.num_steps + heldout_gain
         self._profile = profile
@@ -510,7 +521,7 @@ class InterventionEnv(TeachingEnv):
             chances[helping_move] = a + (1.0 - a) * s if t else a * (1.0 - s)
         return chances
 
-    def _lesson(self, move: int, item: _Item) -> Items:
+    def _lesson_items(self, move: int, item: _Item) -> Items:
         """The training examples ``move`` leaves (``(1, n)``, possibly empty)."""
         size = self._lesson_size[move]
         if size == 0:

@@ -12,12 +12,11 @@ from teachgym.actions import as_discrete
 from teachgym.composition import TeachingConfig
 from teachgym.config import parse_config, require
 from teachgym.domains.base import Items
-from teachgym.engines import Engine, Plan
-from teachgym.env import TeachingEnv
+from teachgym.engines import Plan
+from teachgym.env import Lesson, TeachingEnv
 from teachgym.errors import ConfigError
 from teachgym.objectives import Cost
 from teachgym.skills import Profile
-from teachgym.students.base import Student
 
 ENV_CLASS = "TutorEnv"
 
@@ -131,26 +130,6 @@ class TutorConfig(TeachingConfig):
         )
 
 
-class ExerciseEngine:
-    """Presents each exercise to the learner and records the learner's answer, graded by the
-    domain, *before* the learner learns from it (the template trains on the batch right after).
-
-    Attributes:
-        last_correct: whether the learner answered the last exercise correctly.
-    """
-
-    def __init__(self, engine: Engine, student: Student, grade: Any) -> None:
-        self.engine = engine
-        self.student = student
-        self.grade = grade
-        self.last_correct = False
-
-    def generate(self, plan: Plan, rng: np.random.Generator) -> Items:
-        items = self.engine.generate(plan, rng)
-        self.last_correct = bool(self.grade(items, self.student.attempt(items)).reshape(-1)[0])
-        return items
-
-
 class TutorEnv(TeachingEnv):
     """## Description
 
@@ -252,7 +231,6 @@ class TutorEnv(TeachingEnv):
                 f"Tutor env breaks (break_length={self.config.break_length}) need a student with a clock, "
                 f"not {type(student).__name__}"
             )
-        parts["engine"] = ExerciseEngine(parts["engine"], student, domain.grade)
         self.num_levels = skills.num_levels
         self.history_length = self.config.history_length
         self.action_space = spaces.Discrete(skills.num_skills * skills.num_levels)
@@ -289,6 +267,13 @@ class TutorEnv(TeachingEnv):
         counts[0, skill, level] = 1
         return Plan(counts)
 
+    def _probe(self, batch: Items) -> Items:
+        # The learner attempts the exercise (its answer is recorded) before it learns from it.
+        return batch
+
+    def _on_probe(self, lesson: Lesson, answers: np.ndarray) -> None:
+        self._last_correct = bool(self.domain.grade(lesson.probe, answers).reshape(-1)[0])
+
     def _after_reset(self) -> None:
         num_skills = self.skills.num_skills
         self._attempts = np.zeros((num_skills, self.num_levels), np.int64)
@@ -301,7 +286,7 @@ class TutorEnv(TeachingEnv):
     def _after_step(self, plan: Plan) -> None:
         cell = int(np.flatnonzero(plan.counts[0])[0])
         skill, level = divmod(cell, self.num_levels)
-        correct = self.engine.last_correct  # type: ignore[attr-defined]
+        correct = self._last_correct
         self._attempts[skill, level] += 1
         self._correct[skill, level] += correct
         row = np.zeros(self._recent.shape[1], np.float32)

@@ -65,6 +65,10 @@ class TeachingConfig:
         )
         make_objective(self.objective)  # refuse unknown names now, not at the first step
 
+    def population(self, domain: Any, num_members: int) -> Any:
+        """The student of these settings as a population of ``num_members`` (batched vector envs)."""
+        return make_student(self.student, domain, num_members, self.student_options)
+
     def parts(self) -> dict[str, Any]:
         """The keyword arguments of :class:`~teachgym.env.TeachingEnv` built from these settings."""
         domain = make_domain(self.domain, self.domain_options)

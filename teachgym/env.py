@@ -7,6 +7,7 @@ split; the objective turns the previous and new profile into the reward.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -19,6 +20,21 @@ from teachgym.errors import ConfigError, EpisodeStateError
 from teachgym.objectives import Cost, Objective, make_objective
 from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.base import Student
+
+
+@dataclass(frozen=True)
+class Lesson:
+    """What a step gives the student: built by the env before the student acts.
+
+    Attributes:
+        plan: the family's plan of the step (a :class:`Plan`, or the family's own record).
+        batch: ``(1, M)`` training items the student learns from (``M`` may be 0).
+        probe: items the student answers before it learns, or None.
+    """
+
+    plan: Any
+    batch: Any
+    probe: Any = None
 
 
 class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
@@ -125,22 +141,35 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return {}
 
     # ------------------------------------------------------------------ loop
+    # ``reset`` and ``step`` are each three phases: the env's own work before the student (checks,
+    # plan, batch), the student's work (reset or train, then answer held-out items), and the env's
+    # work after. A batched vector env (teachgym.vector) runs the middle phase for all its envs at
+    # once on one population and the other two per env, so both share this code.
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        student_seed = self._begin_reset(seed, options)
+        self.student.reset(student_seed)
+        return self._end_reset(self._assess(self._validation), self._assess(self._test))
+
+    def _begin_reset(self, seed: int | None, options: dict[str, Any] | None) -> np.random.SeedSequence:
+        """Seed the env and its engine; return the seed of the fresh student."""
         if options:
             raise ConfigError(f"reset() takes no options in this env, got {options!r}")
         super().reset(seed=seed)
         root = np.random.SeedSequence(int(self.np_random.integers(2**63)))
         student_seed, engine_seed = root.spawn(2)
-        self.student.reset(student_seed)
         self._engine_rng = np.random.default_rng(engine_seed)
         self._step_count = 0
         self._examples_used = 0
         self._compute_used = 0
-        self._profile = self._assess(self._validation)
+        return student_seed
+
+    def _end_reset(self, validation: Profile, test: Profile) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Finish a reset from the fresh student's one-member profiles on the validation and test splits."""
+        self._profile = validation
         self._initial_profile = self._profile
-        self._initial_test_profile = self._assess(self._test)
+        self._initial_test_profile = test
         # Call the objective once now, so that a broken one fails here and not after a student has
         # already learned from a step (which would leave that step half-applied).
         self._reward(self._profile, self._profile, Cost(np.zeros(1), np.zeros(1)))
@@ -151,29 +180,57 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         """Reset what the family's observation needs (called at the end of reset)."""
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        lesson = self._lesson(self._check_action(action))
+        if lesson.probe is not None:
+            self._on_probe(lesson, self.student.attempt(lesson.probe))
+        compute = self.student.learn(lesson.batch)
+        return self._end_step(lesson, compute, self._assess(self._validation))
+
+    def _check_action(self, action: Any) -> Any:
+        """Check the env's state and ``action``; return the step's plan. Raises before any change
+        (InvalidActionError for a bad action, EpisodeStateError out of order)."""
         if self._profile is None:
             raise EpisodeStateError("step() called before reset()")
         if self._step_count >= self.num_steps:
             raise EpisodeStateError("the episode's budget is spent; call reset() first")
-        plan = self._plan(action)  # validates; nothing has changed if it raises
+        return self._plan(action)
+
+    def _lesson(self, plan: Any) -> Lesson:
+        """The step's lesson for a checked ``plan``: its training batch and probe."""
         batch = self._batch(plan)
-        examples = len(batch)  # what the student trains on (an engine may deliver fewer than planned)
-        compute = self.student.learn(batch)
-        profile = self._assess(self._validation)
+        return Lesson(plan=plan, batch=batch, probe=self._probe(batch))
+
+    def _probe(self, batch: Items) -> Items | None:
+        """Items the student answers before it learns (e.g. a tutoring exercise), or None."""
+        return None
+
+    def _on_probe(self, lesson: Lesson, answers: np.ndarray) -> None:
+        """Record the student's ``(1, M)`` answers to the lesson's probe."""
+
+    def _end_step(
+        self, lesson: Lesson, compute: int, profile: Profile
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        """Finish a step from the compute its training took and the student's new one-member
+        validation profile."""
+        examples = len(lesson.batch)  # what the student trains on (an engine may deliver fewer than planned)
         cost = Cost(examples=np.array([examples]), compute=np.array([compute]))
-        reward = self._reward(self._profile, profile, cost)
+        reward = self._reward(self._profile, profile, cost)  # type: ignore[arg-type]
         self._profile = profile
         self._step_count += 1
         self._examples_used += examples
         self._compute_used += compute
-        self._after_step(plan)
+        self._after_step(lesson.plan)
         truncated = self._step_count >= self.num_steps
         info = self._info(final=truncated)
         return self._observation(), reward, False, truncated, info
 
     def _assess(self, items: Items) -> Profile:
         """The student's answers to held-out ``items``, graded by the domain."""
-        correct = self.domain.grade(items, self.student.attempt(items))
+        return self._profile_of(items, self.student.attempt(items))
+
+    def _profile_of(self, items: Items, answers: np.ndarray) -> Profile:
+        """The profile of ``answers`` to held-out ``items``, graded by the domain."""
+        correct = self.domain.grade(items, answers)
         return profile_from_correct(self.skills, items.skill, items.level, correct)
 
     def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:

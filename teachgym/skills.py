@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -95,16 +96,22 @@ class Profile:
     level_accuracy: np.ndarray
     level_counts: np.ndarray
 
-    @property
+    @cached_property
     def accuracy(self) -> np.ndarray:
-        """Per-skill accuracy over all its held-out items, shape ``(..., K)``."""
+        """Per-skill accuracy over all its held-out items, shape ``(..., K)`` (computed once: a
+        profile is immutable, and the loop reads it several times a step)."""
         counts = self.level_counts
-        return (self.level_accuracy * counts).sum(axis=-1) / np.maximum(counts.sum(axis=-1), 1)
+        accuracy = (self.level_accuracy * counts).sum(axis=-1) / np.maximum(counts.sum(axis=-1), 1)
+        accuracy.flags.writeable = False  # shared by every reader of the cached value
+        return accuracy
 
-    @property
+    @cached_property
     def mean(self) -> np.ndarray:
         """Mean over skills of the per-skill accuracy (every skill weighs the same), shape ``(...)``."""
-        return self.accuracy.mean(axis=-1)
+        mean = self.accuracy.mean(axis=-1)
+        if isinstance(mean, np.ndarray):
+            mean.flags.writeable = False
+        return mean  # type: ignore[no-any-return]
 
     def member(self, index: int) -> Profile:
         """The profile of one member of a population."""

@@ -118,6 +118,27 @@ class LMStudent(PicklesGenerators):
             )
         self._generators = [torch_generator(s) for s in seeds]
 
+    def reset_each(self, seeds: Sequence[np.random.SeedSequence]) -> None:
+        """Member ``p`` becomes the learner a one-member population reset with ``seeds[p]`` holds."""
+        self.reset_members([children(seed, 1)[0] for seed in seeds])
+
+    def select(self, members: Sequence[int]) -> LMStudent:
+        """A population of the ``members``, sharing their models, optimizers and generators."""
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        sub.num_members = len(members)
+        sub.models = [self.models[i] for i in members]
+        sub.optimizers = [self.optimizers[i] for i in members]
+        sub._generators = [self._generators[i] for i in members]
+        return sub
+
+    def scatter(self, members: Sequence[int], sub: LMStudent) -> None:
+        """Put the members of ``sub`` (from :meth:`select` with ``members``) back in their places."""
+        for j, i in enumerate(members):
+            self.models[i] = sub.models[j]
+            self.optimizers[i] = sub.optimizers[j]
+            self._generators[i] = sub._generators[j]
+
     @property
     def max_sequence_length(self) -> int:
         """Tokens a (prompt, answer) example may take at most: the model's context length."""

@@ -16,7 +16,7 @@ from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
 from teachgym.students.stacked import (
     OPTIMIZERS,
-    PicklesGenerators,
+    StackedMembers,
     StackedOptimizer,
     check_population,
     member_loss,
@@ -28,7 +28,7 @@ _OWNER = "student 'mlp'"
 _PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 
 
-class MLPStudent(PicklesGenerators):
+class MLPStudent(StackedMembers):
     """A population of ``num_members`` independent MLPs ``D -> H (ReLU) -> C`` (torch, CPU).
 
     The members' parameters are stacked with a leading member dimension (``w1 (P, D, H)``,
@@ -213,6 +213,12 @@ class MLPStudent(PicklesGenerators):
     # ----------------------------------------------------------------- model
     def _parameters(self) -> tuple[torch.Tensor, ...]:
         return (self.w1, self.b1, self.w2, self.b2)
+
+    def _get_stacked(self) -> list[torch.Tensor]:
+        return list(self._parameters())
+
+    def _set_stacked(self, parameters: list[torch.Tensor]) -> None:
+        self.w1, self.b1, self.w2, self.b2 = parameters
 
     def _features(self, items: Items, method: str) -> np.ndarray:
         if items.features is None:

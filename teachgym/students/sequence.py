@@ -17,7 +17,7 @@ from teachgym.registry_utils import call_checked
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
 from teachgym.students.stacked import (
-    PicklesGenerators,
+    StackedMembers,
     StackedOptimizer,
     check_population,
     member_loss,
@@ -29,7 +29,7 @@ _OWNER = "student 'gru'"
 _PARAMETER_NAMES = ("w_input", "b_input", "w_hidden", "b_hidden", "w_out", "b_out")
 
 
-class GRUStudent(PicklesGenerators):
+class GRUStudent(StackedMembers):
     """A population of ``num_members`` independent GRUs that read a sequence of feature vectors and
     answer one token per position (torch, CPU).
 
@@ -205,6 +205,12 @@ class GRUStudent(PicklesGenerators):
         return profile_from_correct(self.skills, items.skill, items.level, correct)
 
     # ----------------------------------------------------------------- model
+    def _get_stacked(self) -> list[torch.Tensor]:
+        return list(self._parameters)
+
+    def _set_stacked(self, parameters: list[torch.Tensor]) -> None:
+        self._parameters = parameters
+
     def _features(self, items: Items, method: str) -> np.ndarray:
         if items.features is None:
             raise ConfigError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,6 +114,18 @@ def zpd_centre(params: SimulatedStudentParams, guess: Any, slip: Any) -> Any:
     return np.log(mastery / (1 - mastery)) / params.discrimination
 
 
+#: Attributes of :class:`SimulatedStudent` with one row per member (besides the traces).
+_MEMBER_ARRAYS = (
+    "prior",
+    "member_learning_rate",
+    "member_forgetting",
+    "member_guess",
+    "member_slip",
+    "_member_zpd_centre",
+    "clock",
+)
+
+
 def _logit_normal(rng: np.random.Generator, mean: float, sd: float) -> float:
     """A draw whose logit is normal around ``logit(mean)`` (``mean`` itself when ``sd`` is 0)."""
     if sd == 0 or mean == 0:
@@ -157,9 +170,21 @@ class SimulatedStudent:
 
     # ----------------------------------------------------------------- protocol
     def reset(self, seed: np.random.SeedSequence) -> None:
-        """Fresh learners; member ``p``'s traits are drawn from ``children(seed, P)[p]`` alone."""
+        """Fresh learners: a population of one is reset with ``seed`` itself, a larger one member by
+        member with ``children(seed, P)`` (:meth:`reset_each`)."""
+        self.reset_each([seed] if self.num_members == 1 else children(seed, self.num_members))
+
+    def reset_each(self, seeds: Sequence[np.random.SeedSequence]) -> None:
+        """Member ``p`` becomes the learner a one-member population reset with ``seeds[p]`` holds:
+        its traits drawn from ``children(seeds[p], 1)[0]``, its answers from
+        ``children(seeds[p], 2)[1]``. Nothing practised before counts any more."""
+        if len(seeds) != self.num_members:
+            raise ConfigError(
+                f"SimulatedStudent.reset_each got {len(seeds)} seeds; expected one per member, "
+                f"num_members={self.num_members}"
+            )
         p, num_skills = self.params, self.skills.num_skills
-        rngs = [np.random.default_rng(child) for child in children(seed, self.num_members)]
+        rngs = [np.random.default_rng(children(seed, 1)[0]) for seed in seeds]
         prior = np.stack(
             [rng.normal(p.initial_ability_mean, p.initial_ability_sd, num_skills) for rng in rngs]
         )
@@ -180,9 +205,53 @@ class SimulatedStudent:
         self.member_slip = np.array(slip)[:, None]  # (P, 1)
         self._member_zpd_centre = zpd_centre(p, self.member_guess, self.member_slip)  # (P, 1)
         self.clock = np.zeros((self.num_members, 1))  # steps taken by each member
-        self._trace_gain: list[np.ndarray] = []  # one (P, K) array of gains per step
-        self._trace_time: list[np.ndarray] = []  # the (P, 1) clock at which each was laid down
-        self._response_rng = np.random.default_rng(children(seed, self.num_members + 1)[-1])
+        # One row per step of practice: the (P, K) gains laid down and the (P, 1) clock then.
+        self._trace_gain = np.zeros((0, self.num_members, num_skills))
+        self._trace_time = np.zeros((0, self.num_members, 1))
+        self._response_rngs = [np.random.default_rng(children(seed, 2)[1]) for seed in seeds]
+
+    def select(self, members: Sequence[int]) -> SimulatedStudent:
+        """A population of the ``members`` (their state copied; their answer generators shared)."""
+        rows = np.asarray(list(members), dtype=np.int64)
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        sub.num_members = len(rows)
+        for name in _MEMBER_ARRAYS:
+            setattr(sub, name, getattr(self, name)[rows].copy())
+        sub._trace_gain = self._trace_gain[:, rows].copy()
+        sub._trace_time = self._trace_time[:, rows].copy()
+        sub._response_rngs = [self._response_rngs[i] for i in rows]
+        return sub
+
+    def scatter(self, members: Sequence[int], sub: SimulatedStudent) -> None:
+        """Write the state of ``sub`` (from :meth:`select` with ``members``) back into ``members``.
+        Steps ``sub`` practised add rows in which the other members gained nothing."""
+        rows = np.asarray(list(members), dtype=np.int64)
+        for name in _MEMBER_ARRAYS:
+            getattr(self, name)[rows] = getattr(sub, name)
+        self._response_rngs = list(self._response_rngs)
+        for j, i in enumerate(rows):
+            self._response_rngs[i] = sub._response_rngs[j]
+        extra = len(sub._trace_gain) - len(self._trace_gain)
+        if extra > 0:
+            gain = np.zeros((extra, *self._trace_gain.shape[1:]))
+            time = np.broadcast_to(self.clock, (extra, *self.clock.shape)).copy()
+            self._trace_gain = np.concatenate([self._trace_gain, gain])
+            self._trace_time = np.concatenate([self._trace_time, time])
+        length = len(sub._trace_gain)
+        self._trace_gain[:length, rows] = sub._trace_gain
+        self._trace_time[:length, rows] = sub._trace_time
+        if length < len(self._trace_gain):  # sub was reset: its members have no traces any more
+            self._trace_gain[length:, rows] = 0.0
+            self._trace_time[length:, rows] = self.clock[rows]
+        # Rows in which nobody gained add exactly zero to every ability: drop them.
+        self._drop_empty_traces()
+
+    def _drop_empty_traces(self) -> None:
+        keep = self._trace_gain.any(axis=(1, 2))
+        if not keep.all():
+            self._trace_gain = self._trace_gain[keep]
+            self._trace_time = self._trace_time[keep]
 
     def learn(self, batch: Items) -> int:
         if batch.difficulty is None:
@@ -194,15 +263,19 @@ class SimulatedStudent:
         weight = self._zpd(item_theta - batch.difficulty)
         exposure = np.einsum("pm,pmk->pk", weight, onehot)
         self.clock = self.clock + 1
-        self._trace_gain.append(self._gain(theta, exposure))
-        self._trace_time.append(self.clock.copy())
+        self._trace_gain = np.concatenate([self._trace_gain, self._gain(theta, exposure)[None]])
+        self._trace_time = np.concatenate([self._trace_time, self.clock[None]])
         return int(batch.skill.size)
 
     def attempt(self, items: Items) -> np.ndarray:
         if items.difficulty is None:
             raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
         success = self._success(self.ability(), items.skill, items.difficulty)
-        return (self._response_rng.random(success.shape) < success).astype(np.int64)
+        # Each member answers with its own generator, so it answers alike in a population of any size.
+        draws = np.stack(
+            [rng.random(row.shape) for rng, row in zip(self._response_rngs, success, strict=True)]
+        )
+        return (draws < success).astype(np.int64)
 
     def assess(self, items: Items) -> Profile:
         correct = self.attempt(items) == items.answer
@@ -211,12 +284,12 @@ class SimulatedStudent:
     # ----------------------------------------------------------------- dynamics
     def ability(self, steps_ahead: int = 0) -> np.ndarray:
         """Latent ability after forgetting, ``steps_ahead`` steps from now, logits, ``(P, K)``."""
-        if not self._trace_gain:
+        if not len(self._trace_gain):
             return self.prior.copy()
         p = self.params
-        age = self.clock + steps_ahead - np.stack(self._trace_time)  # (T, P, 1)
+        age = self.clock + steps_ahead - self._trace_time  # (T, P, 1)
         retention = (1.0 + age / p.forgetting_scale) ** -self.member_forgetting
-        return self.prior + (np.stack(self._trace_gain) * retention).sum(axis=0)
+        return self.prior + (self._trace_gain * retention).sum(axis=0)
 
     def _zpd(self, margin: np.ndarray) -> np.ndarray:
         """ZPD weight of margins ``theta - b`` shaped ``(P, ...)``, at each member's own centre."""

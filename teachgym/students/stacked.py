@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
 from teachgym.config import check_int, check_real
 from teachgym.errors import ConfigError
+from teachgym.seeding import children
 from teachgym.skills import SkillSpace
 
 #: Adam's defaults (Kingma & Ba 2015, Algorithm 1), the same as torch.optim.Adam's.
@@ -60,7 +61,10 @@ class StackedOptimizer:
 
     Both act element-wise, so one optimizer over the stacked tensors is ``P`` independent optimizers.
     Adam is written as ``torch.optim.Adam``'s single-tensor update (bias-corrected, betas 0.9/0.999,
-    eps 1e-8), its state kept as plain tensors so that a student pickles with it.
+    eps 1e-8), its state kept as plain tensors so that a student pickles with it. Each member counts
+    its own updates (Adam's bias correction): members that trained on different numbers of
+    minibatches (e.g. lessons of different sizes in a batched vector env) are updated group by group,
+    each group with its own step size, element for element as alone.
 
     Args:
         parameters: the stacked parameter tensors (``requires_grad``).
@@ -74,7 +78,8 @@ class StackedOptimizer:
         self.kind = kind
         self.first_moment = [torch.zeros_like(p) for p in self.parameters]
         self.second_moment = [torch.zeros_like(p) for p in self.parameters]
-        self.num_updates = 0
+        #: int64 ``(P,)``: updates each member has taken.
+        self.num_updates = np.zeros(self.parameters[0].shape[0], np.int64)
 
     def step(self, loss: torch.Tensor) -> None:
         """One update of every parameter from the gradient of ``loss``."""
@@ -85,16 +90,53 @@ class StackedOptimizer:
                 for parameter, gradient in zip(self.parameters, gradients, strict=True):
                     parameter.sub_(gradient, alpha=self.learning_rate)
                 return
-            t = self.num_updates
-            step_size = self.learning_rate / (1.0 - ADAM_BETA1**t)
-            correction2 = math.sqrt(1.0 - ADAM_BETA2**t)
-            for parameter, gradient, m, v in zip(
-                self.parameters, gradients, self.first_moment, self.second_moment, strict=True
-            ):
-                m.lerp_(gradient, 1.0 - ADAM_BETA1)
-                v.mul_(ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - ADAM_BETA2)
-                denominator = (v.sqrt() / correction2).add_(ADAM_EPS)
-                parameter.addcdiv_(m, denominator, value=-step_size)
+            counts = np.unique(self.num_updates)
+            if len(counts) == 1:  # the usual case: one in-place update of the stacked tensors
+                self._adam(int(counts[0]), self.parameters, gradients, self.first_moment, self.second_moment)
+                return
+            for t in counts:
+                rows = torch.as_tensor(np.flatnonzero(self.num_updates == t))
+                group = [
+                    [tensor[rows] for tensor in tensors]
+                    for tensors in (self.parameters, gradients, self.first_moment, self.second_moment)
+                ]
+                self._adam(int(t), *group)
+                written = (self.parameters, self.first_moment, self.second_moment)
+                for tensors, updated in zip(written, (group[0], group[2], group[3]), strict=True):
+                    for tensor, value in zip(tensors, updated, strict=True):
+                        tensor[rows] = value
+
+    def _adam(
+        self,
+        t: int,
+        parameters: Sequence[torch.Tensor],
+        gradients: Sequence[torch.Tensor],
+        first_moment: Sequence[torch.Tensor],
+        second_moment: Sequence[torch.Tensor],
+    ) -> None:
+        """Adam's ``t``-th update, in place, of members that have all taken ``t`` updates."""
+        step_size = self.learning_rate / (1.0 - ADAM_BETA1**t)
+        correction2 = math.sqrt(1.0 - ADAM_BETA2**t)
+        for parameter, gradient, m, v in zip(parameters, gradients, first_moment, second_moment, strict=True):
+            m.lerp_(gradient, 1.0 - ADAM_BETA1)
+            v.mul_(ADAM_BETA2).addcmul_(gradient, gradient, value=1.0 - ADAM_BETA2)
+            denominator = (v.sqrt() / correction2).add_(ADAM_EPS)
+            parameter.addcdiv_(m, denominator, value=-step_size)
+
+    def select(self, rows: torch.Tensor, parameters: Sequence[torch.Tensor]) -> StackedOptimizer:
+        """An optimizer of the members ``rows`` (copies of their state) over their ``parameters``."""
+        sub = StackedOptimizer(parameters, self.learning_rate, self.kind)
+        sub.first_moment = [m[rows].clone() for m in self.first_moment]
+        sub.second_moment = [v[rows].clone() for v in self.second_moment]
+        sub.num_updates = self.num_updates[rows.numpy()].copy()
+        return sub
+
+    def scatter(self, rows: torch.Tensor, sub: StackedOptimizer) -> None:
+        """Write the state of ``sub`` (made by :meth:`select` with ``rows``) back into ``rows``."""
+        mine_all, theirs_all = self.first_moment + self.second_moment, sub.first_moment + sub.second_moment
+        for mine, theirs in zip(mine_all, theirs_all, strict=True):
+            mine[rows] = theirs
+        self.num_updates[rows.numpy()] = sub.num_updates
 
 
 def torch_generator(seed: np.random.SeedSequence) -> torch.Generator:
@@ -123,3 +165,50 @@ class PicklesGenerators:
             generators.append(generator)
         self.__dict__.update(state)
         self._generators = generators
+
+
+Population = TypeVar("Population", bound="StackedMembers")
+
+
+class StackedMembers(PicklesGenerators):
+    """Mixin: member subsets of a torch population with stacked parameters (``_stacked``), a
+    :class:`StackedOptimizer` (``_optimizer``) and per-member generators. A batched vector env trains
+    and resets some members while the others wait (:mod:`teachgym.students.members`)."""
+
+    _optimizer: StackedOptimizer
+    num_members: int
+
+    def _get_stacked(self) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def _set_stacked(self, parameters: list[torch.Tensor]) -> None:
+        raise NotImplementedError
+
+    def reset_members(self, seeds: Sequence[np.random.SeedSequence]) -> None:
+        raise NotImplementedError
+
+    def reset_each(self, seeds: Sequence[np.random.SeedSequence]) -> None:
+        """Member ``p`` becomes the learner a one-member population reset with ``seeds[p]`` holds."""
+        self.reset_members([children(seed, 1)[0] for seed in seeds])
+
+    def select(self: Population, members: Sequence[int]) -> Population:
+        """A population of the ``members`` (their state copied; their generators shared)."""
+        rows = torch.as_tensor(list(members), dtype=torch.long)
+        sub = object.__new__(type(self))
+        sub.__dict__.update(self.__dict__)
+        sub.num_members = len(rows)
+        parameters = [p.detach()[rows].clone().requires_grad_(True) for p in self._get_stacked()]
+        sub._set_stacked(parameters)
+        sub._optimizer = self._optimizer.select(rows, parameters)
+        sub._generators = [self._generators[int(i)] for i in rows]
+        return sub
+
+    def scatter(self, members: Sequence[int], sub: StackedMembers) -> None:
+        """Write the state of ``sub`` (from :meth:`select` with ``members``) back into ``members``."""
+        rows = torch.as_tensor(list(members), dtype=torch.long)
+        with torch.no_grad():
+            for mine, theirs in zip(self._get_stacked(), sub._get_stacked(), strict=True):
+                mine[rows] = theirs
+        self._optimizer.scatter(rows, sub._optimizer)
+        for j, i in enumerate(rows.tolist()):
+            self._generators[i] = sub._generators[j]
