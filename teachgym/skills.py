@@ -114,8 +114,22 @@ class Profile:
         return mean  # type: ignore[no-any-return]
 
     def member(self, index: int) -> Profile:
-        """The profile of one member of a population."""
-        return Profile(self.skills, self.level_accuracy[index], self.level_counts)
+        """The profile of one member of a population (made once per index: profiles are immutable)."""
+        made = self.__dict__.setdefault("_members", {})
+        if index not in made:
+            made[index] = Profile(self.skills, self.level_accuracy[index], self.level_counts)
+        return made[index]  # type: ignore[no-any-return]
+
+    def rows(self) -> list[Profile]:
+        """One one-member profile (leading dimension 1) per member of a population ``(P, K, L)``,
+        sharing this profile's per-skill accuracy (computed once for all)."""
+        accuracy = self.accuracy
+        profiles = []
+        for p in range(self.level_accuracy.shape[0]):
+            row = Profile(self.skills, self.level_accuracy[p : p + 1], self.level_counts)
+            row.__dict__["accuracy"] = accuracy[p : p + 1]
+            profiles.append(row)
+        return profiles
 
     def named(self) -> dict[str, float]:
         """``{skill name: accuracy}`` for a single student, for humans and JSON."""

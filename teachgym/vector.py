@@ -140,10 +140,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         """One-member profiles of the ``members`` on shared held-out ``items``, graded at once."""
         answers = attempt_shared(self.student, members, items)
         profile = self.envs[0]._profile_of(items, answers)
-        return [
-            Profile(profile.skills, profile.level_accuracy[j : j + 1], profile.level_counts)
-            for j in range(len(members))
-        ]
+        return profile.rows()
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:

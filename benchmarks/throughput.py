@@ -1,0 +1,412 @@
+"""Throughput of the batched vector envs and torch populations, the suite's wall time and memory.
+
+    python benchmarks/throughput.py [--quick] [--json PATH] [--only NAME,...]
+    python benchmarks/throughput.py --json benchmarks/results/throughput.jsonl   # the full run
+
+Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
+
+- ``sim_native_vs_sync``: env steps/s (vector steps x N) of the batched vector env against
+  Gymnasium's ``SyncVectorEnv`` over N single envs, N = 256 (``--quick``: 64), on the simulated ids:
+  the same seeds and pre-drawn random actions, over one episode plus 10 steps after a reset (so
+  autoresets are timed too). Target >= 50x.
+- ``torch_population_vs_loop``: student updates/s (member-steps of ``learn``: 32 per population
+  call) of one 32-member torch population against a Python loop over 32 one-member students
+  learning the rows of the same ``(32, M)`` batches, ``M = examples_per_step``. Target >= 3x.
+- ``env_overhead``: share of a single env's ``step`` wall time spent outside ``Student.learn`` and
+  ``Student.attempt``, over default episodes under the ``random`` teacher, for every id with an MLP
+  or GRU student (language-model ids are skipped: ``benchmarks/text_episode.py`` times those).
+  Target <= 0.10.
+- ``matmul_efficiency``: FLOP/s of the 32-member MLP population's ``learn`` (forward + backward =
+  3 x forward, forward = 2 (DH + HC) per example) as a fraction of the FLOP/s of a 2048 x 2048 fp32
+  ``torch.mm`` (best of 5). Aim >= 0.30.
+- ``suite_wall``: seconds of ``teachgym bench SUITE --agents all --seeds 1 --workers 2`` in a
+  subprocess for ``quick`` and ``core-v0`` (not with ``--quick``), and that times 5 as an
+  extrapolation to 5 seeds. Target: core-v0, all teachers x 5 seeds, <= 20 min.
+- ``peak_rss``: peak resident memory (MB = 2**20 bytes, the child's ``VmHWM``; its ``ru_maxrss`` is
+  in ``detail``, see :func:`child_peak_mb`) of a fresh subprocess that steps a batched vector env of
+  1024 SkillList-Sim-v0 students (target <= 500 MB) or of 32 SkillList-Digits-v0 MLP students;
+  baseline: a subprocess that only imports teachgym.
+
+Torch runs on one thread on both sides of every comparison (``torch.set_num_threads(1)`` and
+``OMP_NUM_THREADS=1``, also in subprocesses), as in ``teachgym bench``, whose workers use one thread
+each. Every timing uses ``time.perf_counter`` after a warm-up. Prints a table and optionally writes
+JSON Lines: a ``meta`` record (command, machine, versions), then records ``{"name", "value", "unit",
+"baseline", "ratio", "detail"}`` with ``ratio = value / baseline`` where both have the same unit
+(else null) and the target and sizes in ``detail``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import gymnasium as gym
+import numpy as np
+import torch
+from gymnasium.vector.utils import batch_space
+
+import teachgym
+from teachgym import agents
+from teachgym.engines import Plan, allocate
+from teachgym.seeding import children
+
+SEED = 0
+SIM_IDS = ("teachgym/SkillList-Sim-v0", "teachgym/Tutor-Sim-v0")
+MLP_IDS = ("teachgym/SkillList-Synthetic-v0", "teachgym/SkillList-Digits-v0")
+NUM_MEMBERS = 32
+Record = dict[str, Any]
+
+
+def record(
+    name: str, value: float, unit: str, baseline: float | None = None, same_unit: bool = True, **detail: Any
+) -> Record:
+    """One JSON record; ``ratio = value / baseline`` when both are given in ``unit``."""
+    ratio = value / baseline if baseline and same_unit else None
+    return dict(name=name, value=value, unit=unit, baseline=baseline, ratio=ratio, detail=detail)
+
+
+# --------------------------------------------------------------- 1. simulated vector envs
+def vector_steps(env_id: str, mode: str, num_envs: int, actions: list[Any]) -> tuple[float, np.ndarray, int]:
+    """Seconds of ``len(actions)`` vector steps after ``reset(seed=SEED)``, the rewards
+    ``(steps, N)`` and the number of episode ends."""
+    vec = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+    vec.reset(seed=SEED)  # warm-up: first reset and steps
+    for action in actions[:3]:
+        vec.step(action)
+    vec.reset(seed=SEED)
+    rewards, ends = [], 0
+    start = time.perf_counter()
+    for action in actions:
+        _, reward, terminated, truncated, _ = vec.step(action)
+        rewards.append(reward)
+        ends += int(np.sum(terminated | truncated))
+    seconds = time.perf_counter() - start
+    vec.close()
+    return seconds, np.array(rewards), ends
+
+
+def sim_native_vs_sync(quick: bool) -> Iterator[Record]:
+    """Env steps/s of the native vector env (value) and of ``SyncVectorEnv`` (baseline)."""
+    num_envs = 64 if quick else 256
+    for env_id in SIM_IDS:
+        single = gym.make(env_id)
+        num_steps = single.unwrapped.num_steps + 10  # past the first episode end: autoresets included
+        space = batch_space(single.action_space, num_envs)
+        space.seed(SEED)
+        actions = [space.sample() for _ in range(num_steps)]
+        native_s, native_rewards, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions)
+        sync_s, sync_rewards, _ = vector_steps(env_id, "sync", num_envs, actions)
+        env_steps = num_steps * num_envs
+        yield record(
+            f"sim_native_vs_sync[{env_id}]",
+            env_steps / native_s,
+            "env-steps/s",
+            env_steps / sync_s,
+            target=">= 50x",
+            num_envs=num_envs,
+            vector_steps=num_steps,
+            episode_ends=ends,
+            max_reward_difference=float(np.abs(native_rewards - sync_rewards).max()),
+        )
+
+
+# --------------------------------------------------------------- 2 and 4. torch populations
+def population_and_batches(env_id: str, num_batches: int) -> tuple[Any, Any, list[Any]]:
+    """The id's (unwrapped) env, a fresh ``NUM_MEMBERS`` population of its student, and
+    ``num_batches`` ``(P, M)`` training batches from its engine under a uniform allocation."""
+    env = gym.make(env_id).unwrapped
+    config, skills = env.config, env.domain.skills
+    population = config.population(env.domain, NUM_MEMBERS)
+    population.reset_each(children(np.random.SeedSequence(SEED), NUM_MEMBERS))
+    plan = Plan(
+        allocate(np.ones((NUM_MEMBERS, skills.num_skills, skills.num_levels)), config.examples_per_step)
+    )
+    rng = np.random.default_rng(SEED)
+    batches = [env.engine.generate(plan, rng) for _ in range(num_batches)]
+    return env, population, batches
+
+
+def time_learn(students: list[Any], batches: list[list[Any]]) -> float:
+    """Seconds for every student to learn its batch ``batches[r][i]`` in every round ``r`` after
+    the first (a warm-up)."""
+    for student, batch in zip(students, batches[0], strict=True):
+        student.learn(batch)
+    start = time.perf_counter()
+    for row in batches[1:]:
+        for student, batch in zip(students, row, strict=True):
+            student.learn(batch)
+    return time.perf_counter() - start
+
+
+def torch_population_vs_loop(quick: bool) -> Iterator[Record]:
+    """Student updates/s of one population (value) and of a loop over one-member students (baseline)."""
+    num_rounds = 10 if quick else 50
+    for env_id in MLP_IDS:
+        env, population, batches = population_and_batches(env_id, num_rounds + 1)
+        seeds = children(np.random.SeedSequence(SEED), NUM_MEMBERS)
+        members = [env.config.population(env.domain, 1) for _ in range(NUM_MEMBERS)]
+        for member, seed in zip(members, seeds, strict=True):
+            member.reset(seed)  # the same learner as population member p
+        rows = [[batch.take(np.array([p])) for p in range(NUM_MEMBERS)] for batch in batches]
+        population_s = time_learn([population], [[batch] for batch in batches])
+        loop_s = time_learn(members, rows)
+        validation = env.domain.heldout("validation")
+        answers = np.concatenate([member.attempt(validation) for member in members])
+        updates = num_rounds * NUM_MEMBERS
+        yield record(
+            f"torch_population_vs_loop[{env_id}]",
+            updates / population_s,
+            "updates/s",
+            updates / loop_s,
+            target=">= 3x",
+            num_members=NUM_MEMBERS,
+            examples_per_step=env.config.examples_per_step,
+            rounds=num_rounds,
+            same_answers_after=bool(np.array_equal(population.attempt(validation), answers)),
+        )
+
+
+def matmul_gflops(size: int = 2048, repeats: int = 5) -> float:
+    """GFLOP/s of the fastest of ``repeats`` fp32 ``torch.mm`` of two ``size x size`` matrices."""
+    generator = torch.Generator().manual_seed(SEED)
+    a, b = (torch.randn(size, size, generator=generator) for _ in range(2))
+    torch.mm(a, b)  # warm-up
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def matmul_efficiency(quick: bool) -> Iterator[Record]:
+    """Achieved FLOP/s of population training as a fraction of a large matmul's (value);
+    baseline: the matmul's GFLOP/s."""
+    num_rounds = 10 if quick else 50
+    peak = matmul_gflops()
+    for env_id in MLP_IDS:
+        _, population, batches = population_and_batches(env_id, num_rounds + 1)
+        seconds = time_learn([population], [[batch] for batch in batches])
+        d, h, c = population.num_features, population.num_hidden, population.num_classes
+        examples = num_rounds * NUM_MEMBERS * population.num_epochs * len(batches[0])
+        achieved = 3 * 2 * (d * h + h * c) * examples / seconds / 1e9
+        yield record(
+            f"matmul_efficiency[{env_id}]",
+            achieved / peak,
+            "fraction",
+            peak,
+            same_unit=False,
+            target=">= 0.30",
+            baseline_unit="GFLOP/s (2048x2048 fp32 torch.mm, best of 5)",
+            achieved_gflops=achieved,
+            shape={"D": d, "H": h, "C": c, "minibatch": population.minibatch_size},
+        )
+
+
+# --------------------------------------------------------------- 3. env overhead
+def torch_ids() -> list[str]:
+    """Registered ids whose student is a torch network other than the language model."""
+    return [i for i in teachgym.envs.ids() if gym.spec(i).kwargs.get("student") in ("mlp", "gru")]
+
+
+def step_overhead(env_id: str, num_episodes: int) -> tuple[float, float]:
+    """Seconds in ``env.step`` over ``num_episodes`` episodes of the ``random`` teacher (after one
+    warm-up episode), and the seconds of those inside the student's ``learn`` and ``attempt``."""
+    env = gym.make(env_id)
+    student = env.unwrapped.student
+    inside = [0.0]
+    for method in ("learn", "attempt"):
+        original = getattr(student, method)
+
+        def timed(*args: Any, _original: Callable[..., Any] = original) -> Any:
+            start = time.perf_counter()
+            try:
+                return _original(*args)
+            finally:
+                inside[0] += time.perf_counter() - start
+
+        setattr(student, method, timed)
+    teacher = agents.as_teacher(agents.make("random", env))
+    total = within = 0.0
+    for episode in range(num_episodes + 1):
+        obs, info = env.reset(seed=SEED + episode)
+        teacher.reset(env.observation_space, env.action_space, seed=SEED + episode)
+        done, spent, before = False, 0.0, inside[0]
+        while not done:
+            action = teacher.act(obs, info)
+            start = time.perf_counter()
+            obs, reward, terminated, truncated, info = env.step(action)
+            spent += time.perf_counter() - start
+            teacher.observe(obs, reward, terminated, truncated, info)
+            done = terminated or truncated
+        if episode > 0:  # the first episode is the warm-up
+            total, within = total + spent, within + inside[0] - before
+    return total, within
+
+
+def env_overhead(quick: bool) -> Iterator[Record]:
+    """Fraction of single-env step time outside the student's ``learn`` and ``attempt``."""
+    skipped = [i for i in teachgym.envs.ids() if gym.spec(i).kwargs.get("student") == "lm"]
+    print(f"  env_overhead skips the language-model ids: {', '.join(skipped)}")
+    for env_id in torch_ids():
+        num_episodes = 1 if quick else 3
+        total, within = step_overhead(env_id, num_episodes)
+        yield record(
+            f"env_overhead[{env_id}]",
+            (total - within) / total,
+            "fraction",
+            target="<= 0.10",
+            step_seconds=total,
+            student_seconds=within,
+            episodes=num_episodes,
+        )
+
+
+# --------------------------------------------------------------- 5 and 6. subprocesses
+def suite_seconds(suite: str) -> float:
+    """Wall seconds of ``teachgym bench SUITE --agents all --seeds 1 --workers 2`` in a subprocess."""
+    with tempfile.TemporaryDirectory() as out:
+        command = [sys.executable, "-m", "teachgym.cli", "bench", suite, "--agents", "all"]
+        command += ["--seeds", "1", "--out", out, "--workers", "2", "--quiet"]
+        start = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"{shlex.join(command)} failed ({done.returncode}):\n{done.stderr}")
+    return seconds
+
+
+def suite_wall(quick: bool) -> Iterator[Record]:
+    """Seconds of each suite with one seed, and (labelled) that times 5 as an extrapolation."""
+    for suite in ("quick",) if quick else ("quick", "core-v0"):
+        seconds = suite_seconds(suite)
+        target = "<= 1200 s (all teachers x 5 seeds)" if suite == "core-v0" else "none"
+        yield record(f"suite_wall[{suite}]", seconds, "s", target=target, seeds=1, workers=2)
+        yield record(
+            f"suite_wall_extrapolated_5_seeds[{suite}]",
+            5 * seconds,
+            "s",
+            target=target,
+            extrapolation="5 x the measured 1-seed wall time, not a measurement",
+        )
+
+
+_RSS_CHILD = """
+import resource, sys
+import gymnasium as gym
+import teachgym
+env_id, num_envs, num_steps = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+if num_envs:
+    vec = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    vec.action_space.seed(0)
+    vec.reset(seed=0)
+    for _ in range(num_steps):
+        vec.step(vec.action_space.sample())
+status = dict(line.split(":", 1) for line in open("/proc/self/status"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, status["VmHWM"].split()[0])
+"""
+
+
+def child_peak_mb(env_id: str = "", num_envs: int = 0, num_steps: int = 0) -> tuple[float, float]:
+    """Peak RSS (MB) of a fresh Python that imports teachgym and, if ``num_envs``, builds the native
+    vector env of ``env_id`` and takes ``num_steps`` random steps: its ``VmHWM`` and its ``ru_maxrss``.
+
+    The value is ``VmHWM``: Linux carries a process's ``ru_maxrss`` over ``exec`` from the image it
+    replaced, here a fork of this (large) process, so the child's ``ru_maxrss`` is at least this
+    process's RSS at the fork; ``VmHWM`` belongs to the child's own address space. Both are in KiB.
+    """
+    command = [sys.executable, "-c", _RSS_CHILD, env_id, str(num_envs), str(num_steps)]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    maxrss_kib, hwm_kib = (int(x) for x in done.stdout.split()[-2:])
+    return hwm_kib / 1024, maxrss_kib / 1024
+
+
+def peak_rss(quick: bool) -> Iterator[Record]:
+    """Peak RSS (MB) of a subprocess stepping a big simulated and a 32-member torch vector env;
+    baseline: a subprocess that only imports teachgym."""
+    bare, bare_maxrss = child_peak_mb()
+    yield record("peak_rss[import teachgym]", bare, "MB", target="none", ru_maxrss_mb=bare_maxrss)
+    for env_id, num_envs, target in (
+        ("teachgym/SkillList-Sim-v0", 1024, "<= 500 MB"),
+        ("teachgym/SkillList-Digits-v0", NUM_MEMBERS, "none"),
+    ):
+        value, maxrss = child_peak_mb(env_id, num_envs, num_steps=5)
+        name = f"peak_rss[{env_id} x{num_envs}]"
+        yield record(name, value, "MB", bare, target=target, steps=5, ru_maxrss_mb=maxrss)
+
+
+# --------------------------------------------------------------- main
+MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
+    "sim_native_vs_sync": sim_native_vs_sync,
+    "torch_population_vs_loop": torch_population_vs_loop,
+    "env_overhead": env_overhead,
+    "matmul_efficiency": matmul_efficiency,
+    "suite_wall": suite_wall,
+    "peak_rss": peak_rss,
+}
+
+
+def _number(x: float | None) -> str:
+    return "-" if x is None else f"{x:.4g}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, core-v0 suite skipped")
+    parser.add_argument("--json", type=Path, help="write JSON Lines records here")
+    parser.add_argument("--only", default=",".join(MEASUREMENTS), help="measurements, comma-separated")
+    args = parser.parse_args()
+    selected = [name for name in args.only.split(",") if name]
+    unknown = sorted(set(selected) - set(MEASUREMENTS))
+    if unknown:
+        parser.error(f"--only got unknown measurement(s) {unknown}; expected any of {list(MEASUREMENTS)}")
+    torch.set_num_threads(1)
+    meta = {
+        "command": shlex.join(["python", *sys.argv]),
+        "cpu_count": os.cpu_count(),
+        "torch": torch.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "numpy": np.__version__,
+        "gymnasium": gym.__version__,
+        "teachgym": teachgym.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "quick": args.quick,
+        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    records: list[Record] = [
+        {"name": "meta", "value": None, "unit": None, "baseline": None, "ratio": None, "detail": meta}
+    ]
+    print(f"command: {meta['command']}")
+    print(f"machine: {meta['cpu_count']} CPUs, torch {meta['torch']} on {meta['torch_threads']} thread(s)")
+    print(f"{'name':<60} {'value':>10} {'unit':<12} {'baseline':>10} {'ratio':>8}  target")
+    for name in selected:
+        for row in MEASUREMENTS[name](args.quick):
+            print(
+                f"{row['name']:<60} {_number(row['value']):>10} {row['unit']:<12} "
+                f"{_number(row['baseline']):>10} {_number(row['ratio']):>8}  {row['detail']['target']}",
+                flush=True,
+            )
+            records.append(row)
+            if args.json:  # rewritten after every record: a long run that fails keeps what it measured
+                args.json.parent.mkdir(parents=True, exist_ok=True)
+                args.json.write_text("".join(json.dumps(r) + "\n" for r in records))
+
+
+if __name__ == "__main__":
+    main()
