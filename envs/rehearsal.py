@@ -85,6 +85,15 @@ class RehearsalConfig(TeachingConfig):
             self.current_fraction,
             "a number in [0, 1]",
         )
+        # The family scores the tasks arrived so far; a fixed subset of tasks is not defined before
+        # they arrive.
+        require(
+            self.objective != "target-gain",
+            owner,
+            "objective",
+            self.objective,
+            "'mean-gain' or a callable ('target-gain' needs every skill present from the start)",
+        )
 
 
 class RehearsalEnv(TeachingEnv):

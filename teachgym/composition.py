@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from teachgym.config import require
 from teachgym.domains import make_domain
 from teachgym.engines import make_engine
-from teachgym.objectives import make_objective
+from teachgym.objectives import TargetSkillGain, make_objective
 from teachgym.students import make_student
 
 #: Settings the text variants share: the ``arithmetic-text`` domain at one level (two-digit numbers)
@@ -40,7 +41,11 @@ class TeachingConfig:
         engine_options: keyword options of the engine (e.g. ``{"error_rate": 0.3}``).
         num_steps: teaching steps per episode; the episode is truncated after the last one.
         examples_per_step: training examples the engine produces per step.
-        objective: reward name (``teachgym.objectives.OBJECTIVES``) or a callable.
+        objective: reward name (``teachgym.objectives.OBJECTIVES``) or a callable: ``"mean-gain"``
+            (the default: gain in mean validation accuracy over all skills) or ``"target-gain"``
+            (SOAR-style: gain on a fixed hard subset of skills, named in ``objective_skills``).
+        objective_skills: the skills ``"target-gain"`` rewards (names of the domain's skills), e.g. the
+            ones a student starts furthest from; empty for every other objective.
     """
 
     domain: str = "sim"
@@ -52,9 +57,28 @@ class TeachingConfig:
     num_steps: int = 30
     examples_per_step: int = 40
     objective: Any = "mean-gain"
+    objective_skills: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         owner = "teaching env"
+        skills = self.objective_skills
+        require(
+            isinstance(skills, (list, tuple)) and all(isinstance(name, str) for name in skills),
+            owner,
+            "objective_skills",
+            skills,
+            "a list of skill names",
+        )
+        object.__setattr__(self, "objective_skills", tuple(skills))
+        targeted = self.objective == "target-gain"
+        require(
+            bool(skills) == targeted,
+            owner,
+            "objective_skills",
+            skills,
+            "skill names with objective='target-gain' and nothing with any other objective "
+            f"(objective={self.objective!r})",
+        )
         require(self.num_steps >= 1, owner, "num_steps", self.num_steps, "an int >= 1")
         require(
             1 <= self.examples_per_step <= 100_000,
@@ -63,7 +87,8 @@ class TeachingConfig:
             self.examples_per_step,
             "an int in [1, 100000]",
         )
-        make_objective(self.objective)  # refuse unknown names now, not at the first step
+        if not targeted:
+            make_objective(self.objective)  # refuse unknown names now, not at the first step
 
     def population(self, domain: Any, num_members: int) -> Any:
         """The student of these settings as a population of ``num_members`` (batched vector envs)."""
@@ -78,5 +103,11 @@ class TeachingConfig:
             "engine": make_engine(self.engine, domain, self.engine_options),
             "num_steps": self.num_steps,
             "examples_per_step": self.examples_per_step,
-            "objective": self.objective,
+            "objective": self.reward(domain),
         }
+
+    def reward(self, domain: Any) -> Any:
+        """The objective of these settings for ``domain`` (``"target-gain"`` resolved to its skills)."""
+        if self.objective != "target-gain":
+            return self.objective
+        return TargetSkillGain(tuple(domain.skills.index(name) for name in self.objective_skills))

@@ -17,7 +17,7 @@ from gymnasium import spaces
 from teachgym.domains.base import Domain, Items
 from teachgym.engines import Engine, Plan
 from teachgym.errors import ConfigError, EpisodeStateError
-from teachgym.objectives import Cost, Objective, make_objective
+from teachgym.objectives import Cost, Objective, TargetSkillGain, make_objective
 from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.base import Student
 
@@ -283,6 +283,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         """The quantity whose per-step change the reward is, so that an episode's return is its final
         minus its initial value. With the default objective that is :meth:`mean_accuracy`; families
         whose reward has further parts (e.g. the current item's correctness) override it."""
+        if isinstance(self.objective, TargetSkillGain):  # SOAR-style: the return is the subset's gain
+            return float(self.profile.accuracy[list(self.objective.skills)].mean())
         return self.mean_accuracy()
 
     def _info(self, final: bool = False) -> dict[str, Any]:

@@ -54,6 +54,8 @@ class CostPenalty:
         return self.objective(previous, current, cost) - self.per_example * cost.examples
 
 
+#: Objectives by name. Envs also take ``"target-gain"``: :class:`TargetSkillGain` over the skills named
+#: in their ``objective_skills`` (see ``teachgym.composition.TeachingConfig``).
 OBJECTIVES: dict[str, Objective] = {"mean-gain": mean_accuracy_gain}
 
 
@@ -65,5 +67,6 @@ def make_objective(objective: str | Objective) -> Objective:
         return OBJECTIVES[objective]
     except KeyError:
         raise UnknownNameError(
-            f"unknown objective {objective!r}; expected one of {sorted(OBJECTIVES)} or a callable"
+            f"unknown objective {objective!r}; expected one of {sorted(OBJECTIVES)}, 'target-gain' (with "
+            "objective_skills, in an env's arguments) or a callable"
         ) from None

@@ -104,3 +104,49 @@ def test_objectives() -> None:
     np.testing.assert_allclose(TargetSkillGain([0])(before, after, cost), [1.0])
     np.testing.assert_allclose(TargetSkillGain([1])(before, after, cost), [0.0])
     np.testing.assert_allclose(CostPenalty(mean_accuracy_gain, 0.01)(before, after, cost), [0.4])
+
+
+def test_target_gain_rewards_only_the_named_hard_skills() -> None:
+    """SOAR-style objective: the reward is the gain on a fixed subset of skills, so the return
+    telescopes to that subset's final minus initial accuracy, whatever happens to the others."""
+    import gymnasium as gym
+
+    import teachgym  # noqa: F401
+
+    names = list(gym.make("teachgym/SkillList-Sim-v0").unwrapped.skills.names)
+    returns = {}
+    for objective, skills in (("target-gain", names[-2:]), ("mean-gain", [])):
+        env = gym.make("teachgym/SkillList-Sim-v0", objective=objective, objective_skills=skills)
+        env.reset(seed=0)
+        start, total, done = env.unwrapped.progress(), 0.0, False
+        while not done:
+            _, reward, _, done, _ = env.step(np.ones(env.action_space.shape, np.float32))
+            total += reward
+        returns[objective] = total
+        assert total == pytest.approx(env.unwrapped.progress() - start, abs=1e-9)
+    hard = env.unwrapped.profile.accuracy[[-2, -1]].mean()  # the same student under either objective
+    assert env.unwrapped.progress() != pytest.approx(hard)
+    assert returns["target-gain"] != pytest.approx(returns["mean-gain"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"objective": "target-gain"}, "objective_skills"),
+        (
+            {"objective": "target-gain", "objective_skills": ["no-such-skill"]},
+            "unknown skill 'no-such-skill'",
+        ),
+        ({"objective_skills": ["addition"]}, "objective='mean-gain'"),
+        ({"objective": "target-gain", "objective_skills": "addition"}, "a list of skill names"),
+    ],
+)
+def test_target_gain_refuses_bad_skill_lists(kwargs: dict, message: str) -> None:
+    import gymnasium as gym
+
+    import teachgym  # noqa: F401
+
+    with pytest.raises(ConfigError, match=message):
+        gym.make("teachgym/SkillList-Sim-v0", **kwargs)
+    with pytest.raises(ConfigError, match="target-gain"):
+        gym.make("teachgym/Rehearsal-Sim-v0", objective="target-gain", objective_skills=["a"])
