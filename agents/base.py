@@ -3,10 +3,17 @@
 A teacher is any object with ``act(obs, info) -> action``; ``reset`` and ``observe`` are optional
 (see :func:`as_teacher`). Registered teachers are built by name with :func:`make`, which refuses a
 teacher on a family it does not declare.
+
+A name ``"sb3:DIR"`` is a teacher trained by ``teachgym train ... --out DIR`` (stable-baselines3, extra
+``teachgym[rl]``; :func:`teachgym.agents.sb3.load_teacher`): :func:`spec`, :func:`supports`,
+:func:`builds` and :func:`make` take it like a registered name (its family and env id are read from
+``DIR/teacher.json``), but :func:`names` does not list it. Loading ``DIR/best_model.zip`` executes code
+stored in it (SB3 uses cloudpickle): use only folders you trust.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -14,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
-from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
 from teachgym.registry_utils import call_checked, lookup
 
 Observation = dict[str, np.ndarray]
@@ -183,8 +190,19 @@ def names() -> list[str]:
 
 def spec(name: str, family: str | None = None) -> TeacherSpec:
     """The registration of teacher ``name`` for ``family``; without a family, one view of all its
-    registrations (every family, each distinct source and summary)."""
-    registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
+    registrations (every family, each distinct source and summary). ``"sb3:DIR"``: the trained
+    teacher in ``DIR`` (a ConfigError if ``DIR`` holds none)."""
+    if _is_sb3(name):
+        trained = _sb3_spec(name)
+        if family is not None and family not in trained.families:
+            raise UnsupportedError(
+                f"teacher {name!r} supports families {list(trained.families)}, not {family!r}"
+            )
+        return trained
+    try:
+        registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
+    except UnknownNameError as error:
+        raise UnknownNameError(f"{error}, or 'sb3:DIR' for a teacher trained by 'teachgym train'") from None
     if family is not None:
         for registration in registrations:
             if family in registration.families:
@@ -204,8 +222,14 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
 
 
 def supports(name: str, env: gym.Env[Any, Any]) -> bool:
-    """Whether teacher ``name`` declares the family of ``env``."""
-    return getattr(env.unwrapped, "family", None) in spec(name).families
+    """Whether teacher ``name`` declares the family of ``env`` (``"sb3:DIR"``: whether ``env`` has the
+    env id and family it was trained on)."""
+    family = getattr(env.unwrapped, "family", None)
+    if _is_sb3(name):
+        teachers = _sb3_module().trained_teachers(name[len(SB3_PREFIX) :])
+        env_id = env.spec.id if env.spec is not None else None
+        return bool(env_id in teachers and family == teachers[env_id]["family"])
+    return family in spec(name).families
 
 
 def make(name: str, env: gym.Env[Any, Any], **options: Any) -> Teacher:
@@ -214,3 +238,44 @@ def make(name: str, env: gym.Env[Any, Any], **options: Any) -> Teacher:
     teacher_spec = spec(name, getattr(env.unwrapped, "family", None) or "")
     teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", env=env)
     return teacher
+
+
+#: The prefix of a trained teacher's name: ``"sb3:DIR"`` is the teacher ``teachgym train`` wrote to DIR.
+SB3_PREFIX = "sb3:"
+
+
+def _is_sb3(name: Any) -> bool:
+    return isinstance(name, str) and name.startswith(SB3_PREFIX)
+
+
+def _sb3_module() -> Any:
+    """``teachgym.agents.sb3``, imported on first use (stable-baselines3 is an optional extra)."""
+    try:
+        from teachgym.agents import sb3
+    except ImportError as error:
+        raise ConfigError(
+            f"'sb3:DIR' teachers need stable-baselines3 ({error}); install it with pip install 'teachgym[rl]'"
+        ) from None
+    return sb3
+
+
+def _sb3_spec(name: str) -> TeacherSpec:
+    """The spec of ``"sb3:DIR"``, from ``DIR/teacher.json`` (ConfigError if it is missing or malformed)."""
+    directory = name[len(SB3_PREFIX) :]
+    if not directory:
+        raise ConfigError(
+            f"teacher {name!r} names no folder; expected 'sb3:DIR' with DIR from 'teachgym train'"
+        )
+    sb3 = _sb3_module()
+    teachers = sb3.trained_teachers(directory)
+    algos = "/".join(sorted({str(m["algo"]).upper() for m in teachers.values()}))
+    trained = "; ".join(
+        f"{env_id} ({m.get('steps', '?')} steps, seed {m.get('seed', '?')})" for env_id, m in teachers.items()
+    )
+    return TeacherSpec(
+        name,
+        functools.partial(sb3.load_teacher, directory),
+        tuple(dict.fromkeys(str(m["family"]) for m in teachers.values())),
+        f"stable-baselines3 {algos} (Raffin et al. 2021), trained by 'teachgym train'",
+        f"{algos} policy trained on {trained}",
+    )

@@ -229,6 +229,52 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(f"{len(results)} record(s) in {Path(args.out) / 'results.jsonl'} ({failed} failed)")
 
 
+def _json_object(text: str, option: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object, or a UsageError naming ``option``."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise UsageError(
+            f"{option} {text!r} is not JSON ({error}); expected an object, e.g. '{{\"num_steps\": 10}}'"
+        ) from None
+    if not isinstance(value, dict):
+        raise UsageError(f"{option} {text!r} is not a JSON object; expected e.g. '{{\"num_steps\": 10}}'")
+    return value
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    try:
+        from teachgym.train import TrainArgs, train
+    except ImportError as error:
+        raise UsageError(
+            f"'teachgym train' needs stable-baselines3 ({error}); install it with pip install 'teachgym[rl]'"
+        ) from None
+    metadata = train(
+        TrainArgs(
+            env_id=args.env_id,
+            out=Path(args.out),
+            algo=args.algo,
+            steps=args.steps,
+            seed=args.seed,
+            num_envs=args.num_envs,
+            eval_every=args.eval_every,
+            eval_episodes=args.eval_episodes,
+            env_kwargs=_json_object(args.env_kwargs, "--env-kwargs"),
+            algo_kwargs=_json_object(args.algo_kwargs, "--algo-kwargs"),
+            command="teachgym " + " ".join(shlex.quote(a) for a in args.argv),
+            progress=not args.quiet,
+        )
+    )
+    best = metadata["best_eval"]
+    print(
+        f"best evaluation: mean test accuracy {best['mean_test_accuracy']:.3f} (mean return "
+        f"{best['mean_return']:+.3f}) on {len(metadata['eval_seeds'])} held-out students at step "
+        f"{best['steps']}; "
+        f"wrote {Path(args.out) / metadata['model']} and {Path(args.out) / 'teacher.json'} "
+        f"(use it as --agent sb3:{args.out})"
+    )
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> None:
     from teachgym.bench.report import render
 
@@ -282,6 +328,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser(
+        "train",
+        help="train a teacher with stable-baselines3 (extra teachgym[rl]); use it as --agent sb3:DIR",
+    )
+    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0")
+    p.add_argument("--algo", choices=["ppo", "a2c", "dqn", "sac"], default="ppo", help="SB3 algorithm")
+    p.add_argument("--steps", type=int, required=True, help="training env steps (over all envs)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and the training students")
+    p.add_argument("--out", required=True, help="output folder: best_model.zip, teacher.json, progress.csv")
+    p.add_argument("--num-envs", type=int, default=8, help="students trained in parallel (one batched env)")
+    p.add_argument(
+        "--eval-every", type=int, default=None, help="env steps between evaluations (default steps/10)"
+    )
+    p.add_argument(
+        "--eval-episodes", type=int, default=10, help="held-out students per evaluation (seeds 20000..)"
+    )
+    p.add_argument("--env-kwargs", default="{}", metavar="JSON", help="env keyword arguments, a JSON object")
+    p.add_argument("--algo-kwargs", default="{}", metavar="JSON", help="SB3 keyword arguments, a JSON object")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_train)
     p = sub.add_parser(
         "leaderboard", help="render DIR/README.md, plots and index.html from DIR/results.jsonl"
     )

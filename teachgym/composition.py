@@ -103,10 +103,10 @@ class TeachingConfig:
             "engine": make_engine(self.engine, domain, self.engine_options),
             "num_steps": self.num_steps,
             "examples_per_step": self.examples_per_step,
-            "objective": self.reward(domain),
+            "objective": self.objective_for(domain),
         }
 
-    def reward(self, domain: Any) -> Any:
+    def objective_for(self, domain: Any) -> Any:
         """The objective of these settings for ``domain`` (``"target-gain"`` resolved to its skills)."""
         if self.objective != "target-gain":
             return self.objective

@@ -295,3 +295,28 @@ def test_refuses_env_without_autoreset_mode() -> None:
     venv.metadata = {}
     with pytest.raises(UnsupportedError, match="autoreset_mode"):
         SB3VecEnv(venv)
+
+
+def test_policy_spaces_on_sync_and_native_vector_envs() -> None:
+    """The policy adapter (teachgym.agents.sb3.PolicyVectorEnv) gives the same batches over Gymnasium's
+    sync vectorizer and the native batched env, and PPO trains on it without SB3's space warnings."""
+    from teachgym.agents.sb3 import PolicyVectorEnv
+
+    native = gym.make_vec(
+        ENV_ID, num_envs=NUM_ENVS, vectorization_mode="vector_entry_point", num_steps=NUM_STEPS
+    )
+    envs = [SB3VecEnv(PolicyVectorEnv(make_vec())), SB3VecEnv(PolicyVectorEnv(native))]
+    for env in envs:
+        assert env.action_space == spaces.Box(-1.0, 1.0, (24,), np.float32)
+        env.seed(SEED)
+    assert_obs_equal(envs[0].reset(), envs[1].reset())
+    rng = np.random.default_rng(0)
+    for _ in range(NUM_STEPS + 2):
+        policy_actions = rng.uniform(-1, 1, (NUM_ENVS, 24)).astype(np.float32)
+        sync, batched = (env.step(policy_actions) for env in envs)
+        assert_obs_equal(sync[0], batched[0])
+        np.testing.assert_array_equal(sync[1], batched[1])
+    model = PPO("MultiInputPolicy", envs[1], n_steps=8, batch_size=8, n_epochs=1, seed=0, device="cpu")
+    model.learn(total_timesteps=16)
+    for env in envs:
+        env.close()
