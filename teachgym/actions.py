@@ -61,7 +61,10 @@ def as_discrete(action: Any, space: spaces.Discrete) -> int:
     """
     if isinstance(action, bool | np.bool_):
         raise InvalidActionError(f"action {action!r} is a bool; expected an int in {space}")
-    array = np.asarray(action) if not isinstance(action, str) else None
+    try:
+        array = np.asarray(action) if not isinstance(action, str) else None
+    except Exception:  # e.g. ragged nested lists, a torch tensor that requires grad
+        array = None
     if array is None or array.dtype.kind not in "iu" or array.size != 1 or array.ndim > 1:
         raise InvalidActionError(f"action {_short(action)} is not an integer; expected an int in {space}")
     value = int(array.reshape(()))

@@ -162,6 +162,8 @@ def cmd_run(args: argparse.Namespace) -> None:
         raise UsageError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
+    if args.seed < 0:
+        raise UsageError(f"--seed must be >= 0, got {args.seed}")
     if args.quiet and args.render:
         raise UsageError("--render shows every step and --quiet hides them: use one of the two")
     if args.json:
@@ -243,6 +245,9 @@ def _json_object(text: str, option: str) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> None:
+    # Parsed before the import below (stable-baselines3 and torch: seconds), so a typo fails at once.
+    env_kwargs = _json_object(args.env_kwargs, "--env-kwargs")
+    algo_kwargs = _json_object(args.algo_kwargs, "--algo-kwargs")
     try:
         from teachgym.train import TrainArgs, train
     except ImportError as error:
@@ -259,8 +264,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             num_envs=args.num_envs,
             eval_every=args.eval_every,
             eval_episodes=args.eval_episodes,
-            env_kwargs=_json_object(args.env_kwargs, "--env-kwargs"),
-            algo_kwargs=_json_object(args.algo_kwargs, "--algo-kwargs"),
+            env_kwargs=env_kwargs,
+            algo_kwargs=algo_kwargs,
             command="teachgym " + " ".join(shlex.quote(a) for a in args.argv),
             progress=not args.quiet,
         )

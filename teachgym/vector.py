@@ -30,7 +30,7 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array,
 
 from teachgym.config import check_int
 from teachgym.env import Lesson, TeachingEnv
-from teachgym.errors import ConfigError
+from teachgym.errors import ConfigError, InvalidActionError
 from teachgym.registry_utils import load
 from teachgym.skills import Profile
 from teachgym.students.members import (
@@ -151,7 +151,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             from teachgym.errors import EpisodeStateError
 
             raise EpisodeStateError("step() called before reset()")
-        per_env = list(iterate(self.action_space, actions))
+        per_env = self._split_actions(actions)
         resetting = [int(i) for i in np.flatnonzero(self._autoreset)]
         stepping = [int(i) for i in np.flatnonzero(~self._autoreset)]
         plans: dict[int, Any] = {}
@@ -177,6 +177,23 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             infos = self._add_info(infos, info, i)
         self._autoreset = terminations | truncations
         return self._batch_observations(), rewards, terminations, truncations, infos
+
+    def _split_actions(self, actions: Any) -> list[Any]:
+        """One action per env out of the batch ``actions``; InvalidActionError for a batch of another
+        size or form (nothing changes)."""
+        try:
+            per_env = list(iterate(self.action_space, actions))
+        except Exception as error:  # Gymnasium raises TypeError/IndexError/ValueError on a wrong form
+            raise InvalidActionError(
+                f"vector action {_short(actions)} is not a batch of {self.num_envs} actions of "
+                f"{self.single_action_space} ({type(error).__name__}: {error})"
+            ) from None
+        if len(per_env) != self.num_envs:
+            raise InvalidActionError(
+                f"vector action holds {len(per_env)} actions; expected one per env ({self.num_envs}) of "
+                f"{self.single_action_space}"
+            )
+        return per_env
 
     def _step_members(self, members: list[int], plans: dict[int, Any]) -> list[tuple[Any, ...]]:
         if not members:
@@ -234,3 +251,8 @@ def _groups_by_length(batches: Sequence[Any]) -> list[list[int]]:
     for i, batch in enumerate(batches):
         found.setdefault(len(batch), []).append(i)
     return list(found.values())
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -134,7 +134,20 @@ def anchors_for(task: Task) -> dict[str, Any]:
     reference = definition["reference_agent"]
     values = {}
     for name in ("random", reference):
-        scores = [_episode(task, name, seed)[0] for seed in ANCHOR_SEEDS]
+        scores = []
+        for seed in ANCHOR_SEEDS:
+            # No episode of a task can be scored without its anchors: stop with one clear line (the
+            # CLI prints ConfigErrors) rather than a traceback, or a NaN anchor that scores 0 silently.
+            try:
+                accuracy = _episode(task, name, seed)[0]
+                if not math.isfinite(accuracy):
+                    raise FloatingPointError(f"non-finite accuracy {accuracy!r}")
+            except Exception as error:
+                raise ConfigError(
+                    f"task {task.name!r}: its anchor episode ({name!r} teacher, seed {seed}) failed with "
+                    f"{type(error).__name__}: {error}; fix the task before sweeping it"
+                ) from error
+            scores.append(accuracy)
         values[name] = sum(scores) / len(scores)
     return {
         "random": values["random"],
@@ -264,37 +277,55 @@ def _run_local(
         for job in jobs:
             sink(call(job))
         return
-    queue = list(jobs)
-    broke: set[Job] = set()  # jobs in flight when a worker died once already
+    # A worker that dies (killed, out of memory) breaks its pool: every job still pending in it fails
+    # with BrokenProcessPool, whichever one killed the worker. Such jobs run again in a fresh pool; a
+    # job caught in a broken pool twice then runs alone, where only its own death can fail it.
+    queue = list(range(len(jobs)))  # positions in ``jobs`` (a Job holds dicts: it is not hashable)
+    broke_once: set[int] = set()
+    alone: list[int] = []
     while queue:
-        pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
-        pending: dict[Future[dict[str, Any]], Job] = {pool.submit(call, job): job for job in queue}
-        queue = []
-        try:
-            while pending:
-                finished, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    job = pending.pop(future)
-                    try:
-                        sink(future.result())
-                    except BrokenProcessPool as error:
-                        # A worker died (killed, out of memory): every pending job fails with it. Rerun
-                        # them in a fresh pool; a job that broke the pool twice is recorded as failed.
-                        if job in broke:
-                            sink(failed_record(_base_of(job, call), error, 0.0))
-                        else:
-                            broke.add(job)
-                            queue.append(job)
-                    except Exception as error:  # e.g. a record that could not be sent back
-                        sink(failed_record(_base_of(job, call), error, 0.0))
-        except KeyboardInterrupt:
-            # Episodes in flight are dropped, not recorded: a rerun runs them again. The workers ignore
-            # SIGINT (so none dies mid-record and is taken for a failure); stop them here.
-            for process in list((getattr(pool, "_processes", None) or {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
-        pool.shutdown()
+        broken = list(_run_pool(jobs, queue, workers, call, sink))
+        queue = [i for i in broken if i not in broke_once]
+        alone += [i for i in broken if i in broke_once]
+        broke_once.update(broken)
+    for i in alone:
+        for error in _run_pool(jobs, [i], 1, call, sink).values():
+            reason = f"the worker process died while running this episode alone (killed?): {error}"
+            sink(failed_record(_base_of(jobs[i], call), f"BrokenProcessPool: {reason}", 0.0))
+
+
+def _run_pool(
+    jobs: Sequence[Job],
+    positions: Sequence[int],
+    workers: int,
+    call: Callable[[Job], dict[str, Any]],
+    sink: Callable[[dict[str, Any]], None],
+) -> dict[int, BrokenProcessPool]:
+    """Run ``jobs[i]`` for each of ``positions`` in one pool of ``workers`` processes, passing each
+    record to ``sink``; the positions whose worker died, with the error, in the order of ``positions``."""
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint)
+    pending: dict[Future[dict[str, Any]], int] = {pool.submit(call, jobs[i]): i for i in positions}
+    broken: dict[int, BrokenProcessPool] = {}
+    try:
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                i = pending.pop(future)
+                try:
+                    sink(future.result())
+                except BrokenProcessPool as error:
+                    broken[i] = error
+                except Exception as error:  # e.g. a record that could not be sent back
+                    sink(failed_record(_base_of(jobs[i], call), error, 0.0))
+    except KeyboardInterrupt:
+        # Episodes in flight are dropped, not recorded: a rerun runs them again. The workers ignore
+        # SIGINT (so none dies mid-record and is taken for a failure); stop them here.
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    return {i: broken[i] for i in positions if i in broken}
 
 
 def _ignore_sigint() -> None:
@@ -324,9 +355,9 @@ def run_sweep(
     (:func:`teachgym.bench.records.effective_records`: one per episode)."""
     if executor not in EXECUTORS:
         raise ConfigError(f"executor={executor!r} is invalid; expected one of {EXECUTORS}")
-    if seeds < 1 or workers < 1:
-        raise ConfigError(f"seeds={seeds} and workers={workers} must be >= 1")
-    out.mkdir(parents=True, exist_ok=True)
+    for name, value in (("seeds", seeds), ("workers", workers)):
+        if value < 1:
+            raise ConfigError(f"{name}={value} is invalid; expected an int >= 1")
     results = out / "results.jsonl"
     records.repair(results)
     done = {
@@ -347,6 +378,7 @@ def run_sweep(
         for seed in range(seeds)
         if (task.name, agent, seed) not in done
     ]
+    out.mkdir(parents=True, exist_ok=True)  # only now: a refused sweep leaves no folder behind
     _write_suite_file(out, suite, tasks, agent_names, seeds, command)
     anchors = _anchors(out, tasks, quiet)
     progress = Progress(len(jobs), quiet)

@@ -191,7 +191,12 @@ class LMStudent(PicklesGenerators):
                 for start in range(0, len(order), self.minibatch_size):
                     chunk = [examples[i] for i in order[start : start + self.minibatch_size]]
                     optimizer.zero_grad(set_to_none=True)
-                    _answer_loss(model, self.codec, chunk).backward()
+                    loss = _answer_loss(model, self.codec, chunk)
+                    if not torch.isfinite(loss):  # a diverged model: fail the episode, do not score noise
+                        raise FloatingPointError(
+                            f"LMStudent's training loss is {loss.item()!r} (it diverged)"
+                        )
+                    loss.backward()
                     optimizer.step()
             model.eval()
         return self.num_epochs * prompts.size

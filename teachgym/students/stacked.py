@@ -82,7 +82,17 @@ class StackedOptimizer:
         self.num_updates = np.zeros(self.parameters[0].shape[0], np.int64)
 
     def step(self, loss: torch.Tensor) -> None:
-        """One update of every parameter from the gradient of ``loss``."""
+        """One update of every parameter from the gradient of ``loss``.
+
+        Raises:
+            FloatingPointError: the loss is NaN or infinite (a diverged student: its answers would be
+                noise, so the episode must fail rather than be scored), before anything changes.
+        """
+        if not torch.isfinite(loss).all():
+            raise FloatingPointError(
+                f"the student's training loss is {loss.item()!r} (it diverged; e.g. a learning rate of "
+                f"{self.learning_rate:g} is too large)"
+            )
         gradients = torch.autograd.grad(loss, self.parameters)
         self.num_updates += 1
         with torch.no_grad():
