@@ -324,7 +324,6 @@ class _Trainer:
 
     def run(self) -> dict[str, Any]:
         args = self.args
-        self.out.mkdir(parents=True, exist_ok=True)
         venv = gym.make_vec(
             args.env_id, num_envs=args.num_envs, vectorization_mode="vector_entry_point", **args.env_kwargs
         )
@@ -337,6 +336,7 @@ class _Trainer:
         except TypeError as error:  # an unknown or mistyped SB3 keyword argument
             env.close()
             raise ConfigError(f"algo_kwargs {args.algo_kwargs!r} for {args.algo}: {error}") from None
+        self.out.mkdir(parents=True, exist_ok=True)  # only now: a refused run leaves no folder behind
         if importlib.util.find_spec("tensorboard") is not None:
             self.logs.append("tensorboard")
         elif args.progress:

@@ -363,6 +363,13 @@ def test_cli_train_refuses_bad_options(
 # -- loading trained teachers ---------------------------------------------------------------------
 
 
+def test_unknown_algo_kwargs_are_refused_before_anything_is_written(tmp_path: Path) -> None:
+    out = tmp_path / "never"
+    with pytest.raises(ConfigError, match="nope"):
+        short_train(out, algo_kwargs={"nope": 1})
+    assert not out.exists()
+
+
 def test_sb3_name_loads_and_runs_an_episode(trained: Path) -> None:
     name = f"sb3:{trained}"
     env = gym.make(SKILL_LIST, num_steps=10)  # another budget: the same spaces
