@@ -7,8 +7,9 @@ results folder and writes the report next to them. The output is a pure function
 files and the bootstrap settings: no timestamps, no absolute paths, PNGs saved without software
 metadata, so CI can re-render a committed leaderboard and fail on any difference.
 
-Teachers are ranked by the aggregate interquartile mean (IQM) of normalized scores over every
-successful episode of the suite's tasks, with 95% stratified bootstrap intervals
+Teachers are ranked first by the number of the suite's tasks they ran, then by the aggregate
+interquartile mean (IQM) of normalized scores over every successful episode of those tasks, with 95%
+stratified bootstrap intervals
 (:mod:`teachgym.bench.stats`). Reference agents (records with ``reference: true``, e.g. ``oracle``)
 read privileged state: they are listed apart and never ranked. Each episode counts once, by its
 effective record (:func:`teachgym.bench.records.effective_records`: a successful retry supersedes
@@ -259,9 +260,16 @@ def build_report(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> Repor
     baseline = by_agent.get(BASELINE)
     baseline_scores = _scores_by_task(baseline, suite.tasks) if baseline else None
     rows = [_teacher_row(a, rs, baseline_scores, suite, reps, seed) for a, rs in by_agent.items()]
+    # Coverage first: a score pooled over one task must not outrank one pooled over every task (a
+    # teacher for one family is compared with the others in that family's table).
     ranked = sorted(
         (row for row in rows if not row.reference),
-        key=lambda row: (row.iqm is None, -(row.iqm.value if row.iqm else 0.0), row.agent),
+        key=lambda row: (
+            row.iqm is None,
+            -row.num_tasks,
+            -(row.iqm.value if row.iqm else 0.0),
+            row.agent,
+        ),
     )
 
     task_family = {r["task"]: r["family"] for r in records}
@@ -399,9 +407,11 @@ def _method_notes(report: Report) -> list[str]:
     num_tasks = len(report.suite.tasks)
     return [
         f"Scores are each family's normalized score (0 = the random teacher's mean test accuracy, "
-        f"1 = the task's reference teacher's). Teachers are ranked by the interquartile "
-        f"mean (IQM) of the scores of all their successful episodes on the suite's {num_tasks} tasks, "
-        f"pooled; the mean is the mean over tasks of each task's mean over seeds. Brackets are "
+        f"1 = the task's reference teacher's). Teachers are ranked first by the number of "
+        f"the suite's {num_tasks} tasks they ran (the Tasks column: a score pooled over one family's task "
+        f"does not outrank one over every task; the family tables compare teachers within a family), "
+        f"then by the interquartile mean (IQM) of the scores of all their successful episodes on those "
+        f"tasks, pooled; the mean is the mean over tasks of each task's mean over seeds. Brackets are "
         f"{CONFIDENCE:.0%} percentile intervals of a stratified bootstrap (seeds resampled within each "
         f"task; {report.reps} resamples, seed {report.seed}).",
         f"P(better than {BASELINE}) is the probability of improvement: the chance that an episode of the "
