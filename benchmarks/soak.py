@@ -41,19 +41,14 @@ change the throughput windows (see the load average in ``meta``), not the memory
 
 from __future__ import annotations
 
-import argparse
 import gc
 import itertools
-import json
 import math
 import os
-import platform
-import shlex
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -61,9 +56,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gymnasium as gym
 import numpy as np
-import torch
+from measurements import Record, record, run
 
-import teachgym
+import teachgym  # noqa: F401  (registers the ids)
 
 SEED = 0
 SIM_ID = "teachgym/SkillList-Sim-v0"
@@ -72,15 +67,6 @@ NUM_ENVS = 256
 NUM_WINDOWS = 10
 #: Memory growth below this many MB (or 1% of the warm-up RSS, if larger) counts as noise.
 NOISE_FLOOR_MB = 2.0
-Record = dict[str, Any]
-
-
-def record(
-    name: str, value: float, unit: str, baseline: float | None = None, same_unit: bool = True, **detail: Any
-) -> Record:
-    """One JSON record; ``ratio = value / baseline`` when both are given in ``unit``."""
-    ratio = value / baseline if baseline and same_unit else None
-    return dict(name=name, value=value, unit=unit, baseline=baseline, ratio=ratio, detail=detail)
 
 
 def rss_mb() -> float:
@@ -280,56 +266,8 @@ RUNS: dict[str, Callable[[bool], Iterator[Record]]] = {
 }
 
 
-def _number(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="10^5 vector-env and 200 torch steps")
-    parser.add_argument("--json", type=Path, help="write JSON Lines records here")
-    parser.add_argument("--only", default=",".join(RUNS), help="runs, comma-separated")
-    args = parser.parse_args()
-    selected = [name for name in args.only.split(",") if name]
-    unknown = sorted(set(selected) - set(RUNS))
-    if unknown:
-        parser.error(f"--only got unknown run(s) {unknown}; expected any of {list(RUNS)}")
-    torch.set_num_threads(1)
-    meta = {
-        "command": shlex.join(["python", *sys.argv]),
-        "cpu_count": os.cpu_count(),
-        "load_average_1_5_15": list(os.getloadavg()),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-        "teachgym": teachgym.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "quick": args.quick,
-        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    records: list[Record] = [
-        {"name": "meta", "value": None, "unit": None, "baseline": None, "ratio": None, "detail": meta}
-    ]
-    print(f"command: {meta['command']}")
-    print(f"machine: {meta['cpu_count']} CPUs, torch {meta['torch']} on {meta['torch_threads']} thread(s)")
-    print(f"load average at start: {' '.join(f'{x:.2f}' for x in meta['load_average_1_5_15'])}")
-    print(f"{'name':<60} {'value':>10} {'unit':<12} {'baseline':>10} {'ratio':>8}  target")
-    for name in selected:
-        for row in RUNS[name](args.quick):
-            print(
-                f"{row['name']:<60} {_number(row['value']):>10} {row['unit']:<12} "
-                f"{_number(row['baseline']):>10} {_number(row['ratio']):>8}  {row['detail']['target']}",
-                flush=True,
-            )
-            records.append(row)
-            if args.json:  # rewritten after every record: a long run that fails keeps what it measured
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text("".join(json.dumps(r) + "\n" for r in records))
-    print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    run(__doc__ or "", RUNS, quick_help="10^5 vector-env and 200 torch steps", show_load=True)
 
 
 if __name__ == "__main__":

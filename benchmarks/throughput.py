@@ -37,17 +37,13 @@ JSON Lines: a ``meta`` record (command, machine, versions), then records ``{"nam
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -57,6 +53,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 from gymnasium.vector.utils import batch_space
+from measurements import Record, record, run
 
 import teachgym
 from teachgym import agents
@@ -67,15 +64,6 @@ SEED = 0
 SIM_IDS = ("teachgym/SkillList-Sim-v0", "teachgym/Tutor-Sim-v0")
 MLP_IDS = ("teachgym/SkillList-Synthetic-v0", "teachgym/SkillList-Digits-v0")
 NUM_MEMBERS = 32
-Record = dict[str, Any]
-
-
-def record(
-    name: str, value: float, unit: str, baseline: float | None = None, same_unit: bool = True, **detail: Any
-) -> Record:
-    """One JSON record; ``ratio = value / baseline`` when both are given in ``unit``."""
-    ratio = value / baseline if baseline and same_unit else None
-    return dict(name=name, value=value, unit=unit, baseline=baseline, ratio=ratio, detail=detail)
 
 
 # --------------------------------------------------------------- 1. simulated vector envs
@@ -359,53 +347,8 @@ MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
 }
 
 
-def _number(x: float | None) -> str:
-    return "-" if x is None else f"{x:.4g}"
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, core-v0 suite skipped")
-    parser.add_argument("--json", type=Path, help="write JSON Lines records here")
-    parser.add_argument("--only", default=",".join(MEASUREMENTS), help="measurements, comma-separated")
-    args = parser.parse_args()
-    selected = [name for name in args.only.split(",") if name]
-    unknown = sorted(set(selected) - set(MEASUREMENTS))
-    if unknown:
-        parser.error(f"--only got unknown measurement(s) {unknown}; expected any of {list(MEASUREMENTS)}")
-    torch.set_num_threads(1)
-    meta = {
-        "command": shlex.join(["python", *sys.argv]),
-        "cpu_count": os.cpu_count(),
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "numpy": np.__version__,
-        "gymnasium": gym.__version__,
-        "teachgym": teachgym.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "quick": args.quick,
-        "utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-    records: list[Record] = [
-        {"name": "meta", "value": None, "unit": None, "baseline": None, "ratio": None, "detail": meta}
-    ]
-    print(f"command: {meta['command']}")
-    print(f"machine: {meta['cpu_count']} CPUs, torch {meta['torch']} on {meta['torch_threads']} thread(s)")
-    print(f"{'name':<60} {'value':>10} {'unit':<12} {'baseline':>10} {'ratio':>8}  target")
-    for name in selected:
-        for row in MEASUREMENTS[name](args.quick):
-            print(
-                f"{row['name']:<60} {_number(row['value']):>10} {row['unit']:<12} "
-                f"{_number(row['baseline']):>10} {_number(row['ratio']):>8}  {row['detail']['target']}",
-                flush=True,
-            )
-            records.append(row)
-            if args.json:  # rewritten after every record: a long run that fails keeps what it measured
-                args.json.parent.mkdir(parents=True, exist_ok=True)
-                args.json.write_text("".join(json.dumps(r) + "\n" for r in records))
+    run(__doc__ or "", MEASUREMENTS, quick_help="smaller sizes, core-v0 suite skipped")
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ resets only the envs where the bool ``(N,)`` mask ``m`` is true (the SB3 adapter
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Sequence
 from operator import methodcaller
 from typing import Any
@@ -30,12 +30,13 @@ from gymnasium.vector.utils import batch_space, concatenate, create_empty_array,
 
 from teachgym.config import check_int
 from teachgym.env import Lesson, TeachingEnv
-from teachgym.errors import ConfigError, InvalidActionError
+from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
 from teachgym.registry_utils import load
 from teachgym.skills import Profile
 from teachgym.students.members import (
     MemberStudent,
     attempt_shared,
+    group_indices,
     learn_each,
     on_members,
     reset_each,
@@ -148,8 +149,6 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         (their action ignored, reward 0). An invalid action in any env is refused before any env
         changes (``InvalidActionError`` naming the env)."""
         if not self._started:
-            from teachgym.errors import EpisodeStateError
-
             raise EpisodeStateError("step() called before reset()")
         per_env = self._split_actions(actions)
         resetting = [int(i) for i in np.flatnonzero(self._autoreset)]
@@ -200,7 +199,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             return []
         lessons: list[Lesson] = [self.envs[i]._lesson(plans[i]) for i in members]
         probed = [j for j, lesson in enumerate(lessons) if lesson.probe is not None]
-        for group in _groups_by_length([lessons[j].probe for j in probed]):
+        for group in group_indices([len(lessons[j].probe) for j in probed]):
             rows = [probed[k] for k in group]
             probes = stack_rows([lessons[j].probe for j in rows])
             answers = on_members(self.student, [members[j] for j in rows], methodcaller("attempt", probes))
@@ -213,7 +212,8 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
     # ------------------------------------------------------------------ views
     def _batch_observations(self) -> Any:
         out: Any = create_empty_array(self.single_observation_space, self.num_envs)
-        return copy.deepcopy(concatenate(self.single_observation_space, self._observations, out))
+        # Every env's observation is built afresh each step, so the batch shares nothing to copy.
+        return concatenate(self.single_observation_space, self._observations, out)
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """``getattr(env, name)(*args, **kwargs)`` (or the attribute itself) of every env."""
@@ -234,8 +234,6 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
 
 def _same(a: Any, b: Any) -> bool:
     """Whether two held-out splits (dataclasses of arrays) hold the same items."""
-    import dataclasses
-
     for f in dataclasses.fields(a):
         x, y = getattr(a, f.name), getattr(b, f.name)
         if dataclasses.is_dataclass(x):
@@ -244,13 +242,6 @@ def _same(a: Any, b: Any) -> bool:
         elif (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
             return False
     return True
-
-
-def _groups_by_length(batches: Sequence[Any]) -> list[list[int]]:
-    found: dict[int, list[int]] = {}
-    for i, batch in enumerate(batches):
-        found.setdefault(len(batch), []).append(i)
-    return list(found.values())
 
 
 def _short(value: Any, limit: int = 80) -> str:

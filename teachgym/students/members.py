@@ -50,7 +50,7 @@ def stack_rows(batches: Sequence[Batch]) -> Batch:
     )
 
 
-def _groups(keys: Sequence[Any]) -> list[list[int]]:
+def group_indices(keys: Sequence[Any]) -> list[list[int]]:
     """Indices grouped by equal key, groups in order of first appearance."""
     found: dict[Any, list[int]] = {}
     for i, key in enumerate(keys):
@@ -74,7 +74,7 @@ def learn_each(population: Any, members: Sequence[int], batches: Sequence[Any]) 
     """Member ``members[i]`` trains on ``batches[i]`` (``(1, M_i)``); members with equal ``M`` train
     as one batched group. Returns each member's compute (its share of its group's)."""
     compute = [0] * len(members)
-    for group in _groups([len(b) for b in batches]):
+    for group in group_indices([len(b) for b in batches]):
         stacked = stack_rows([batches[i] for i in group])
         spent = on_members(population, [members[i] for i in group], methodcaller("learn", stacked))
         for i in group:

@@ -229,7 +229,6 @@ class SimulatedStudent:
         rows = np.asarray(list(members), dtype=np.int64)
         for name in _MEMBER_ARRAYS:
             getattr(self, name)[rows] = getattr(sub, name)
-        self._response_rngs = list(self._response_rngs)
         for j, i in enumerate(rows):
             self._response_rngs[i] = sub._response_rngs[j]
         extra = len(sub._trace_gain) - len(self._trace_gain)
