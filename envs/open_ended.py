@@ -152,8 +152,11 @@ class OpenEndedEnv(TeachingEnv):
     characters from the domain's charset, the answer an integer or ``<``, ``>``, ``=``); invalid
     ones (including ``bytes`` or other non-``str`` values) are **dropped** and counted in ``info``,
     never trained on; so are examples longer than the student's context (``"too-long-for-student"``)
-    and copies of held-out problems (``"heldout"``: a problem whose arithmetic is in the validation
-    or test split, however it is worded). Valid examples are trained on as written, **wrong answers
+    and copies of held-out problems (``"heldout"``: a prompt that states a problem of the validation
+    or test split, compared as canonical problems, ``ArithmeticTextDomain.canonical_problems``: any
+    case, spacing, surrounding words such as "What is", "Compute:", "Q:", "?" or "=", operators in
+    words, operands of ``+``, ``*`` and comparisons in either order, a word problem with any name
+    and object or as its bare arithmetic). Valid examples are trained on as written, **wrong answers
     included**: a teacher can hurt its student. Where the domain recognises a prompt's format, the answer is
     checked and the rate of wrong ones reported.
 
@@ -193,10 +196,13 @@ class OpenEndedEnv(TeachingEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. Revised (issue 14): the held-out filter compares canonical problems
+      instead of prompt strings (a reworded copy of a validation or test problem got through).
     """
 
     family = "OpenEnded"
+    public_settings = ("quiz_size", "num_errors_shown")
+    teacher_writes_data = True
     extra_info_keys = (
         "examples_written",
         "examples_dropped",
@@ -210,7 +216,7 @@ class OpenEndedEnv(TeachingEnv):
         self.config = parse_config(OpenEndedConfig, kwargs, owner=f"{self.family} env")
         parts = self.config.parts()
         domain = parts["domain"]
-        if not hasattr(domain, "split_of_prompt") or not hasattr(parts["student"], "fits"):
+        if not hasattr(domain, "canonical_problems") or not hasattr(parts["student"], "fits"):
             raise UnsupportedError(
                 f"the OpenEnded family needs a text domain that parses prompts and a text student; got "
                 f"domain {self.config.domain!r} and student {self.config.student!r}"
@@ -225,6 +231,15 @@ class OpenEndedEnv(TeachingEnv):
         self.num_errors_shown = self.config.num_errors_shown
         self.quiz_size = self.config.quiz_size
         super().__init__(**parts, render_mode=render_mode)
+        # Every held-out problem as its canonical form, computed once: a written example is then
+        # checked in O(1), however it rewords a held-out problem. It stays in the env, which holds
+        # the held-out items already; the domain's canonicalizer knows nothing of the splits.
+        self._heldout_problems: frozenset[str] = frozenset(
+            form
+            for split in (self._validation, self._test)
+            for prompt in split.prompts.tolist()  # type: ignore[attr-defined]
+            for form in domain.canonical_problems(prompt)
+        )
 
     # ------------------------------------------------------------------ spaces
     def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
@@ -263,8 +278,10 @@ class OpenEndedEnv(TeachingEnv):
             if reason is not None:
                 dropped[_reason_kind(reason)] += 1
                 continue
-            if self.domain.split_of_prompt(prompt) in ("validation", "test"):  # type: ignore[attr-defined]
-                dropped["heldout"] += 1  # a held-out problem is never trained on, however it was written
+            # A held-out problem is never trained on, however it was written: any problem the prompt
+            # states counts, so a held-out one bundled with another is dropped too.
+            if self.domain.canonical_problems(prompt) & self._heldout_problems:  # type: ignore[attr-defined]
+                dropped["heldout"] += 1
                 continue
             if not self.student.fits(prompt.strip(), answer.strip()):  # type: ignore[attr-defined]
                 dropped["too-long-for-student"] += 1

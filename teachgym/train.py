@@ -13,18 +13,23 @@ through :class:`~teachgym.agents.sb3.SB3VecEnv`, for every ``num_envs`` includin
   training episode has its own student, and no training seed is a benchmark seed (``0..N-1``), an anchor
   seed (``10000-10004``) or an evaluation seed.
 * Evaluation students: seeds ``20000 .. 20000 + E - 1`` (:func:`eval_seeds`), the same at every
-  evaluation; the policy acts deterministically and the score is the mean final test accuracy
-  (``info["test_accuracy"]``) over them (the mean return is kept too).
+  evaluation; the policy acts deterministically and the score is the mean final *validation*
+  accuracy over them (the env's ``info["mean_accuracy"]`` at the episode's end, ``run_episode``'s
+  ``final_accuracy``; the mean return is kept too). Test accuracy is never read: benchmarks rank on
+  the test split, so choosing a checkpoint on it would tune the teacher to the test items (the
+  held-out items of a domain are the same for every student seed).
 * The algorithm: SB3's ``seed=S`` (Python, numpy and torch generators, the action space). Training runs
   with one torch and BLAS thread (:func:`teachgym.bench.runner.episode_threads`), so on CPU the same
   arguments give the same policy (same actions on the same observations).
 
 ## Files in ``DIR``
 
-``best_model.zip`` (the checkpoint with the best evaluation score; the first evaluation is at step 0),
-``final_model.zip`` (the policy at the end), ``teacher.json`` (:data:`METADATA_KEYS`: the arguments,
-the seeds, every evaluation, the best one, the versions and the command), ``progress.csv`` (SB3's
-logger: training statistics and ``eval/*`` rows), and TensorBoard event files when the ``tensorboard``
+``best_model.zip`` (the checkpoint with the best mean validation accuracy of the evaluation students;
+the first evaluation is at step 0), ``final_model.zip`` (the policy at the end), ``teacher.json``
+(:data:`METADATA_KEYS`: the arguments, the seeds, every evaluation (steps, episodes,
+``mean_validation_accuracy``, ``mean_return``, wall time; no test accuracy), the best one, what it
+was selected on (``selected_on``), the versions and the command), ``progress.csv`` (SB3's logger:
+training statistics and ``eval/*`` rows), and TensorBoard event files when the ``tensorboard``
 package is installed. Files are written atomically (a temporary file, then ``os.replace``), so a
 ``teacher.json`` always names a complete ``best_model.zip``.
 
@@ -81,6 +86,8 @@ EVAL_SEED_START = 20_000
 MAX_EVAL_EPISODES = 10_000
 #: The final checkpoint, next to :data:`~teachgym.agents.sb3.MODEL_FILE` (the best one).
 FINAL_MODEL_FILE = "final_model.zip"
+#: What the best checkpoint is chosen on: an evaluation's mean final validation accuracy, never test.
+SELECTED_ON = "mean_validation_accuracy"
 #: The keys of ``teacher.json``.
 METADATA_KEYS = (
     "env_id",
@@ -98,6 +105,7 @@ METADATA_KEYS = (
     "eval_seeds",
     "eval_history",
     "best_eval",
+    "selected_on",
     "model",
     "final_model",
     "policy",
@@ -222,17 +230,18 @@ class StudentSeedStream(VectorWrapper):  # type: ignore[type-arg]
 
 
 def evaluate(teacher: SB3Teacher, env: gym.Env[Any, Any], seeds: list[int]) -> dict[str, Any]:
-    """The teacher's deterministic episodes on ``env`` with the student ``seeds``: the mean final test
-    accuracy (``info["test_accuracy"]``, in [0, 1]) and mean return, with the per-seed values."""
+    """The teacher's deterministic episodes on ``env`` with the student ``seeds``: the mean final
+    validation accuracy (``run_episode``'s ``final_accuracy``, in [0, 1]) and mean return, with the
+    per-seed values. The test split is left out on purpose: what this returns chooses checkpoints."""
     accuracies, returns = [], []
     for seed in seeds:
         result = run_episode(env, teacher, seed)
-        accuracies.append(float(result.test_accuracy))
+        accuracies.append(float(result.final_accuracy))
         returns.append(float(result.episode_return))
     return {
-        "mean_test_accuracy": float(np.mean(accuracies)),
+        "mean_validation_accuracy": float(np.mean(accuracies)),
         "mean_return": float(np.mean(returns)),
-        "test_accuracies": accuracies,
+        "validation_accuracies": accuracies,
         "returns": returns,
     }
 
@@ -363,22 +372,23 @@ class _Trainer:
         return metadata
 
     def evaluate(self, steps: int, episodes: int) -> dict[str, Any]:
-        """Evaluate the current policy; save it as the best checkpoint if it beats every earlier one."""
+        """Evaluate the current policy; save it as the best checkpoint if its mean validation accuracy
+        beats every earlier one's (never test accuracy: the benchmark ranks on that)."""
         result = evaluate(self.teacher, self.eval_env, self.eval_seeds)
         entry = {
             "steps": int(steps),
             "episodes": int(episodes),
-            "mean_test_accuracy": result["mean_test_accuracy"],
+            SELECTED_ON: result[SELECTED_ON],
             "mean_return": result["mean_return"],
             "wall_time": time.perf_counter() - self.start_time,
         }
         self.history.append(entry)
         logger = self.model.logger
-        logger.record("eval/mean_test_accuracy", entry["mean_test_accuracy"])
+        logger.record(f"eval/{SELECTED_ON}", entry[SELECTED_ON])
         logger.record("eval/mean_return", entry["mean_return"])
         logger.record("time/total_timesteps", int(steps))
         logger.dump(int(steps))
-        if self.best is None or entry["mean_test_accuracy"] > self.best["mean_test_accuracy"]:
+        if self.best is None or entry[SELECTED_ON] > self.best[SELECTED_ON]:
             self.best = dict(entry)
             _save_atomic(self.model, self.out / MODEL_FILE)
             _write_json_atomic(self.out / METADATA_FILE, self.metadata(steps, "training"))
@@ -402,6 +412,7 @@ class _Trainer:
             "eval_seeds": self.eval_seeds,
             "eval_history": self.history,
             "best_eval": self.best,
+            "selected_on": SELECTED_ON,
             "model": MODEL_FILE,
             "final_model": FINAL_MODEL_FILE if status == "done" else None,
             "policy": self.adapter.policy_name,
@@ -421,15 +432,15 @@ class _Trainer:
     def status_line(self, steps: int, callback: _TrainCallback) -> str:
         returns = callback.returns
         mean_return = f"{np.mean(returns):+.3f}" if returns else "-"
-        last = self.history[-1]["mean_test_accuracy"] if self.history else math.nan
-        best = self.best["mean_test_accuracy"] if self.best else math.nan
+        last = self.history[-1][SELECTED_ON] if self.history else math.nan
+        best = self.best[SELECTED_ON] if self.best else math.nan
         elapsed = time.perf_counter() - self.start_time
         remaining = max(self.args.steps - steps, 0)
         eta = elapsed / steps * remaining if steps else math.nan
         return (
             f"[{steps}/{self.args.steps}] {min(steps / self.args.steps, 1.0):4.0%}  "
             f"episodes {callback.episodes}  "
-            f"mean return {mean_return}  eval {last:.3f} (best {best:.3f})  ETA {eta:5.0f} s"
+            f"mean return {mean_return}  eval validation {last:.3f} (best {best:.3f})  ETA {eta:5.0f} s"
         )
 
 
@@ -519,6 +530,7 @@ def _write_json_atomic(path: Path, value: Any) -> None:
 __all__ = [
     "EVAL_SEED_START",
     "METADATA_KEYS",
+    "SELECTED_ON",
     "TRAIN_SEED_BASE",
     "StudentSeedStream",
     "TrainArgs",

@@ -275,7 +275,7 @@ def test_cli_train_writes_model_and_metadata(tmp_path: Path, capsys: pytest.Capt
             "--env-kwargs", json.dumps(SHORT)]  # fmt: skip
     assert main(argv) == 0
     captured = capsys.readouterr()
-    assert "best evaluation: mean test accuracy" in captured.out and f"sb3:{out}" in captured.out
+    assert "best evaluation: mean validation accuracy" in captured.out and f"sb3:{out}" in captured.out
     assert "episodes" in captured.err and "ETA" in captured.err and "mean return" in captured.err
     assert {p.name for p in out.iterdir()} >= {
         "best_model.zip",
@@ -291,12 +291,54 @@ def test_cli_train_writes_model_and_metadata(tmp_path: Path, capsys: pytest.Capt
     assert metadata["train_seed_start"] == 4_000_000 and metadata["eval_seeds"] == [20000, 20001]
     assert [e["steps"] for e in metadata["eval_history"]] == [0, 64, 128]
     assert metadata["best_eval"] in metadata["eval_history"] and metadata["status"] == "done"
+    assert metadata["selected_on"] == "mean_validation_accuracy"
+    assert not [key for entry in metadata["eval_history"] for key in entry if "test" in key]
     assert set(metadata["versions"]) >= {"teachgym", "stable-baselines3", "torch", "gymnasium", "numpy"}
     assert metadata["command"].startswith("teachgym train teachgym/SkillList-Sim-v0 --algo ppo")
-    assert "eval/mean_test_accuracy" in (out / "progress.csv").read_text().splitlines()[0]
+    assert "eval/mean_validation_accuracy" in (out / "progress.csv").read_text().splitlines()[0]
+    assert "test" not in (out / "progress.csv").read_text().splitlines()[0]
     # A second run into the same folder is refused rather than overwriting a trained teacher.
     assert main(argv) == 2
     assert "already holds a trained teacher" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("validation_improves", [True, False])
+def test_the_best_checkpoint_is_chosen_on_validation_never_on_test(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, validation_improves: bool
+) -> None:
+    """Evaluation episodes whose validation and test accuracies disagree (one rises over training
+    while the other falls): the checkpoint kept is the one validation prefers (issue 14)."""
+    from teachgym.rollout import EpisodeResult
+
+    episodes: list[int] = []
+
+    def disagreeing_episode(env: gym.Env, teacher: Any, seed: int, **kwargs: Any) -> EpisodeResult:
+        evaluation = len(episodes) // 2  # two evaluation students per evaluation
+        episodes.append(seed)
+        rising, falling = 0.1 + 0.1 * evaluation, 0.9 - 0.1 * evaluation
+        validation, test = (rising, falling) if validation_improves else (falling, rising)
+        return EpisodeResult(env.spec.id, "", seed, final_accuracy=validation, test_accuracy=test)
+
+    import teachgym.train as training
+
+    saved: list[tuple[str, int]] = []  # (file, the policy's step) of every checkpoint written
+    save = training._save_atomic
+
+    def recording_save(model: Any, path: Path) -> None:
+        saved.append((path.name, int(model.num_timesteps)))
+        save(model, path)
+
+    monkeypatch.setattr(training, "run_episode", disagreeing_episode)
+    monkeypatch.setattr(training, "_save_atomic", recording_save)
+    out = tmp_path / "ppo"
+    metadata = short_train(out)
+    history = metadata["eval_history"]
+    assert [entry["steps"] for entry in history] == [0, 128, 256] and len(episodes) == 6
+    best = history[-1] if validation_improves else history[0]
+    assert metadata["best_eval"] == best
+    assert json.loads((out / "teacher.json").read_text())["best_eval"] == best
+    # best_model.zip on disk is the policy of the chosen evaluation: its last write was at that step.
+    assert [step for name, step in saved if name == "best_model.zip"][-1] == best["steps"]
 
 
 @pytest.mark.parametrize(
@@ -416,7 +458,7 @@ def test_mismatched_spaces_are_refused_naming_both(trained: Path) -> None:
     env = gym.make("teachgym/SkillList-Synthetic-v0", num_steps=5)  # SkillList too, but 6 skills
     assert not agents.supports(f"sb3:{trained}", env)  # another env id: the bench skips it
     with pytest.raises(UnsupportedError) as error:
-        load_teacher(trained, env)
+        load_teacher(trained, agents.describe(env))
     message = str(error.value)
     assert "observation space Dict(" in message
     assert "'profile': Box(0.0, 1.0, (8,), float32)" in message  # the policy's
@@ -486,9 +528,9 @@ def test_bench_runs_a_trained_teacher_where_its_env_id_matches(
 ) -> None:
     from teachgym.bench import suites
 
-    quick = {task.name: task for task in suites.suite("quick")}
+    core = {task.name: task for task in suites.suite("core-v0")}
     # The quick suite cut to two tasks: the one the teacher was trained for, and one of another family.
-    monkeypatch.setitem(suites.SUITES, "quick", [quick["SkillList-Sim-v0"], quick["Intervention-Sim-v0"]])
+    monkeypatch.setitem(suites.SUITES, "quick", [core["SkillList-Sim-v0"], core["Intervention-Sim-v0"]])
     name = f"sb3:{trained}"
     out = tmp_path / "bench"
     argv = ["bench", "quick", "--agents", f"random,{name}", "--seeds", "2", "--out", str(out), "--quiet"]
