@@ -1,8 +1,10 @@
 """Teachers: the Teacher protocol, the name registry, and the baselines from the literature.
 
-``teachgym.agents.make(name, env)`` builds a teacher; ``teachgym.agents.names()`` lists them. To add
-a teacher, write a class in a module here, decorate it with :func:`register`, and import the module
-below.
+``teachgym.agents.make(name, task)`` builds a teacher from a task's read-only
+:class:`TaskDescription` (``make(name, env)`` describes the env itself, and lends a privileged
+reference teacher the :class:`PrivilegedView` it declares); ``teachgym.agents.names()`` lists them.
+To add a teacher, write a class built as ``cls(task, **knobs)`` in a module here, decorate it with
+:func:`register`, and import the module below.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from teachgym.agents.base import (
     TeacherSpec,
     as_teacher,
     builds,
+    describe,
     make,
     names,
     register,
@@ -39,14 +42,18 @@ from teachgym.agents.base import (
     supports,
     teacher_rng,
 )
+from teachgym.task import PrivilegedView, TaskDescription
 
 __all__ = [
     "BaseTeacher",
     "FunctionTeacher",
+    "PrivilegedView",
+    "TaskDescription",
     "Teacher",
     "TeacherSpec",
     "as_teacher",
     "builds",
+    "describe",
     "make",
     "names",
     "register",

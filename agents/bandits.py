@@ -16,6 +16,7 @@ import numpy as np
 from teachgym.agents.base import register
 from teachgym.agents.tscl import CURRICULUM_FAMILIES, ProgressTeacher
 from teachgym.config import check_bool, check_choice, check_int, check_real
+from teachgym.task import TaskDescription
 
 RESCALES: tuple[str, ...] = ("quantile", "range")
 #: Percentiles of past progress mapped to rewards 0 and 1 by ``rescale="quantile"`` (Graves et al.
@@ -55,14 +56,14 @@ class Exp3Teacher(ProgressTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         gamma: float = 0.1,
         absolute: bool = True,
         rescale: str = "quantile",
         history: int = 1000,
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.gamma = check_real(self.owner, "gamma", gamma, 0.0, 1.0, low_open=True)
         self.absolute = check_bool(self.owner, "absolute", absolute)
         self.rescale = check_choice(self.owner, "rescale", rescale, RESCALES)
@@ -127,8 +128,8 @@ class AbsoluteLearningProgressTeacher(ProgressTeacher):
 
     name = "alp"
 
-    def __init__(self, env: gym.Env[Any, Any], *, random_share: float = 0.2) -> None:
-        super().__init__(env)
+    def __init__(self, task: TaskDescription, *, random_share: float = 0.2) -> None:
+        super().__init__(task)
         self.random_share = check_real(self.owner, "random_share", random_share, 0.0, 1.0)
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:

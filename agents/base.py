@@ -4,6 +4,15 @@ A teacher is any object with ``act(obs, info) -> action``; ``reset`` and ``obser
 (see :func:`as_teacher`). Registered teachers are built by name with :func:`make`, which refuses a
 teacher on a family it does not declare.
 
+**What a teacher may read.** A registered teacher class is built as ``cls(task, **knobs)`` from the
+task's read-only :class:`~teachgym.task.TaskDescription` (spaces, skill names and levels, budget,
+the family's public settings, training data where the family lends it), never from the env: it
+cannot reach the student, the domain or a held-out item. A privileged *reference* teacher declares
+the hidden state it reads (``register(..., reference=True, privileged=("student", "domain"))``) and
+is built as ``cls(task, view=view, **knobs)``, where ``view`` (a
+:class:`~teachgym.task.PrivilegedView` made by ``env.unwrapped.privileged_view(fields)``) holds
+exactly the declared fields. :func:`register` checks these signatures.
+
 A name ``"sb3:DIR"`` is a teacher trained by ``teachgym train ... --out DIR`` (stable-baselines3, extra
 ``teachgym[rl]``; :func:`teachgym.agents.sb3.load_teacher`): :func:`spec`, :func:`supports`,
 :func:`builds` and :func:`make` take it like a registered name (its family and env id are read from
@@ -14,6 +23,7 @@ stored in it (SB3 uses cloudpickle): use only folders you trust.
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
@@ -23,6 +33,7 @@ import numpy as np
 
 from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
 from teachgym.registry_utils import call_checked, lookup
+from teachgym.task import PrivilegedView, TaskDescription
 
 Observation = dict[str, np.ndarray]
 
@@ -131,19 +142,23 @@ class TeacherSpec:
 
     Attributes:
         name: registry name, e.g. ``"weakest-skill"``.
-        factory: builds the teacher for an env (``factory(env) -> Teacher``).
+        factory: builds the teacher from a task's description: ``factory(task, **knobs)``, or
+            ``factory(task, view=view, **knobs)`` when it declares ``privileged`` state.
         families: families it supports (``TeachingEnv.family`` names).
         paper: the source it follows.
         summary: one line on what it does.
-        reference: True for privileged upper references (``oracle``), never ranked as entries.
+        reference: True for upper references (``oracle``), never ranked as entries.
+        privileged: the hidden state it reads (keys of ``TeachingEnv.privileged()``, e.g.
+            ``("student", "domain")``); empty for every teacher that sees only what a real one does.
     """
 
     name: str
-    factory: Callable[[gym.Env[Any, Any]], Teacher]
+    factory: Callable[..., Teacher]
     families: tuple[str, ...]
     paper: str
     summary: str
     reference: bool = False
+    privileged: tuple[str, ...] = ()
 
 
 #: Name -> its registrations. One name may carry one strategy adapted to several families (e.g.
@@ -153,34 +168,97 @@ _REGISTRY: dict[str, list[TeacherSpec]] = {}
 
 
 def register(
-    name: str, *, families: tuple[str, ...], paper: str, summary: str, reference: bool = False
+    name: str,
+    *,
+    families: tuple[str, ...],
+    paper: str,
+    summary: str,
+    reference: bool = False,
+    privileged: tuple[str, ...] = (),
 ) -> Callable[[Any], Any]:
-    """Class decorator: register a teacher class (built as ``cls(env, **knobs)``) under ``name`` for
-    ``families``."""
+    """Class decorator: register a teacher class under ``name`` for ``families``.
+
+    The class is built as ``cls(task, **knobs)`` from a :class:`~teachgym.task.TaskDescription`;
+    a reference teacher that reads hidden state names it in ``privileged`` and is built as
+    ``cls(task, view=view, **knobs)`` with a :class:`~teachgym.task.PrivilegedView` of exactly those
+    fields. The signature is checked here, so a teacher that asks for anything else (an ``env``) is
+    refused at import.
+    """
+    privileged = tuple(privileged)
+    if privileged and not reference:
+        raise ConfigError(
+            f"teacher {name!r} declares privileged={privileged} but reference=False; a teacher that "
+            "reads hidden state must be registered with reference=True (it is never ranked)"
+        )
 
     def wrap(cls: Any) -> Any:
         taken = {family for existing in _REGISTRY.get(name, []) for family in existing.families}
         if taken & set(families):
             raise ConfigError(f"teacher {name!r} is already registered for {sorted(taken & set(families))}")
-        _REGISTRY.setdefault(name, []).append(TeacherSpec(name, cls, families, paper, summary, reference))
+        _check_factory(name, cls, privileged)
+        _REGISTRY.setdefault(name, []).append(
+            TeacherSpec(name, cls, families, paper, summary, reference, privileged)
+        )
         return cls
 
     return wrap
 
 
-def builds(name: str, env: gym.Env[Any, Any]) -> bool:
-    """Whether teacher ``name`` builds on ``env`` with its default knobs (False when it refuses the
-    env with a ValueError, e.g. ``oracle`` on a neural student, or a missing language model)."""
+def _check_factory(name: str, factory: Any, privileged: tuple[str, ...]) -> None:
+    """Refuse a factory whose signature is not ``(task, *, [view,] knobs...)``."""
     try:
-        make(name, env)
+        parameters = list(inspect.signature(factory).parameters.values())
+    except (TypeError, ValueError):
+        return  # no signature to read (a builtin); make() still passes only task and view
+    expected = "(task, *, view, knobs...)" if privileged else "(task, *, knobs...): never the env"
+    first = parameters[0].name if parameters else None
+    given = {p.name for p in parameters}
+    if first != "task" or ("view" in given) != bool(privileged) or "env" in given:
+        raise ConfigError(
+            f"teacher {name!r} factory {getattr(factory, '__name__', factory)!r} has signature "
+            f"{inspect.signature(factory)}; expected {expected} (privileged={privileged})"
+        )
+
+
+def describe(env: gym.Env[Any, Any]) -> TaskDescription:
+    """The read-only description of ``env``'s task (``env.unwrapped.describe()``)."""
+    describe_task = getattr(env.unwrapped, "describe", None)
+    task = describe_task() if callable(describe_task) else None
+    if not isinstance(task, TaskDescription):
+        raise ConfigError(
+            f"env {type(env.unwrapped).__name__} gives no TaskDescription (describe() returned "
+            f"{type(task).__name__}); expected a teachgym TeachingEnv"
+        )
+    return task
+
+
+def _task_of(source: TaskDescription | gym.Env[Any, Any]) -> TaskDescription:
+    if isinstance(source, TaskDescription):
+        return source
+    if isinstance(source, gym.Env):
+        return describe(source)
+    raise ConfigError(
+        f"a teacher is built from a TaskDescription (or a teachgym env, which describes itself), not "
+        f"{type(source).__name__} {source!r}"
+    )
+
+
+def builds(name: str, source: TaskDescription | gym.Env[Any, Any]) -> bool:
+    """Whether teacher ``name`` builds for ``source`` (a task description, or an env) with its
+    default knobs (False when it refuses with a ValueError, e.g. ``oracle`` on a neural student or
+    given a description alone, or a missing language model)."""
+    try:
+        make(name, source)
     except ValueError:
         return False
     return True
 
 
-def runnable(env: gym.Env[Any, Any]) -> list[str]:
-    """Every registered teacher that supports ``env``'s family and builds on it, sorted."""
-    return [n for n in names() if supports(n, env) and builds(n, env)]
+def runnable(source: TaskDescription | gym.Env[Any, Any]) -> list[str]:
+    """Every registered teacher that supports ``source``'s family and builds for it, sorted."""
+    task = _task_of(source)
+    # Privileged references need the env for their view; with a description alone they do not build.
+    return [n for n in names() if supports(n, task) and builds(n, source)]
 
 
 def names() -> list[str]:
@@ -218,25 +296,51 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
         "; ".join(dict.fromkeys(r.paper for r in registrations)),
         "; ".join(dict.fromkeys(r.summary for r in registrations)),
         any(r.reference for r in registrations),
+        tuple(dict.fromkeys(field for r in registrations for field in r.privileged)),
     )
 
 
-def supports(name: str, env: gym.Env[Any, Any]) -> bool:
-    """Whether teacher ``name`` declares the family of ``env`` (``"sb3:DIR"``: whether ``env`` has the
-    env id and family it was trained on)."""
-    family = getattr(env.unwrapped, "family", None)
+def supports(name: str, source: TaskDescription | gym.Env[Any, Any]) -> bool:
+    """Whether teacher ``name`` declares the family of ``source`` (a task description or an env;
+    ``"sb3:DIR"``: whether it has the env id and family it was trained on)."""
+    task = _task_of(source)
     if _is_sb3(name):
         teachers = _sb3_module().trained_teachers(name[len(SB3_PREFIX) :])
-        env_id = env.spec.id if env.spec is not None else None
-        return bool(env_id in teachers and family == teachers[env_id]["family"])
-    return family in spec(name).families
+        return bool(task.env_id in teachers and task.family == teachers[task.env_id]["family"])
+    return task.family in spec(name).families
 
 
-def make(name: str, env: gym.Env[Any, Any], **options: Any) -> Teacher:
-    """Build teacher ``name`` for ``env`` with its keyword ``options`` (the knobs its docstring
-    lists); refuses a family the teacher does not declare and options it does not take."""
-    teacher_spec = spec(name, getattr(env.unwrapped, "family", None) or "")
-    teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", env=env)
+def make(name: str, source: TaskDescription | gym.Env[Any, Any], **options: Any) -> Teacher:
+    """Build teacher ``name`` with its keyword ``options`` (the knobs its docstring lists) from
+    ``source``: a :class:`~teachgym.task.TaskDescription`, or an env, which is described
+    (``env.unwrapped.describe()``) and, for a privileged reference teacher, asked for a view of
+    exactly the hidden state it declares. The teacher never receives the env.
+
+    Raises:
+        UnsupportedError: a family the teacher does not declare, or a privileged teacher given a
+            description alone (it needs the env for its view).
+        ConfigError: options it does not take, or a ``source`` that is neither.
+    """
+    task = _task_of(source)
+    teacher_spec = spec(name, task.family)
+    handed = [key for key, value in options.items() if isinstance(value, gym.Env)]
+    if handed:
+        raise ConfigError(f"teacher {name!r} options {handed} are envs; a teacher never receives the env")
+    fixed: dict[str, Any] = {"task": task}
+    if teacher_spec.privileged:
+        if not isinstance(source, gym.Env):
+            raise UnsupportedError(
+                f"teacher {name!r} reads the hidden state {list(teacher_spec.privileged)} of the env; "
+                f"build it from the env (make({name!r}, env)), not from its description alone"
+            )
+        view = source.unwrapped.privileged_view(teacher_spec.privileged)  # type: ignore[attr-defined]
+        if not isinstance(view, PrivilegedView):
+            raise ConfigError(
+                f"env {type(source.unwrapped).__name__}.privileged_view returned {type(view).__name__}; "
+                "expected a PrivilegedView"
+            )
+        fixed["view"] = view
+    teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", **fixed)
     return teacher
 
 

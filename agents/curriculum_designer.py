@@ -3,9 +3,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import register
@@ -13,6 +10,7 @@ from teachgym.agents.fixed_curricula import SequentialTeacher
 from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices
 from teachgym.config import check_choice
 from teachgym.errors import UnsupportedError
+from teachgym.task import TaskDescription
 
 RULES: tuple[str, ...] = ("designer", "nearest", "farthest")
 
@@ -73,13 +71,14 @@ class CurriculumDesignerTeacher(SequentialTeacher):
     advantage function that favours *starting with a centrally located class* (low variance of its
     distances to the others) and *ending with classes similar to the first one*, to limit forgetting
     of what was learned first. Here the features are the domain's own input features and the
-    prototypes are computed from the **training pool only** (``env.unwrapped.domain.train_pool()``,
-    read once at construction; the teacher never sees validation or test items): class ``k`` is
-    sub-task ``k`` (the items' ``skill``). The order comes from :func:`designer_order` with ``rule``:
-    ``"designer"`` (default) implements the two stated criteria (central first; then from the most
-    dissimilar to the first class to the most similar); ``"nearest"`` and ``"farthest"`` are greedy
-    similar-next and dissimilar-next chains, for comparing the direction. The paper's exact advantage
-    function was not available to us, so ``"designer"`` follows its stated criteria, not its formula.
+    prototypes are computed from the **training pool only** (the task description's read-only
+    ``training_pool``, read once at construction; the teacher never sees validation or test items):
+    class ``k`` is sub-task ``k`` (the items' ``skill``). The order comes from :func:`designer_order`
+    with ``rule``: ``"designer"`` (default) implements the two stated criteria (central first; then
+    from the most dissimilar to the first class to the most similar); ``"nearest"`` and
+    ``"farthest"`` are greedy similar-next and dissimilar-next chains, for comparing the direction.
+    The paper's exact advantage function was not available to us, so ``"designer"`` follows its
+    stated criteria, not its formula.
 
     The classes are then taught one at a time in that order exactly like ``easy-to-hard``: each until
     its validation score reaches ``threshold`` or it has had ``max_steps_per_task`` steps (0 = an
@@ -92,14 +91,14 @@ class CurriculumDesignerTeacher(SequentialTeacher):
         then: ``"uniform"`` (default) or ``"stay"``.
 
     Raises:
-        UnsupportedError: the env's domain has no training pool with features covering every class.
+        UnsupportedError: the task lends no training pool with features covering every class.
     """
 
     name = "curriculum-designer"
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         rule: str = "designer",
         threshold: float = 0.9,
@@ -108,18 +107,17 @@ class CurriculumDesignerTeacher(SequentialTeacher):
     ) -> None:
         owner = f"teacher {self.name!r}"
         self.rule = check_choice(owner, "rule", rule, RULES)
-        super().__init__(env, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
-        num_classes = num_choices(env, owner)
-        domain = getattr(env.unwrapped, "domain", None)
-        if domain is None or not hasattr(domain, "train_pool"):
+        super().__init__(task, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
+        num_classes = num_choices(task, owner)
+        pool = task.training_pool
+        if pool is None:
             raise UnsupportedError(
-                f"{owner} orders classes by the features of the training pool, but the env's domain "
-                f"{type(domain).__name__} has no train_pool()"
+                f"{owner} orders classes by the features of the training pool, but {task.env_id} lends "
+                "none (its domain has no train_pool())"
             )
-        pool = domain.train_pool()
         if pool.features is None:
             raise UnsupportedError(
-                f"{owner} needs feature vectors, but the training pool of {type(domain).__name__} has none"
+                f"{owner} needs feature vectors, but the training pool of {task.env_id} has none"
             )
         labels = np.asarray(pool.skill).reshape(-1)
         missing = sorted(set(range(num_classes)) - set(labels.tolist()))

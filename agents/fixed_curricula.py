@@ -12,6 +12,7 @@ import numpy as np
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real, require
+from teachgym.task import TaskDescription
 
 THENS: tuple[str, ...] = ("uniform", "stay")
 
@@ -36,10 +37,10 @@ class SequentialTeacher(BaseTeacher):
     name = "sequential"
 
     def __init__(
-        self, env: gym.Env[Any, Any], *, threshold: float, max_steps_per_task: int, then: str
+        self, task: TaskDescription, *, threshold: float, max_steps_per_task: int, then: str
     ) -> None:
         self.owner = f"teacher {self.name!r}"
-        self.num_tasks = num_choices(env, self.owner)
+        self.num_tasks = num_choices(task, self.owner)
         self.threshold = check_real(self.owner, "threshold", threshold, 0.0, 1.0)
         self.max_steps_per_task = check_int(self.owner, "max_steps_per_task", max_steps_per_task, 0)
         self.then = check_choice(self.owner, "then", then, THENS)
@@ -111,13 +112,13 @@ class EasyToHardTeacher(SequentialTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         threshold: float = 0.9,
         max_steps_per_task: int = 0,
         then: str = "uniform",
     ) -> None:
-        super().__init__(env, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
+        super().__init__(task, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
 
     def order(self, num_tasks: int) -> list[int]:
         return list(range(num_tasks))
@@ -144,13 +145,13 @@ class HardToEasyTeacher(SequentialTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         threshold: float = 0.9,
         max_steps_per_task: int = 0,
         then: str = "uniform",
     ) -> None:
-        super().__init__(env, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
+        super().__init__(task, threshold=threshold, max_steps_per_task=max_steps_per_task, then=then)
 
     def order(self, num_tasks: int) -> list[int]:
         return list(range(num_tasks - 1, -1, -1))
@@ -203,7 +204,7 @@ class CyclicalTeacher(BaseTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         start_share: float = 0.25,
         multiplier: float = 0.5,
@@ -211,7 +212,7 @@ class CyclicalTeacher(BaseTeacher):
         epoch_steps: int = 20,
     ) -> None:
         owner = f"teacher {self.name!r}"
-        self.num_tasks = num_choices(env, owner)
+        self.num_tasks = num_choices(task, owner)
         self.start_share = check_real(owner, "start_share", start_share, 0.0, 1.0, low_open=True)
         self.multiplier = check_real(owner, "multiplier", multiplier, 0.0, 1.0, low_open=True, high_open=True)
         self.end_share = check_real(owner, "end_share", end_share, 0.0, 1.0, low_open=True)

@@ -1,7 +1,8 @@
 """Generic teachers: random, uniform and round-robin (the usual baselines).
 
 They act on any allocation action space (``Box`` of weights: spread over cells) and on any
-``Discrete`` choice of the next sub-task (TSCL's uniform-sampling baseline and a fixed cycle).
+``Discrete`` choice of the next sub-task (TSCL's uniform-sampling baseline is ``random`` there; ``uniform``
+gives every sub-task equal steps; ``round-robin`` is a fixed cycle).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.agents.base import BaseTeacher, Observation, register
+from teachgym.task import TaskDescription
 
 #: Families whose action is a Box of weights over (skill, level) cells.
 ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree", "Rehearsal")
@@ -29,9 +31,9 @@ GENERIC_FAMILIES = ALLOCATION_FAMILIES + CHOICE_FAMILIES
 )
 class RandomTeacher(BaseTeacher):
     """Allocations: a draw from a flat Dirichlet over all cells. Choices: a uniformly drawn sub-task
-    (the same distribution as ``uniform`` there, TSCL's uniform-sampling baseline)."""
+    (TSCL's uniform-sampling baseline)."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
 
     def act(self, obs: Observation, info: dict[str, Any]) -> Any:
@@ -44,19 +46,27 @@ class RandomTeacher(BaseTeacher):
 @register(
     "uniform",
     families=GENERIC_FAMILIES,
-    paper="baseline (DataEnvGym, Khan et al. 2024; TSCL's uniform sampling, Matiisen et al. 2017)",
-    summary="equal examples for every cell; or a sub-task drawn uniformly at random each step",
+    paper="baseline (DataEnvGym, Khan et al. 2024; equal practice per sub-task)",
+    summary="equal examples for every cell; or equal steps for every sub-task, in shuffled cycles",
 )
 class UniformTeacher(BaseTeacher):
-    """Allocations: equal weights on every cell. Choices: a uniformly drawn sub-task each step
-    (TSCL's "uniform sampling" baseline)."""
+    """Allocations: equal weights on every cell. Choices: equal steps for every sub-task, in
+    shuffled cycles (each cycle of ``n`` steps visits every sub-task once, in a fresh random order):
+    the choice counterpart of an equal allocation. ``random`` draws every step independently, so its
+    counts drift apart; TSCL's "uniform sampling" baseline is that independent draw (``random``)."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
+
+    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
+        super().reset(observation_space, action_space, seed=seed)
+        self.cycle: list[int] = []
 
     def act(self, obs: Observation, info: dict[str, Any]) -> Any:
         if isinstance(self.action_space, spaces.Discrete):
-            return np.int64(self.action_space.start + self.rng.integers(self.action_space.n))
+            if not self.cycle:
+                self.cycle = [int(c) for c in self.rng.permutation(int(self.action_space.n))]
+            return np.int64(self.action_space.start + self.cycle.pop())
         return np.ones(self.action_space.shape, np.float32)
 
 
@@ -70,7 +80,7 @@ class RoundRobinTeacher(BaseTeacher):
     """Puts each step's examples on one skill (spread over its levels) or picks one sub-task,
     cycling through them in index order."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:

@@ -22,6 +22,7 @@ from teachgym.agents.base import BaseTeacher, Observation, make, register
 from teachgym.config import check_choice, check_int, check_real
 from teachgym.envs.intervention import ACTIONS, BUDGETS, NONE
 from teachgym.numeric import logit, sigmoid
+from teachgym.task import PrivilegedView, TaskDescription
 
 INTERVENTION_FAMILIES = ("Intervention",)
 SAHA = "Saha et al. 2023, Can Language Models Teach Weaker Agents?"
@@ -39,12 +40,11 @@ def budget_counts(obs: Observation, num_steps: int, num_interventions: int) -> t
 class _BudgetedTeacher(BaseTeacher):
     """Shared plumbing: the episode's size, the move to spend on, and the action mask."""
 
-    def __init__(self, env: gym.Env[Any, Any], name: str, move: str = "explain") -> None:
+    def __init__(self, task: TaskDescription, name: str, move: str = "explain") -> None:
         move = check_choice(f"teacher {name!r}", "move", move, HELPING_MOVES)
         self.move = ACTIONS.index(move)
-        unwrapped = env.unwrapped
-        self.num_steps: int = unwrapped.num_steps  # type: ignore[attr-defined]
-        self.num_interventions: int = unwrapped.num_interventions  # type: ignore[attr-defined]
+        self.num_steps = task.num_steps
+        self.num_interventions = int(task.settings["num_interventions"])
 
     def rate(self, obs: Observation) -> float:
         """Interventions left per item left, this one included (at least 1 when every remaining
@@ -93,7 +93,7 @@ class _RankingTeacher(_BudgetedTeacher):
 class NeverTeacher(BaseTeacher):
     """Always ``none`` (Saha et al.'s budget 0). No knobs."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
@@ -109,8 +109,8 @@ class NeverTeacher(BaseTeacher):
 class AlwaysExplainTeacher(_BudgetedTeacher):
     """Explains every item until the budget is spent, then ``none``. No knobs."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
-        super().__init__(env, "always-explain")
+    def __init__(self, task: TaskDescription) -> None:
+        super().__init__(task, "always-explain")
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
         return self.spend(obs, True)
@@ -125,8 +125,8 @@ class AlwaysExplainTeacher(_BudgetedTeacher):
 class RevealAlwaysTeacher(_BudgetedTeacher):
     """Reveals the answer on every item until the budget is spent, then ``none``. No knobs."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
-        super().__init__(env, "reveal-always", "reveal")
+    def __init__(self, task: TaskDescription) -> None:
+        super().__init__(task, "reveal-always", "reveal")
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
         return self.spend(obs, True)
@@ -147,8 +147,8 @@ class RandomInterveneTeacher(_BudgetedTeacher):
         move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, move: str = "explain") -> None:
-        super().__init__(env, "random", move)
+    def __init__(self, task: TaskDescription, *, move: str = "explain") -> None:
+        super().__init__(task, "random", move)
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
         draw = self.rng.random()  # drawn every step, so the stream of draws never depends on the mask
@@ -169,8 +169,8 @@ class LeastConfidentTeacher(_RankingTeacher):
         move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, move: str = "explain") -> None:
-        super().__init__(env, "least-confident", move)
+    def __init__(self, task: TaskDescription, *, move: str = "explain") -> None:
+        super().__init__(task, "least-confident", move)
 
     def score(self, obs: Observation) -> float:
         return -float(obs["confidence"][0])
@@ -189,8 +189,8 @@ class TeacherConfidenceTeacher(_RankingTeacher):
         move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, move: str = "explain") -> None:
-        super().__init__(env, "teacher-confidence", move)
+    def __init__(self, task: TaskDescription, *, move: str = "explain") -> None:
+        super().__init__(task, "teacher-confidence", move)
 
     def score(self, obs: Observation) -> float:
         return float(obs["teacher_confidence"][0])
@@ -249,7 +249,7 @@ class MentalModelTeacher(_RankingTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         move: str = "explain",
         num_shots: int = 4,
@@ -257,7 +257,7 @@ class MentalModelTeacher(_RankingTeacher):
         min_utility: float = -1.0,
     ) -> None:
         owner = "teacher 'mental-model'"
-        super().__init__(env, "mental-model", move)
+        super().__init__(task, "mental-model", move)
         self.num_shots = check_int(owner, "num_shots", num_shots, 1, 1000)
         self.l2 = check_real(owner, "l2", l2, 0.0, 1e6, low_open=True)
         self.min_utility = check_real(owner, "min_utility", min_utility, -1.0, 1.0)
@@ -325,10 +325,11 @@ class MentalModelTeacher(_RankingTeacher):
     paper=f"the oracle intervention of {SAHA}",
     summary="intervenes where the true utility is positive (student wrong, teacher right); reference only",
     reference=True,
+    privileged=("success",),
 )
 class OracleUtilityTeacher(_BudgetedTeacher):
     """Reads the true chance of a right answer after each move for the item on the table
-    (``env.unwrapped.privileged()["success"]()``: it knows whether the student's answer and the
+    (the declared hidden state ``view["success"]()``: it knows whether the student's answer and the
     teacher's are right) and intervenes, while the budget lasts, wherever the true utility
     ``P(correct | move) - P(correct | none)`` is positive: Saha et al.'s oracle, which explains
     exactly the items the student gets wrong. A reference, never a ranked entry.
@@ -337,9 +338,9 @@ class OracleUtilityTeacher(_BudgetedTeacher):
         move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, move: str = "explain") -> None:
-        super().__init__(env, "oracle-utility", move)
-        self.success = env.unwrapped.privileged()["success"]  # type: ignore[attr-defined]
+    def __init__(self, task: TaskDescription, *, view: PrivilegedView, move: str = "explain") -> None:
+        super().__init__(task, "oracle-utility", move)
+        self.success = view["success"]
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
         success = self.success()

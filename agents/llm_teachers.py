@@ -23,14 +23,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_bool, check_int
 from teachgym.domains.arithmetic_text import normalize_answer
 from teachgym.engines import allocate
-from teachgym.errors import ConfigError
+from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.task import TaskDescription
 from teachgym.text_engines import (
     ANSWER_PREFIX,
     PROBLEM_PREFIX,
@@ -121,7 +121,7 @@ def _student_answer(answer: str) -> str:
 
 
 class _LLMWriter(BaseTeacher):
-    """Shared machinery: the generator, few-shot draws from the env's domain, rounds of requests and
+    """Shared machinery: the generator, few-shot draws from the task's example writer, rounds of requests and
     the per-step report."""
 
     #: Registry name, for messages.
@@ -129,13 +129,17 @@ class _LLMWriter(BaseTeacher):
     #: ``max_new_tokens`` of the :class:`HFGenerator` built from a model name.
     max_new_tokens = 48
 
-    def __init__(self, env: gym.Env[Any, Any], *, generator: Any, shots: int, max_rounds: int) -> None:
+    def __init__(self, task: TaskDescription, *, generator: Any, shots: int, max_rounds: int) -> None:
         self.owner = f"teacher {self.name!r}"
-        unwrapped = env.unwrapped
-        self.domain = unwrapped.domain  # type: ignore[attr-defined]
-        self.examples_per_step: int = unwrapped.examples_per_step  # type: ignore[attr-defined]
-        self.skill_names: tuple[str, ...] = tuple(self.domain.skills.names)
-        self.shape = (self.domain.skills.num_skills, self.domain.skills.num_levels)
+        if task.example_writer is None:
+            raise UnsupportedError(
+                f"{self.owner} draws its few-shot problems from the task's example writer; {task.env_id} "
+                "lends none (example_writer is None)"
+            )
+        self.writer = task.example_writer
+        self.examples_per_step = task.examples_per_step
+        self.skill_names = task.skill_names
+        self.shape = (task.num_skills, task.num_levels)
         self.shots = check_int(self.owner, "shots", shots, 0, 16)
         self.max_rounds = check_int(self.owner, "max_rounds", max_rounds, 1, 20)
         self.generator = text_generator(self.owner, generator, max_new_tokens=self.max_new_tokens)
@@ -209,7 +213,7 @@ class _LLMWriter(BaseTeacher):
             return [[] for _ in cells]
         skill = np.repeat([k for k, _ in cells], per_cell)
         level = np.repeat([lv for _, lv in cells], per_cell)
-        pairs = self.domain.generate(skill, level, self.rng).pairs()
+        pairs = self.writer.generate(skill, level, self.rng).pairs()
         return [pairs[i * per_cell : (i + 1) * per_cell] for i in range(len(cells))]
 
     def _write_uniform(self) -> list[Pair]:
@@ -269,14 +273,14 @@ class OpenEndedLLMTeacher(_LLMWriter):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         generator: Any = "smollm2",
         shots: int = 3,
         errors_per_prompt: int = 8,
         max_rounds: int = 2,
     ) -> None:
-        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        super().__init__(task, generator=generator, shots=shots, max_rounds=max_rounds)
         self.errors_per_prompt = check_int(self.owner, "errors_per_prompt", errors_per_prompt, 1, 64)
 
     def prompt(self, errors: list[Pair], shots: Sequence[Pair]) -> str:
@@ -353,14 +357,14 @@ class STATSynTeacher(_LLMWriter):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         generator: Any = "smollm2",
         shots: int = 3,
         num_samples: int = 3,
         max_rounds: int = 2,
     ) -> None:
-        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        super().__init__(task, generator=generator, shots=shots, max_rounds=max_rounds)
         self.num_samples = check_int(self.owner, "num_samples", num_samples, 1, 16)
 
     def synthesis_prompt(self, skill: int, shots: Sequence[Pair]) -> str:
@@ -475,14 +479,14 @@ class ErrorTargetedTeacher(_LLMWriter):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         generator: Any = "smollm2",
         shots: int = 2,
         variants: bool = True,
         max_rounds: int = 2,
     ) -> None:
-        super().__init__(env, generator=generator, shots=shots, max_rounds=max_rounds)
+        super().__init__(task, generator=generator, shots=shots, max_rounds=max_rounds)
         self.variants = check_bool(self.owner, "variants", variants)
         #: Errors used per step at most: each gives a correction and, with variants, a new problem.
         self.num_errors_used = -(-self.examples_per_step // 2) if self.variants else self.examples_per_step
@@ -496,7 +500,7 @@ class ErrorTargetedTeacher(_LLMWriter):
         cells = self._random_cells(count * self.shots)
         skill = np.repeat([k for k, _ in cells], per_cell)
         level = np.repeat([lv for _, lv in cells], per_cell)
-        items = self.domain.generate(skill, level, self.rng)
+        items = self.writer.generate(skill, level, self.rng)
         prompts, answers = [str(q) for q in items.prompts], [str(a) for a in items.answers]
         texts = []
         for demo in range(count):

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_int
 from teachgym.errors import UnsupportedError
+from teachgym.task import PrivilegedView, TaskDescription
 
 
 @register(
@@ -19,11 +19,12 @@ from teachgym.errors import UnsupportedError
     paper="reference teacher (the 'oracle' of Saha et al. 2023 and of TeachMyAgent's comparisons)",
     summary="reads the simulated student's true state; greedy one-step lookahead (reference only)",
     reference=True,
+    privileged=("student", "domain"),
 )
 class OracleTeacher(BaseTeacher):
     """Greedy lookahead on the true state of a simulated student.
 
-    Privileged channel: ``env.unwrapped.privileged()`` gives the live student and domain. For each of
+    Privileged: it declares the live student and domain and reads them from its ``view``. For each of
     ``num_chunks`` chunks of the step's examples, the oracle tries every (skill, level) cell with the
     student's own dynamics (``SimulatedStudent.lookahead``) and adds the chunk to the cell that most
     raises the expected mean accuracy on the validation distribution after the step. It is an upper
@@ -37,17 +38,16 @@ class OracleTeacher(BaseTeacher):
         num_chunks: pieces the step's examples are split into for the greedy search.
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, num_chunks: int = 8) -> None:
+    def __init__(self, task: TaskDescription, *, view: PrivilegedView, num_chunks: int = 8) -> None:
         self.num_chunks = check_int("teacher 'oracle'", "num_chunks", num_chunks, 1, 1000)
-        privileged = env.unwrapped.privileged()  # type: ignore[attr-defined]
-        student = privileged["student"]
+        student = view["student"]
         if not hasattr(student, "lookahead"):
             raise UnsupportedError(
                 f"teacher 'oracle' needs a simulated student with a known model, not {type(student).__name__}"
             )
         self.student = student
-        self.difficulty = privileged["domain"].mean_difficulty()
-        self.examples_per_step: int = env.unwrapped.examples_per_step  # type: ignore[attr-defined]
+        self.difficulty = view["domain"].mean_difficulty()
+        self.examples_per_step = task.examples_per_step
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray | np.int64:
         if isinstance(self.action_space, spaces.Discrete):

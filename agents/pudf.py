@@ -12,6 +12,7 @@ from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real
 from teachgym.errors import UnsupportedError
 from teachgym.numeric import sigmoid
+from teachgym.task import TaskDescription
 
 PICKS: tuple[str, ...] = ("hardest", "uniform")
 #: Largest Newton step (logits): a trust region, since logistic Newton steps can overshoot far from the
@@ -133,7 +134,7 @@ class IrtAbilityTeacher(BaseTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         stall_step: float = 0.1,
         epoch_steps: int = 1,
@@ -142,12 +143,12 @@ class IrtAbilityTeacher(BaseTeacher):
         difficulty_scale: float = 1.0,
     ) -> None:
         owner = f"teacher {self.name!r}"
-        self.num_tasks = num_choices(env, owner)
-        if not getattr(getattr(env.unwrapped, "config", None), "ordered", True):
+        self.num_tasks = num_choices(task, owner)
+        if not task.settings.get("ordered", True):
             # The Rasch prior orders difficulties by index; on unordered sub-tasks (digit classes) an
             # untrained net's one-class artefact becomes "the easiest task" and the curriculum collapses.
             raise UnsupportedError(
-                f"{owner} needs sub-tasks ordered by difficulty; this env's are not ordered"
+                f"{owner} needs sub-tasks ordered by difficulty; {task.env_id}'s are not (ordered=False)"
             )
         self.stall_step = check_real(owner, "stall_step", stall_step, 0.0, 100.0)
         self.epoch_steps = check_int(owner, "epoch_steps", epoch_steps, 1, 10**6)

@@ -16,6 +16,7 @@ import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_int, check_real
+from teachgym.task import TaskDescription
 
 REHEARSAL_FAMILIES = ("Rehearsal",)
 
@@ -59,7 +60,7 @@ class NoReplayTeacher(BaseTeacher):
     only while it is current, the setting in which catastrophic interference was found (McCloskey &
     Cohen 1989) and the lower baseline of the power-law rehearsal paper. No knobs."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
@@ -79,7 +80,7 @@ class UniformReplayTeacher(BaseTeacher):
     (random rehearsal, Robins 1995; experience replay with a uniformly sampled memory, Chaudhry et
     al. 2019). Before a second task arrives everything goes to the current task. No knobs."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         pass
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
@@ -113,7 +114,7 @@ class RecencyTeacher(BaseTeacher):
         tau: decay length of the replay weight, in phases (tasks), a number in (0, 1000] (default 1).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, tau: float = 1.0) -> None:
+    def __init__(self, task: TaskDescription, *, tau: float = 1.0) -> None:
         self.tau = check_real("teacher 'recency'", "tau", tau, 0.0, 1000.0, low_open=True)
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
@@ -151,7 +152,7 @@ class PowerLawTeacher(BaseTeacher):
         alpha: power-law exponent, a number in [0, 20] (default 1).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, alpha: float = 1.0) -> None:
+    def __init__(self, task: TaskDescription, *, alpha: float = 1.0) -> None:
         self.alpha = check_real("teacher 'power-law'", "alpha", alpha, 0.0, 20.0)
 
     def weights(self, num_arrived: int, current: int) -> np.ndarray:
@@ -185,7 +186,7 @@ class LeitnerTeacher(BaseTeacher):
             steps; an int in [1, 16] (default 5).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, threshold: float = 0.7, num_boxes: int = 5) -> None:
+    def __init__(self, task: TaskDescription, *, threshold: float = 0.7, num_boxes: int = 5) -> None:
         owner = "teacher 'leitner'"
         self.threshold = check_real(owner, "threshold", threshold, 0.0, 1.0, low_open=True)
         self.num_boxes = check_int(owner, "num_boxes", num_boxes, 1, 16)

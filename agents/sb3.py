@@ -83,6 +83,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnvIndices, VecEnvO
 
 from teachgym.agents.base import BaseTeacher, Observation
 from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.task import TaskDescription
 
 __all__ = [
     "ALGORITHMS",
@@ -796,10 +797,12 @@ def trained_teachers(directory: str | Path) -> dict[str, dict[str, Any]]:
     return found
 
 
-def load_teacher(directory: str | Path, env: gym.Env[Any, Any]) -> SB3Teacher:
-    """The teacher trained into ``directory`` by ``teachgym train``, for ``env`` (its family must be the
-    one it was trained on, and its spaces those of the policy; another env id is allowed, e.g. to test
-    transfer). For a folder of teachers (:func:`trained_teachers`), the one trained on ``env``'s id.
+def load_teacher(directory: str | Path, task: TaskDescription) -> SB3Teacher:
+    """The teacher trained into ``directory`` by ``teachgym train``, for the described ``task`` (its
+    family must be the one it was trained on, and its spaces those of the policy; another env id is
+    allowed, e.g. to test transfer). For a folder of teachers (:func:`trained_teachers`), the one
+    trained on the task's env id. ``teachgym.agents.make("sb3:DIR", env)`` calls this with the env's
+    description.
 
     **Security:** an SB3 zip is partly cloudpickle data; loading one *executes code* from it. Load
     only files you trust (as with any pickle).
@@ -809,17 +812,16 @@ def load_teacher(directory: str | Path, env: gym.Env[Any, Any]) -> SB3Teacher:
     :raises UnsupportedError: another family, or spaces that do not match (naming both spaces).
     """
     teachers = trained_teachers(directory)
-    env_id = env.spec.id if env.spec is not None else None
     # A folder of teachers picks the one trained on this env id (else the only one, for transfer).
-    metadata = teachers.get(str(env_id)) or next(iter(teachers.values()))
+    metadata = teachers.get(str(task.env_id)) or next(iter(teachers.values()))
     directory = metadata["folder"]
-    family = getattr(env.unwrapped, "family", None)
-    if metadata["family"] != family:
+    name = task.env_id or f"a {task.family} env"
+    if metadata["family"] != task.family:
         raise UnsupportedError(
             f"the teacher in {str(directory)!r} was trained on {metadata['env_id']} (family "
-            f"{metadata['family']!r}), not on the family {family!r} of {_env_name(env)}"
+            f"{metadata['family']!r}), not on the family {task.family!r} of {name}"
         )
-    adapter = PolicyAdapter(env.observation_space, env.action_space, name=_env_name(env))
+    adapter = PolicyAdapter(task.observation_space, task.action_space, name=name)
     path = Path(directory) / str(metadata.get("model", MODEL_FILE))
     model = _load_model(path, metadata["algo"])
     return SB3Teacher(model, adapter, source=str(path))

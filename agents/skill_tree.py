@@ -10,6 +10,7 @@ import numpy as np
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_int, check_real
 from teachgym.skills import SkillSpace
+from teachgym.task import TaskDescription
 
 TREE_FAMILIES = ("SkillTree",)
 
@@ -50,7 +51,7 @@ class PrerequisitesFirstTeacher(BaseTeacher):
         patience: most steps spent on one skill before moving on (default 6).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, threshold: float = 0.7, patience: int = 6) -> None:
+    def __init__(self, task: TaskDescription, *, threshold: float = 0.7, patience: int = 6) -> None:
         owner = "teacher 'prerequisites-first'"
         self.threshold = check_real(owner, "threshold", threshold, 0.0, 1.0, low_open=True)
         self.patience = check_int(owner, "patience", patience, 1)
@@ -90,7 +91,7 @@ class FrontierTeacher(BaseTeacher):
         threshold: validation accuracy that counts as mastered, in (0, 1] (default 0.7).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, threshold: float = 0.7) -> None:
+    def __init__(self, task: TaskDescription, *, threshold: float = 0.7) -> None:
         self.threshold = check_real("teacher 'frontier'", "threshold", threshold, 0.0, 1.0, low_open=True)
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray:
@@ -122,7 +123,7 @@ class ExploreExploitTeacher(BaseTeacher):
         period: one explore step every ``period`` steps (default 2: strict alternation).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, num_new_skills: int = 2, period: int = 2) -> None:
+    def __init__(self, task: TaskDescription, *, num_new_skills: int = 2, period: int = 2) -> None:
         owner = "teacher 'explore-exploit'"
         self.num_new_skills = check_int(owner, "num_new_skills", num_new_skills, 1)
         self.period = check_int(owner, "period", period, 1)

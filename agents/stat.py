@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.generic import ALLOCATION_FAMILIES
 from teachgym.config import check_real
+from teachgym.task import TaskDescription
 
 
 @register(
@@ -31,7 +31,7 @@ class WeakestSkillTeacher(BaseTeacher):
         sharpness: exponent on the missing share (1 = STAT's proportional reweighting).
     """
 
-    def __init__(self, env: gym.Env[Any, Any], *, sharpness: float = 1.0) -> None:
+    def __init__(self, task: TaskDescription, *, sharpness: float = 1.0) -> None:
         self.sharpness = check_real(
             "teacher 'weakest-skill'", "sharpness", sharpness, 0.0, 100.0, low_open=True
         )

@@ -2,20 +2,22 @@
 
 They are the text counterparts of the allocation baselines: ``uniform`` writes the same number of
 problems for every (skill, level), ``random`` a Dirichlet-drawn mix, ``weakest-skill`` puts them on
-the skills the profile shows weakest. Problems come from the env's domain generator (as an engine
-would make them: never a held-out problem) with correct answers, so these teachers measure what
-choosing *which* problems to write is worth, against LLM teachers that also write *how*.
+the skills the profile shows weakest. Problems come from the task's example writer (the domain's
+generator, as an engine would make them: never a held-out problem) with correct answers, so these
+teachers measure what choosing *which* problems to write is worth, against LLM teachers that also
+write *how*.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.engines import Plan, allocate
+from teachgym.errors import UnsupportedError
+from teachgym.task import TaskDescription
 
 TEXT_FAMILIES = ("OpenEnded",)
 
@@ -24,11 +26,15 @@ class _DomainWriter(BaseTeacher):
     """Writes ``examples_per_step`` correct problems per step spread over (skill, level) cells by
     :meth:`weights`."""
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
-        unwrapped = env.unwrapped
-        self.domain = unwrapped.domain  # type: ignore[attr-defined]
-        self.examples_per_step: int = unwrapped.examples_per_step  # type: ignore[attr-defined]
-        self.shape = (self.domain.skills.num_skills, self.domain.skills.num_levels)
+    def __init__(self, task: TaskDescription) -> None:
+        if task.example_writer is None:
+            raise UnsupportedError(
+                f"{type(self).__name__} writes problems with the task's example writer; {task.env_id} "
+                "lends none (example_writer is None)"
+            )
+        self.writer = task.example_writer
+        self.examples_per_step = task.examples_per_step
+        self.shape = (task.num_skills, task.num_levels)
 
     def weights(self, obs: Observation) -> np.ndarray:
         raise NotImplementedError
@@ -36,7 +42,7 @@ class _DomainWriter(BaseTeacher):
     def act(self, obs: Observation, info: dict[str, Any]) -> tuple[tuple[str, str], ...]:
         counts = allocate(self.weights(obs)[None], self.examples_per_step)
         skill, level = Plan(counts).cells()
-        problems = self.domain.generate(skill.ravel(), level.ravel(), self.rng)
+        problems = self.writer.generate(skill.ravel(), level.ravel(), self.rng)
         return tuple(problems.pairs())
 
 

@@ -49,6 +49,7 @@ from gymnasium import spaces
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_bool, check_choice, check_int, check_real
 from teachgym.errors import UnsupportedError
+from teachgym.task import TaskDescription
 
 #: Families whose action is a Discrete choice of the next sub-task, ordered easiest to hardest.
 CURRICULUM_FAMILIES: tuple[str, ...] = ("Curriculum",)
@@ -59,9 +60,9 @@ THOMPSON_MEMORY = 100
 OBSERVES: tuple[str, ...] = ("chosen", "all")
 
 
-def num_choices(env: gym.Env[Any, Any], owner: str) -> int:
-    """The number of sub-tasks of ``env``'s ``Discrete`` action space, or an UnsupportedError."""
-    space = env.action_space
+def num_choices(task: TaskDescription, owner: str) -> int:
+    """The number of sub-tasks of the task's ``Discrete`` action space, or an UnsupportedError."""
+    space = task.action_space
     if not isinstance(space, spaces.Discrete):
         raise UnsupportedError(f"{owner} needs a Discrete choice of sub-task, not the action space {space}")
     return int(space.n)
@@ -113,9 +114,9 @@ class ProgressTeacher(BaseTeacher):
 
     name = "progress"
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
+    def __init__(self, task: TaskDescription) -> None:
         self.owner = f"teacher {self.name!r}"
-        self.num_tasks = num_choices(env, self.owner)
+        self.num_tasks = num_choices(task, self.owner)
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         super().reset(observation_space, action_space, seed=seed)
@@ -233,7 +234,7 @@ class TsclOnlineTeacher(_QTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         alpha: float = 0.1,
         selection: str = "epsilon-greedy",
@@ -242,7 +243,7 @@ class TsclOnlineTeacher(_QTeacher):
         absolute: bool = True,
         observe: str = "chosen",
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.alpha = check_real(self.owner, "alpha", alpha, 0.0, 1.0, low_open=True)
         self._init_selection(selection, epsilon, temperature, absolute, observe)
 
@@ -278,7 +279,7 @@ class TsclNaiveTeacher(_QTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         burst: int = 10,
         alpha: float = 0.1,
@@ -288,7 +289,7 @@ class TsclNaiveTeacher(_QTeacher):
         absolute: bool = True,
         observe: str = "chosen",
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.burst = check_int(self.owner, "burst", burst, 2, 10**6)
         self.alpha = check_real(self.owner, "alpha", alpha, 0.0, 1.0, low_open=True)
         self._init_selection(selection, epsilon, temperature, absolute, observe)
@@ -345,7 +346,7 @@ class TsclWindowTeacher(_QTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         window: int = 10,
         alpha: float = 1.0,
@@ -355,7 +356,7 @@ class TsclWindowTeacher(_QTeacher):
         absolute: bool = True,
         observe: str = "chosen",
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.window = check_int(self.owner, "window", window, 2, 10**6)
         self.alpha = check_real(self.owner, "alpha", alpha, 0.0, 1.0, low_open=True)
         self._init_selection(selection, epsilon, temperature, absolute, observe)
@@ -412,7 +413,7 @@ class TsclSamplingTeacher(ProgressTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         window: int = 10,
         selection: str = "thompson",
@@ -421,7 +422,7 @@ class TsclSamplingTeacher(ProgressTeacher):
         absolute: bool = True,
         observe: str = "chosen",
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.window = check_int(self.owner, "window", window, 1, 10**6)
         self.selection = check_choice(self.owner, "selection", selection, SELECTIONS)
         self.epsilon = check_real(self.owner, "epsilon", epsilon, 0.0, 1.0)

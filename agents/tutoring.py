@@ -27,6 +27,7 @@ from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.agents.skill_tree import topological_order
 from teachgym.config import check_int, check_real, require
 from teachgym.errors import UnsupportedError
+from teachgym.task import TaskDescription
 from teachgym.tracing import BKTParams, update
 
 TUTOR_FAMILIES = ("Tutor",)
@@ -43,8 +44,8 @@ class TutoringTeacher(BaseTeacher):
 
     owner = "tutoring teacher"
 
-    def __init__(self, env: gym.Env[Any, Any]) -> None:
-        space, observation_space = env.action_space, env.observation_space
+    def __init__(self, task: TaskDescription) -> None:
+        space, observation_space = task.action_space, task.observation_space
         keys = ("recent", "attempts", "prerequisites")
         if not isinstance(space, spaces.Discrete) or not isinstance(observation_space, spaces.Dict):
             raise UnsupportedError(f"{self.owner} needs the Tutor family's Discrete action, not {space}")
@@ -52,7 +53,7 @@ class TutoringTeacher(BaseTeacher):
             raise UnsupportedError(f"{self.owner} needs the observation keys {list(keys)}")
         self.num_skills = int(observation_space["prerequisites"].shape[0])
         self.num_levels = int(space.n) // self.num_skills
-        self.num_steps: int = env.unwrapped.num_steps  # type: ignore[attr-defined]
+        self.num_steps = task.num_steps
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         super().reset(observation_space, action_space, seed=seed)
@@ -125,7 +126,7 @@ class BKTMasteryTeacher(TutoringTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         mastery: float = 0.95,
         patience: int = 10,
@@ -135,7 +136,7 @@ class BKTMasteryTeacher(TutoringTeacher):
         slip: float = 0.1,
         params: Mapping[int, BKTParams] | None = None,
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.mastery = check_real(self.owner, "mastery", mastery, 0.0, 1.0, low_open=True, high_open=True)
         self.patience = check_int(self.owner, "patience", patience, 1)
         default = BKTParams(prior=prior, learn=learn, guess=guess, slip=slip)
@@ -229,7 +230,7 @@ class IRTZPDTeacher(TutoringTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         target: float = 0.7,
         band: float = 0.15,
@@ -239,7 +240,7 @@ class IRTZPDTeacher(TutoringTeacher):
         rate_decay: float = 0.0,
         difficulty_rate: float = 0.2,
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.guess = check_real(self.owner, "guess", guess, 0.0, 1.0, high_open=True)
         self.target = check_real(self.owner, "target", target, self.guess, 1.0, low_open=True, high_open=True)
         self.band = check_real(self.owner, "band", band, 0.0, 1.0)
@@ -311,13 +312,13 @@ class SpacedRepetitionTeacher(TutoringTeacher):
 
     def __init__(
         self,
-        env: gym.Env[Any, Any],
+        task: TaskDescription,
         *,
         first_interval: int = 1,
         growth: float = 2.0,
         boxes_per_level: int = 2,
     ) -> None:
-        super().__init__(env)
+        super().__init__(task)
         self.first_interval = check_int(self.owner, "first_interval", first_interval, 1)
         self.growth = check_real(self.owner, "growth", growth, 1.0, 100.0)
         self.boxes_per_level = check_int(self.owner, "boxes_per_level", boxes_per_level, 1)

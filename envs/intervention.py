@@ -12,6 +12,7 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.actions import as_discrete
+from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
 from teachgym.config import parse_config, require
 from teachgym.domains.base import Items
@@ -75,9 +76,26 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = ("oracle-utility",)
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "quick": [("Intervention-Sim-v0", "Sim", {})],
     "core-v0": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
 }
+#: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed
+#: by ``teachgym effects DIR`` and reported whatever it shows (teachgym.bench.effects).
+EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        name="expected-utility-beats-random-intervention",
+        paper="Saha et al. 2023, Can Language Models Teach Weaker Agents?",
+        task="Intervention-Sim-v0",
+        teacher="mental-model",
+        baseline="random",
+        metric="test_accuracy",
+        direction=+1,
+        seeds=tuple(range(60)),
+        note=(
+            "Intervening where a mental model of the student expects the most utility beats random "
+            "intervention at the same budget."
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -280,11 +298,13 @@ class InterventionEnv(TeachingEnv):
     accuracy (``mean_accuracy()``, what runners log) plus the stream's score so far
     (``sum(current_correct - cost) / num_steps``); it starts at the initial validation accuracy.
 
-    ``info`` reports the parts every step: ``intervention`` (the move's name), ``current_correct``,
-    ``heldout_gain`` and ``cost`` of the step, and the episode's counters: ``interventions_used``,
-    ``num_correct`` (items answered right), ``helped_now`` (items an intervention turned from
-    wrong to right: students helped now), ``misled`` (from right to wrong) and ``learned`` (the
-    validation mean accuracy gained since reset: students who learned).
+    ``info`` reports every step ``intervention`` (the move's name), ``current_correct`` and ``cost``
+    of the step and the counters ``interventions_used`` and ``num_correct`` (items answered right).
+    Only the last step's ``info`` adds the episode's ``heldout_gain`` (the sum of the steps'
+    held-out gains: the return minus the stream's score), ``helped_now`` (items an intervention
+    turned from wrong to right: students helped now), ``misled`` (from right to wrong) and
+    ``learned`` (the validation mean accuracy gained since reset: students who learned); step by
+    step they would show the validation trajectory and the student's unaided answers.
 
     ## Starting State
 
@@ -312,22 +332,24 @@ class InterventionEnv(TeachingEnv):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. Revised (issue 14): ``info["heldout_gain"]`` comes only with the last
+      step, as the episode's total (every step it showed the validation trajectory); rewards and
+      observations are unchanged.
     """
 
     family = "Intervention"
+    public_settings = ("budget_fraction", "num_interventions", "intervention_cost")
     reveals_profile = False
     extra_info_keys = (
         "intervention",
         "current_correct",
-        "heldout_gain",
         "cost",
         "interventions_used",
         "num_correct",
     )
-    # Only at the end: step by step, these counters would reveal the student's unaided answers and
-    # its held-out trajectory, which the teacher must not see.
-    extra_final_info_keys = ("helped_now", "misled", "learned")
+    # Only at the end: step by step, these would reveal the student's unaided answers and its
+    # held-out (validation) trajectory, which the teacher must not see.
+    extra_final_info_keys = ("heldout_gain", "helped_now", "misled", "learned")
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.config = parse_config(InterventionConfig, kwargs, owner=f"{self.family} env")
@@ -390,12 +412,8 @@ class InterventionEnv(TeachingEnv):
         self._helped_now = 0
         self._misled = 0
         self._stream_score = 0.0
-        self._last: dict[str, Any] = {
-            "intervention": "",
-            "current_correct": False,
-            "heldout_gain": 0.0,
-            "cost": 0.0,
-        }
+        self._heldout_gain = 0.0
+        self._last: dict[str, Any] = {"intervention": "", "current_correct": False, "cost": 0.0}
         self._item: _Item | None = self._present()
 
     def _present(self) -> _Item:
@@ -485,10 +503,10 @@ class InterventionEnv(TeachingEnv):
         self._helped_now += int(current_correct and not item.correct)
         self._misled += int(item.correct and not current_correct)
         self._stream_score += (float(current_correct) - cost) / self.num_steps
+        self._heldout_gain += float(heldout_gain)
         self._last = {
             "intervention": ACTIONS[move],
             "current_correct": bool(current_correct),
-            "heldout_gain": float(heldout_gain),
             "cost": float(cost),
         }
         truncated = self._step_count >= self.num_steps
@@ -574,6 +592,7 @@ class InterventionEnv(TeachingEnv):
 
     def _extra_final_info(self) -> dict[str, Any]:
         return {
+            "heldout_gain": self._heldout_gain,
             "helped_now": self._helped_now,
             "misled": self._misled,
             "learned": self.mean_accuracy() - float(self._initial_profile.member(0).mean),

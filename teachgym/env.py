@@ -7,6 +7,7 @@ split; the objective turns the previous and new profile into the reward.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -15,11 +16,12 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.domains.base import Domain, Items
-from teachgym.engines import Engine, Plan
-from teachgym.errors import ConfigError, EpisodeStateError
+from teachgym.engines import Engine, Plan, allocate
+from teachgym.errors import ConfigError, EpisodeStateError, UnsupportedError
 from teachgym.objectives import Cost, Objective, TargetSkillGain, make_objective
 from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.base import Student
+from teachgym.task import ExampleWriter, PrivilegedView, TaskDescription
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,12 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     #: validation profile (``profile``, ``mean_accuracy``) only on the episode's last step. Runners
     #: log per-step accuracy from :attr:`profile`, which teachers must not read.
     reveals_profile: ClassVar[bool] = True
+    #: The family's settings (attributes of ``self.config``) that a real teacher of the task knows,
+    #: handed to teachers in :meth:`describe` (e.g. the intervention budget).
+    public_settings: ClassVar[tuple[str, ...]] = ()
+    #: True where the action is the training data itself (OpenEnded): :meth:`describe` then lends
+    #: teachers the domain's generator of fresh training examples.
+    teacher_writes_data: ClassVar[bool] = False
     metadata: dict[str, Any] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
@@ -81,6 +89,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         num_steps: int,
         examples_per_step: int,
         objective: str | Objective = "mean-gain",
+        prior_examples: int = 0,
+        prior_skill_fraction: float = 1.0,
         render_mode: str | None = None,
     ) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
@@ -96,6 +106,8 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self.skills = domain.skills
         self.num_steps = num_steps
         self.examples_per_step = examples_per_step
+        self.prior_examples = prior_examples
+        self.prior_skill_fraction = prior_skill_fraction
         self.objective = make_objective(objective)
         self.render_mode = render_mode
         self._validation: Items = domain.heldout("validation")
@@ -158,8 +170,10 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             raise ConfigError(f"reset() takes no options in this env, got {options!r}")
         super().reset(seed=seed)
         root = np.random.SeedSequence(int(self.np_random.integers(2**63)))
-        student_seed, engine_seed = root.spawn(2)
+        # spawn(3)'s first two children are spawn(2)'s: ids without prior knowledge are unchanged.
+        student_seed, engine_seed, prior_seed = root.spawn(3)
         self._engine_rng = np.random.default_rng(engine_seed)
+        self._prior_rng = np.random.default_rng(prior_seed)
         self._step_count = 0
         self._examples_used = 0
         self._compute_used = 0
@@ -167,6 +181,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _end_reset(self, validation: Profile, test: Profile) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         """Finish a reset from the fresh student's one-member profiles on the validation and test splits."""
+        if self.prior_examples:
+            self._learn_prior()
+            validation, test = self._assess(self._validation), self._assess(self._test)
         self._profile = validation
         self._initial_profile = self._profile
         self._initial_test_profile = test
@@ -178,6 +195,20 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     def _after_reset(self) -> None:
         """Reset what the family's observation needs (called at the end of reset)."""
+
+    def _learn_prior(self) -> None:
+        """Prior knowledge: the fresh student learns ``prior_examples`` examples spread evenly over a
+        random subset of ``prior_skill_fraction`` of the skills (all their levels), drawn from the
+        reset seed alone, so every teacher meets the same student: heterogeneous starting profiles,
+        the missing skills that STAT targets. Not counted in ``examples_used`` or ``compute_used``."""
+        num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
+        known = self._prior_rng.choice(
+            num_skills, max(1, round(self.prior_skill_fraction * num_skills)), replace=False
+        )
+        weights = np.zeros((1, num_skills, num_levels))
+        weights[0, known] = 1.0
+        plan = Plan(allocate(weights, self.prior_examples))
+        self.student.learn(self.engine.generate(plan, self._prior_rng))
 
     def step(self, action: Any) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
         lesson = self._lesson(self._check_action(action))
@@ -266,12 +297,14 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     @classmethod
     def score(cls, test_accuracy: float, random: float, reference: float) -> float:
-        """An episode's normalized score in [0, 1] (bsuite-style): 0 at the ``random`` teacher's mean
+        """An episode's normalized score (bsuite-style, unitless): 0 at the ``random`` teacher's mean
         test accuracy on the task, 1 at the family's reference teacher's (``REFERENCES`` in the family
-        module), linear between, clipped. Families whose scale is not linear in test accuracy
-        override this."""
+        module), linear in test accuracy and not clipped: below 0 for an episode worse than random's
+        mean, above 1 for one better than the reference's. Clipping would turn every episode beyond
+        an anchor into a tie and bias means and intervals, so statistics use the raw value; a display
+        may clip, and must say so. Families whose scale is not linear in test accuracy override this."""
         span = max(reference - random, cls.MIN_SCORE_RANGE)
-        return float(min(1.0, max(0.0, (test_accuracy - random) / span)))
+        return float((test_accuracy - random) / span)
 
     def mean_accuracy(self) -> float:
         """The validation accuracy the reward and the records track: the mean over skills (families
@@ -332,10 +365,49 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
         return "\n".join(lines) + "\n"
 
-    def privileged(self) -> dict[str, Any]:
-        """The live student and domain, for privileged *reference* teachers (``oracle``) only.
+    # ------------------------------------------------------------------ what teachers are given
+    def describe(self) -> TaskDescription:
+        """What a real teacher of this task knows, read-only: spaces, skill names and levels, the
+        budget, the prerequisite graph where the observation shows it, the family's
+        :attr:`public_settings`, the domain's training pool where it has one, and its generator of
+        training examples where :attr:`teacher_writes_data`. Teachers are built from this, never
+        from the env; no validation or test item is in it."""
+        config = getattr(self, "config", self)
+        shows_prerequisites = "prerequisites" in getattr(self.observation_space, "spaces", {})
+        train_pool = getattr(self.domain, "train_pool", None)
+        return TaskDescription(
+            family=self.family,
+            observation_space=self.observation_space,
+            action_space=self.action_space,
+            skill_names=self.skills.names,
+            num_levels=self.skills.num_levels,
+            num_steps=self.num_steps,
+            examples_per_step=self.examples_per_step,
+            env_id=self.spec.id if self.spec is not None else None,
+            prerequisites=self.skills.prerequisites if shows_prerequisites else {},
+            settings={name: getattr(config, name) for name in self.public_settings},
+            training_pool=train_pool() if callable(train_pool) else None,
+            example_writer=ExampleWriter(self.domain.generate) if self.teacher_writes_data else None,  # type: ignore[attr-defined]
+        )
 
-        Reading this breaks the teaching contract (a real teacher sees only observations); results of
-        teachers that use it are references, never ranked entries.
-        """
+    def privileged(self) -> dict[str, Any]:
+        """Every piece of hidden state a privileged reference teacher may declare, by name: here the
+        live student and domain (families add theirs). Teachers never call this; they receive the
+        part they declared through :meth:`privileged_view`."""
         return {"student": self.student, "domain": self.domain}
+
+    def privileged_view(self, fields: Sequence[str]) -> PrivilegedView:
+        """The hidden state named in ``fields`` (keys of :meth:`privileged`) and nothing else, for a
+        reference teacher registered with ``privileged=fields``. Reading it breaks the teaching
+        contract: results of teachers that use it are references, never ranked entries.
+
+        Raises:
+            UnsupportedError: a name this family has no hidden state for.
+        """
+        hidden = self.privileged()
+        unknown = [name for name in fields if name not in hidden]
+        if unknown:
+            raise UnsupportedError(
+                f"the {self.family} env has no hidden state {unknown}; expected any of {sorted(hidden)}"
+            )
+        return PrivilegedView({name: hidden[name] for name in fields})

@@ -17,6 +17,7 @@ from teachgym.agents.pudf import fit_rasch
 from teachgym.agents.tscl import select
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.task import TaskDescription
 
 CURRICULUM_TEACHERS = (
     "tscl-online",
@@ -84,6 +85,20 @@ class ScriptedCurriculumEnv(gym.Env):
             "budget": np.array([1.0 - self.t / self.num_steps], np.float32),
             "last_task": self.last.astype(np.float32),
         }
+
+    def describe(self) -> TaskDescription:
+        """What a teacher may know (``agents.make(name, env)`` builds teachers from this)."""
+        train_pool = getattr(self.domain, "train_pool", None)
+        return TaskDescription(
+            family=self.family,
+            observation_space=self.observation_space,
+            action_space=self.action_space,
+            skill_names=tuple(f"task-{k}" for k in range(self.num_tasks)),
+            num_levels=1,
+            num_steps=self.num_steps,
+            examples_per_step=1,
+            training_pool=train_pool() if callable(train_pool) else None,
+        )
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

@@ -220,20 +220,25 @@ def test_every_teacher_faces_the_same_stream() -> None:
 
 
 def test_rewards_add_up_to_their_parts() -> None:
+    """The return is the stream's score plus the held-out gain, which ``info`` shows only at the end:
+    step by step it would be the validation trajectory (issue 14)."""
     env = gym.make(SIM)
     obs, info = env.reset(seed=2)
+    assert "heldout_gain" not in info
     teacher = agents.make("random", env)
     teacher.reset(env.observation_space, env.action_space, seed=2)
-    total = 0.0
+    total = stream = 0.0
     done = False
     while not done:
         obs, reward, terminated, truncated, info = env.step(teacher.act(obs, info))
-        parts = (float(info["current_correct"]) - info["cost"]) / 60 + info["heldout_gain"]
-        assert reward == pytest.approx(parts)
-        total += reward
         done = terminated or truncated
+        assert ("heldout_gain" in info) == done, f"heldout_gain in info at step {info['step']}"
+        stream += (float(info["current_correct"]) - info["cost"]) / 60
+        total += reward
     cost = info["interventions_used"] * env.unwrapped.config.intervention_cost
-    assert total == pytest.approx((info["num_correct"] - cost) / 60 + info["learned"])
+    assert stream == pytest.approx((info["num_correct"] - cost) / 60)
+    assert total == pytest.approx(stream + info["heldout_gain"])
+    assert info["heldout_gain"] == pytest.approx(info["learned"])  # the default objective, mean-gain
 
 
 # --------------------------------------------------------------------------- teachers, scripted
