@@ -1,7 +1,8 @@
 """Teaching-environment families, registered with Gymnasium under the ``teachgym/`` namespace.
 
 Each family module declares its variants as data (``VARIANTS``: variant name -> (version, keyword
-arguments)); :func:`register_all` turns every row into the id ``teachgym/<Family>-<Variant>-v<version>``.
+arguments), or a list of such pairs, oldest first, when earlier versions stay registered as Gymnasium
+keeps them); :func:`register_all` turns every pair into the id ``teachgym/<Family>-<Variant>-v<version>``.
 To add a family, write ``envs/<family>.py`` with an env class (a :class:`~teachgym.env.TeachingEnv`
 with a ``family`` name, named by ``ENV_CLASS``) and a ``VARIANTS`` table, and add the module to
 :data:`FAMILIES`.
@@ -29,9 +30,27 @@ FAMILIES: dict[str, str] = {
     "OpenEnded": "open_ended",
 }
 
-#: Every variant of every family, gathered from the family modules: family -> variant -> (version, kwargs).
+
+def versions(
+    row: tuple[int, dict[str, Any]] | list[tuple[int, dict[str, Any]]],
+) -> list[tuple[int, dict[str, Any]]]:
+    """A ``VARIANTS`` row as its registered ``(version, kwargs)`` pairs, oldest first."""
+    return list(row) if isinstance(row, list) else [row]
+
+
+#: Every version of every variant of every family, gathered from the family modules:
+#: family -> variant -> [(version, kwargs), ...], oldest first.
+ALL_VERSIONS: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {
+    family: {
+        variant: versions(row)
+        for variant, row in importlib.import_module(f"teachgym.envs.{module}").VARIANTS.items()
+    }
+    for family, module in FAMILIES.items()
+}
+#: The latest version of every variant: family -> variant -> (version, kwargs).
 VARIANTS: dict[str, dict[str, tuple[int, dict[str, Any]]]] = {
-    family: importlib.import_module(f"teachgym.envs.{module}").VARIANTS for family, module in FAMILIES.items()
+    family: {variant: pairs[-1] for variant, pairs in variants.items()}
+    for family, variants in ALL_VERSIONS.items()
 }
 
 
@@ -51,9 +70,9 @@ def env_id(family: str, variant: str, version: int) -> str:
 
 def register_all() -> None:
     """Register every variant of every family (idempotent)."""
-    for family, variants in VARIANTS.items():
+    for family, variants in ALL_VERSIONS.items():
         module = importlib.import_module(f"teachgym.envs.{FAMILIES[family]}")
-        for variant, (version, kwargs) in variants.items():
+        for variant, (version, kwargs) in ((v, pair) for v, pairs in variants.items() for pair in pairs):
             name = env_id(family, variant, version)
             QUICK_SETTINGS[name] = getattr(module, "QUICK_SETTINGS", {}).get(variant, {})
             if name in gym.registry:

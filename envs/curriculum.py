@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.actions import as_discrete
+from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
 from teachgym.config import check_real, parse_config
 from teachgym.engines import Plan
@@ -51,12 +52,40 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = {"Addition": ("tscl-window",), "ClassIncremental-Digits": ("curriculum-designer",)}
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "quick": [("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {})],
     "core-v0": [
         ("Curriculum-Addition-v0", "Addition", {}),
         ("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {}),
     ],
 }
+
+#: Pre-registered effects (teachgym.bench.effects): the papers' claims on these tasks, declared before
+#: they are run; ``teachgym effects DIR`` reports each as reproduced, null or reversed.
+EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        name="tscl-window-reaches-threshold-sooner-on-addition",
+        paper="Matiisen et al. 2017, Teacher-Student Curriculum Learning",
+        task="Curriculum-Addition-v0",
+        teacher="tscl-window",
+        baseline="random",
+        metric="steps_to_threshold",
+        direction=-1,
+        seeds=tuple(range(30)),
+        note="TSCL's decimal-addition result: the Window teacher brings every sub-task to the "
+        "threshold in fewer steps than uniform sampling, which is `random` here (an independent draw "
+        "each step); lower is better, hence -1.",
+    ),
+    Effect(
+        name="tscl-window-beats-uniform-sampling-on-addition",
+        paper="Matiisen et al. 2017, Teacher-Student Curriculum Learning",
+        task="Curriculum-Addition-v0",
+        teacher="tscl-window",
+        baseline="random",
+        metric="test_accuracy",
+        direction=+1,
+        seeds=tuple(range(30)),
+        note="The same comparison on the final test accuracy after the whole budget.",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -165,6 +194,7 @@ class CurriculumEnv(TeachingEnv):
     """
 
     family = "Curriculum"
+    public_settings = ("ordered", "threshold", "replay_fraction")
     extra_info_keys = ("steps_to_threshold", "forgetting")
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 from gymnasium import spaces
 
 from teachgym.actions import as_allocation
+from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
 from teachgym.config import parse_config, require
 from teachgym.engines import Plan, allocate
@@ -54,9 +55,37 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = ("power-law",)
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "quick": [("Rehearsal-Sim-v0", "Sim", {})],
     "core-v0": [("Rehearsal-PermutedDigits-v0", "PermutedDigits", {}), ("Rehearsal-Sim-v0", "Sim", {})],
 }
+#: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed
+#: by ``teachgym effects DIR`` and reported whatever it shows (teachgym.bench.effects).
+EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        name="power-law-beats-no-replay-permuted-digits",
+        paper="Catastrophic Interference is Mitigated in Naturalistic Power-Law Learning Environments (2024)",
+        task="Rehearsal-PermutedDigits-v0",
+        teacher="power-law",
+        baseline="no-replay",
+        metric="test_accuracy",
+        direction=+1,
+        seeds=tuple(range(30)),
+        note=(
+            "The paper's contrast on its own domain (permuted digits, domain-incremental): power-law "
+            "rehearsal beats no rehearsal."
+        ),
+    ),
+    Effect(
+        name="power-law-forgets-less-than-no-replay-permuted-digits",
+        paper="Catastrophic Interference is Mitigated in Naturalistic Power-Law Learning Environments (2024)",
+        task="Rehearsal-PermutedDigits-v0",
+        teacher="power-law",
+        baseline="no-replay",
+        metric="forgetting",
+        direction=-1,
+        seeds=tuple(range(30)),
+        note="The same contrast on forgetting (lower is better, hence -1).",
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -180,6 +209,7 @@ class RehearsalEnv(TeachingEnv):
     """
 
     family = "Rehearsal"
+    public_settings = ("steps_per_task", "current_fraction")
     extra_info_keys = ("forgetting", "mean_forgetting")
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from teachgym.bench.effects import Effect
 from teachgym.engines import Plan
 from teachgym.envs.skill_list import SkillListEnv
 
@@ -50,9 +51,29 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = ("oracle", "prerequisites-first")
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "quick": [("SkillTree-Sim-v0", "Sim", {"num_steps": 10})],
+    "quick": [("SkillTree-Sim-v0", "Sim", {})],
+    "core-v1": [("SkillTree-Sim-v0", "Sim", {})],
     "core-v0": [("SkillTree-Sim-v0", "Sim", {}), ("SkillTree-Synthetic-v0", "Synthetic", {})],
 }
+#: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed
+#: by ``teachgym effects DIR`` and reported whatever it shows (teachgym.bench.effects).
+EFFECTS: tuple[Effect, ...] = (
+    Effect(
+        name="prerequisites-first-beats-uniform",
+        paper="DataEnvGym skill-tree level (Khan et al. 2024); prerequisite graphs (PSI-KT, 2024)",
+        task="SkillTree-Sim-v0",
+        teacher="prerequisites-first",
+        baseline="uniform",
+        metric="test_accuracy",
+        direction=+1,
+        seeds=tuple(range(100)),
+        note=(
+            "Teaching a node after its prerequisites beats spreading the data evenly over the tree. "
+            "Declared before the benchmark seeds were run; calibration seeds 5000-5099 (disjoint) had been "
+            "run first. There it was +0.041 [+0.029, +0.053]."
+        ),
+    ),
+)
 
 
 class SkillTreeEnv(SkillListEnv):

@@ -206,9 +206,10 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 def cmd_bench(args: argparse.Namespace) -> None:
     from teachgym.bench.runner import run_sweep
-    from teachgym.bench.suites import suite
+    from teachgym.bench.suites import default_seeds, suite
 
     tasks = suite(args.suite)
+    seeds = default_seeds(args.suite) if args.seeds is None else args.seeds
     names = None if args.agents == "all" else [n.strip() for n in args.agents.split(",") if n.strip()]
     if names == []:
         raise UsageError(f"--agents {args.agents!r} names no teacher; give names or 'all'")
@@ -220,7 +221,7 @@ def cmd_bench(args: argparse.Namespace) -> None:
         tasks,
         Path(args.out),
         agent_names=names,
-        seeds=args.seeds,
+        seeds=seeds,
         command=command,
         workers=args.workers,
         executor=args.executor,
@@ -272,7 +273,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     best = metadata["best_eval"]
     print(
-        f"best evaluation: mean test accuracy {best['mean_test_accuracy']:.3f} (mean return "
+        f"best evaluation: mean validation accuracy {best['mean_validation_accuracy']:.3f} (mean return "
         f"{best['mean_return']:+.3f}) on {len(metadata['eval_seeds'])} held-out students at step "
         f"{best['steps']}; "
         f"wrote {Path(args.out) / metadata['model']} and {Path(args.out) / 'teacher.json'} "
@@ -285,6 +286,29 @@ def cmd_leaderboard(args: argparse.Namespace) -> None:
 
     for path in render(Path(args.dir)):
         print(f"wrote {path}")
+
+
+def cmd_effects(args: argparse.Namespace) -> None:
+    from teachgym.bench import effects
+
+    if args.run:
+        ran = effects.run_missing(Path(args.dir), workers=args.workers, quiet=args.quiet)
+        print(f"ran {ran} episode(s) of the declared effects into {Path(args.dir) / effects.EPISODES_FILE}")
+    path, results = effects.write_report(Path(args.dir))
+    rows = [
+        {
+            "effect": r.effect.name,
+            "task": r.effect.task,
+            "teacher - baseline": effects.contrast_text(r.effect),
+            "metric": f"{r.effect.metric} ({r.effect.direction:+d})",
+            "seeds": str(len(r.seeds)),
+            "difference [95% CI]": effects.difference_text(r),
+            "verdict": r.verdict + (f": {r.missing}" if r.verdict == effects.NOT_RUN else ""),
+        }
+        for r in results
+    ]
+    print(format_table(rows) if rows else "no effects declared (EFFECTS in envs/<family>.py)")
+    print(f"wrote {path}")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -320,11 +344,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("bench", help="run a benchmark suite (resumable: rerun the same command to resume)")
-    p.add_argument("suite", help="suite name: quick, core-v0, text-v0, profiling-v0")
+    p.add_argument("suite", help="suite name: quick, core-v1, core-v0, text-v0, profiling-v0")
     p.add_argument(
         "--agents", default="all", help="'all' (every teacher each task supports) or names, comma-separated"
     )
-    p.add_argument("--seeds", type=int, default=5, help="episodes per (task, teacher), seeds 0..N-1")
+    p.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help="episodes per (task, teacher), seeds 0..N-1 (default: the suite's, e.g. 100 for core-v1)",
+    )
     p.add_argument("--out", required=True, help="results folder (results.jsonl, anchors.json, suite.json)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (local executor)")
     p.add_argument("--executor", choices=["local", "ray"], default="local")
@@ -358,6 +387,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", help="a results folder written by 'teachgym bench'")
     p.set_defaults(func=cmd_leaderboard)
+    p = sub.add_parser(
+        "effects", help="compute the pre-registered effects from DIR/results.jsonl; write DIR/EFFECTS.md"
+    )
+    p.add_argument("dir", help="a results folder written by 'teachgym bench'")
+    p.add_argument(
+        "--run",
+        action="store_true",
+        help="first run the declared effects' episodes that DIR lacks (saved to DIR/effect_episodes.jsonl; "
+        "resumable), e.g. for effects on tasks outside the folder's suite",
+    )
+    p.add_argument("--workers", type=int, default=1, help="worker processes for --run")
+    p.add_argument("--quiet", action="store_true", help="no progress line for --run")
+    p.set_defaults(func=cmd_effects)
     return parser
 
 

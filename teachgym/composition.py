@@ -46,6 +46,10 @@ class TeachingConfig:
             (SOAR-style: gain on a fixed hard subset of skills, named in ``objective_skills``).
         objective_skills: the skills ``"target-gain"`` rewards (names of the domain's skills), e.g. the
             ones a student starts furthest from; empty for every other objective.
+        prior_examples: examples the fresh student learns at reset, before the teacher acts, spread
+            over a random subset of its skills (0: none); not counted in the budget.
+        prior_skill_fraction: the fraction of the skills (in (0, 1]) that subset holds, drawn per seed:
+            the student starts knowing some skills and missing others (STAT's missing skills).
     """
 
     domain: str = "sim"
@@ -58,6 +62,8 @@ class TeachingConfig:
     examples_per_step: int = 40
     objective: Any = "mean-gain"
     objective_skills: Sequence[str] = ()
+    prior_examples: int = 0
+    prior_skill_fraction: float = 1.0
 
     def __post_init__(self) -> None:
         owner = "teaching env"
@@ -87,6 +93,23 @@ class TeachingConfig:
             self.examples_per_step,
             "an int in [1, 100000]",
         )
+        prior = self.prior_examples
+        require(
+            isinstance(prior, int) and not isinstance(prior, bool) and 0 <= prior <= 1_000_000,
+            owner,
+            "prior_examples",
+            prior,
+            "an int in [0, 1000000]",
+        )
+        require(
+            isinstance(self.prior_skill_fraction, (int, float))
+            and not isinstance(self.prior_skill_fraction, bool)
+            and 0 < self.prior_skill_fraction <= 1,
+            owner,
+            "prior_skill_fraction",
+            self.prior_skill_fraction,
+            "a number in (0, 1]",
+        )
         if not targeted:
             make_objective(self.objective)  # refuse unknown names now, not at the first step
 
@@ -104,6 +127,8 @@ class TeachingConfig:
             "num_steps": self.num_steps,
             "examples_per_step": self.examples_per_step,
             "objective": self.objective_for(domain),
+            "prior_examples": self.prior_examples,
+            "prior_skill_fraction": self.prior_skill_fraction,
         }
 
     def objective_for(self, domain: Any) -> Any:

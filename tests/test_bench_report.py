@@ -1,8 +1,9 @@
-"""The leaderboard report: ranking, reference agents, failures, determinism and refusals."""
+"""The leaderboard report: ranking, anchors apart, paired differences, failures, determinism, refusals."""
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from teachgym.bench import stats
 from teachgym.bench.records import SCHEMA, SchemaError, check_record
 from teachgym.bench.report import mean_curve, render
 from teachgym.errors import ConfigError
@@ -23,6 +25,10 @@ AGENTS = {"greedy": (0.7, False), "uniform": (0.3, False), "oracle": (1.0, True)
 NUM_SEEDS = 4
 FAILED = ("Beta-Sim-v0", "greedy", 3)
 REPS = 200
+RANKING = "Ranking: by score IQM, highest first (teachers that ran all 3 tasks)"
+NOT_RANKED = "Not ranked: teachers that ran only some tasks (by tasks run, then name)"
+ANCHORS = "Anchors, not ranked"
+PER_TASK = "Per task: teachers by mean test accuracy, highest first; then the anchors, not ranked"
 
 
 def make_record(task: str, agent: str, seed: int) -> dict[str, Any]:
@@ -101,6 +107,13 @@ def section(text: str, title: str) -> str:
     return match.group(2)
 
 
+def family_section(text: str, family: str) -> str:
+    """The body of the family's ``### family`` section (its subsections included)."""
+    match = re.search(rf"^### {re.escape(family)}\n(.*?)(?=^#{{1,3}} |\Z)", text, re.S | re.M)
+    assert match, f"no family section {family!r}"
+    return match.group(1)
+
+
 def table_rows(text: str) -> list[list[str]]:
     """Cells of every Markdown table body row in ``text``."""
     rows = []
@@ -129,42 +142,54 @@ def test_render_writes_readme_one_png_per_family_and_page(rendered: tuple[Path, 
         assert (directory / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_ranking_orders_teachers_and_keeps_reference_apart(readme: str) -> None:
-    ranking = table_rows(section(readme, "Ranking"))
+def test_ranking_orders_teachers_and_keeps_anchors_apart(readme: str) -> None:
+    ranking = table_rows(section(readme, RANKING))
     assert [row[1] for row in ranking] == ["greedy †", "uniform"]  # greedy has a failed episode
     assert [row[0] for row in ranking] == ["1", "2"]
     assert [row[5:] for row in ranking] == [
         ["3/3", "11", "1"],
         ["3/3", "12", "0"],
     ]  # tasks, episodes, failures
-    assert "oracle" not in section(readme, "Ranking")
-    references = table_rows(section(readme, "Reference agents (not ranked)"))
-    assert [row[0] for row in references] == ["oracle"]
+    assert all("oracle" not in row[1] for row in ranking)
+    anchors = table_rows(section(readme, ANCHORS))
+    assert [row[0] for row in anchors] == ["oracle"]
+    for family, num_tasks in (("Alpha", 2), ("Beta", 1)):
+        heading = f"Ranking within {family}: by score IQM over its {num_tasks} task(s), highest first"
+        ranked = table_rows(section(family_section(readme, family), heading))
+        assert [row[1].split()[0] for row in ranked] == ["greedy", "uniform"], family
 
 
 def test_probability_of_improvement_over_uniform(readme: str) -> None:
-    greedy, uniform = table_rows(section(readme, "Ranking"))
+    greedy, uniform = table_rows(section(readme, RANKING))
     assert greedy[4].startswith("1.000 [1.000, 1.000]")  # every greedy episode beats every uniform one
     assert uniform[4] == "—"
 
 
 def test_intervals_contain_their_point_estimates(readme: str) -> None:
     estimates = re.findall(r"(\d\.\d+) \[(\d\.\d+), (\d\.\d+)\]", readme)
-    assert len(estimates) >= 3 * 2 + 3 * 3  # ranking (IQM, mean, P) and per-env IQMs
+    assert len(estimates) >= 5 + 3 + 5 + 5  # suite ranking, anchors, Alpha's and Beta's rankings
     for value, low, high in estimates:
+        assert float(low) <= float(value) <= float(high)
+    differences = re.findall(r"([+-]\d\.\d+) \[([+-]\d\.\d+), ([+-]\d\.\d+)\]", readme)
+    assert len(differences) == 3 * 2  # greedy and oracle against uniform on each task
+    for value, low, high in differences:
         assert float(low) <= float(value) <= float(high)
 
 
-def test_family_tables_list_every_env_and_teacher(readme: str) -> None:
-    alpha = table_rows(section(readme, "Alpha"))
+def test_family_tables_list_every_task_and_teacher(readme: str) -> None:
+    alpha = table_rows(section(family_section(readme, "Alpha"), PER_TASK))
+    # By mean test accuracy (greedy 0.78, uniform 0.62), then the anchor (oracle 0.90) apart.
     assert [(row[0], row[1]) for row in alpha] == [
         (task, agent)
         for task in ("Alpha-Sim-v0", "Alpha-Sim-v0[hard]")
-        for agent in ("greedy", "oracle (reference)", "uniform")
+        for agent in ("greedy", "uniform", "oracle (anchor)")
     ]
-    beta = {row[1]: row for row in table_rows(section(readme, "Beta"))}
+    assert [row[2] for row in alpha[:3]] == ["0.780", "0.620", "0.900"]  # raw test accuracy
+    beta = {row[1]: row for row in table_rows(section(family_section(readme, "Beta"), PER_TASK))}
     assert beta["greedy †"][-2:] == ["3", "1"]  # 3 successful seeds, 1 failure
-    assert float(beta["uniform"][2]) == pytest.approx(np.mean([0.3, 0.32, 0.34, 0.36]), abs=1e-3)
+    assert beta["greedy †"][3:5] == ["+0.160 [+0.160, +0.160]", "3"]  # paired on the 3 seeds both ran
+    assert beta["uniform"][3] == "—"  # the baseline itself
+    assert float(beta["uniform"][5]) == pytest.approx(np.mean([0.3, 0.32, 0.34, 0.36]), abs=1e-3)
     assert "![Alpha: validation accuracy per step](curves_Alpha.png)" in readme
 
 
@@ -235,10 +260,16 @@ def test_an_incomplete_sweep_lists_missing_episodes_and_partial_teachers(tmp_pat
     text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
     assert table_rows(text.split("Missing episodes")[1]) == [["Beta-Sim-v0", "oracle", "1"]]
     assert "No failed episodes." in text
-    ranking = table_rows(section(text, "Ranking"))
-    # Coverage first: greedy scores higher, but over 2 of the 3 tasks, so uniform (3/3) ranks above it.
-    assert [(row[0], row[1], row[5]) for row in ranking] == [("1", "uniform", "3/3"), ("2", "greedy", "2/3")]
-    assert "see the Tasks column): greedy." in text
+    ranking = table_rows(section(text, RANKING))
+    # greedy scores higher, but over 2 of the 3 tasks: it is listed apart, not ranked.
+    assert [(row[0], row[1], row[5]) for row in ranking] == [("1", "uniform", "3/3")]
+    assert [(row[0], row[4]) for row in table_rows(section(text, NOT_RANKED))] == [("greedy", "2/3")]
+    alpha = family_section(text, "Alpha")  # ... and ranked within Alpha, whose tasks it all ran
+    heading = "Ranking within Alpha: by score IQM over its 2 task(s), highest first"
+    assert [row[1] for row in table_rows(section(alpha, heading))] == ["greedy", "uniform"]
+    assert "Not ranked here" not in alpha
+    beta = family_section(text, "Beta")
+    assert [row[1] for row in table_rows(section(beta, PER_TASK))] == ["uniform", "oracle (anchor)"]
 
 
 def test_each_episode_counts_once_by_its_successful_record(tmp_path: Path) -> None:
@@ -251,7 +282,7 @@ def test_each_episode_counts_once_by_its_successful_record(tmp_path: Path) -> No
     # that had already succeeded (a concurrent sweep); neither episode may count twice or as failed.
     write_results(tmp_path, [*records, check_record(retry, "retry"), check_record(late_failure, "late")])
     text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
-    ranking = table_rows(section(text, "Ranking"))
+    ranking = table_rows(section(text, RANKING))
     assert [row[1] for row in ranking] == ["greedy", "uniform"]
     assert [row[5:] for row in ranking] == [["3/3", "12", "0"], ["3/3", "12", "0"]]
     assert "No failed episodes." in section(text, "Failures")
@@ -266,3 +297,113 @@ def test_mean_curve_aligns_episodes_by_step() -> None:
     assert mean.tolist() == pytest.approx([0.3, 0.4])
     assert half[0] == pytest.approx(1.959963984540054 * np.std([0.2, 0.4], ddof=1) / np.sqrt(2))
     assert half[1] == 0.0
+
+
+# --- paired statistics and what is ranked ---------------------------------------------------------
+
+#: Test accuracies per seed on Alpha-Sim-v0: the paired interval is worked out by hand below.
+GREEDY_ACCURACY = [0.5, 0.6, 0.7, 0.8]
+UNIFORM_ACCURACY = [0.4, 0.55, 0.6, 0.75]
+#: Student t quantile t(0.975, 3), from a printed table.
+T_975_DF3 = 3.182446305
+
+
+def _with_accuracy(record: dict[str, Any], accuracy: float, score: float | None = None) -> dict[str, Any]:
+    changed = {**record, "test_accuracy": accuracy}
+    return check_record({**changed, "score": record["score"] if score is None else score}, "test record")
+
+
+def test_paired_difference_to_uniform_and_mde_match_a_hand_computation(tmp_path: Path) -> None:
+    records = [
+        _with_accuracy(make_record("Alpha-Sim-v0", agent, seed), values[seed])
+        for agent, values in (("greedy", GREEDY_ACCURACY), ("uniform", UNIFORM_ACCURACY))
+        for seed in range(NUM_SEEDS)
+    ]
+    write_results(tmp_path, records)
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    # Differences 0.1, 0.05, 0.1, 0.05: mean 0.075; sample sd = sqrt(4 * 0.025^2 / 3) = 0.0288675;
+    # standard error = sd / sqrt(4) = 0.0144338; half width = 3.1824463 * 0.0144338 = 0.0459347.
+    standard_error = math.sqrt(4 * 0.025**2 / 3) / 2
+    half = T_975_DF3 * standard_error
+    assert (0.075 - half, 0.075 + half) == pytest.approx((0.0290653, 0.1209347), abs=1e-6)
+    alpha = family_section(text, "Alpha")
+    rows = {row[1]: row for row in table_rows(section(alpha, PER_TASK))}
+    assert rows["greedy"][2:5] == ["0.650", "+0.075 [+0.029, +0.121]", "4"]
+    assert rows["uniform"][2:5] == ["0.575", "—", "—"]
+    # One teacher against uniform: the MDE is 2.8 x its paired standard error = 0.0404145.
+    summary = table_rows(section(alpha, "What each task can detect"))
+    assert summary == [["Alpha-Sim-v0", "—", "4", f"{2.8 * standard_error:.3f}"]]
+    assert f"{2.8 * standard_error:.3f}" == "0.040"
+    difference = stats.paired_difference(GREEDY_ACCURACY, UNIFORM_ACCURACY)
+    assert (difference["low"], difference["high"]) == pytest.approx((0.075 - half, 0.075 + half), abs=1e-9)
+
+
+def test_a_task_without_uniform_shows_the_mean_only(tmp_path: Path) -> None:
+    records = [make_record("Alpha-Sim-v0", "greedy", seed) for seed in range(NUM_SEEDS)]
+    write_results(tmp_path, records)
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    alpha = family_section(text, "Alpha")
+    assert table_rows(section(alpha, PER_TASK)) == [
+        ["Alpha-Sim-v0", "greedy", "0.780", "—", "—", "0.730", "4", "0"]
+    ]
+    assert table_rows(section(alpha, "What each task can detect")) == [["Alpha-Sim-v0", "—", "—", "—"]]
+
+
+def test_random_is_an_anchor_and_never_ranked_above_uniform(tmp_path: Path) -> None:
+    # random scores (and reaches) more than uniform on every episode: still never ranked.
+    records = [
+        make_record(task, agent, seed)
+        for task in ENVS
+        for agent in ("greedy", "uniform")
+        for seed in range(NUM_SEEDS)
+    ]
+    records += [
+        _with_accuracy({**make_record(task, "uniform", seed), "agent": "random"}, 0.7, score=0.6)
+        for task in ENVS
+        for seed in range(NUM_SEEDS)
+    ]
+    write_results(tmp_path, records)
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    assert [row[1] for row in table_rows(section(text, RANKING))] == ["greedy †", "uniform"]
+    assert [row[0] for row in table_rows(section(text, ANCHORS))] == ["random"]
+    for family in ("Alpha", "Beta"):
+        body = family_section(text, family)
+        ranked = [row[1].split()[0] for row in table_rows(body.split("####")[1])]
+        assert ranked == ["greedy", "uniform"], family
+        per_task = [row[1] for row in table_rows(section(body, PER_TASK))]
+        assert per_task.index("random (anchor)") > per_task.index("uniform"), family
+    page = (tmp_path / "index.html").read_text(encoding="utf-8")
+    for table in re.findall(r'<table id="ranking[^"]*".*?</table>', page, re.S):
+        assert 'data-teacher="random"' not in table
+
+
+def test_the_reference_agent_of_anchors_json_is_an_anchor(tmp_path: Path) -> None:
+    write_results(tmp_path)
+    # As every anchors.json, old (5 seeds) or new, records it: greedy is Alpha-Sim-v0's reference.
+    anchors = {"Alpha-Sim-v0": {"random": 0.2, "reference": 0.8, "reference_agent": "greedy", "seeds": [1]}}
+    (tmp_path / "anchors.json").write_text(json.dumps(anchors))
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    assert [row[1] for row in table_rows(section(text, RANKING))] == ["uniform"]
+    assert [row[0] for row in table_rows(section(text, ANCHORS))] == ["greedy †", "oracle"]
+    summary = table_rows(section(family_section(text, "Alpha"), "What each task can detect"))
+    assert [row[:2] for row in summary] == [
+        ["Alpha-Sim-v0", "greedy, oracle"],
+        ["Alpha-Sim-v0[hard]", "oracle"],
+    ]
+
+
+def test_scores_are_shown_and_aggregated_unclipped(tmp_path: Path) -> None:
+    scores = {"uniform": [-0.5, -0.4, -0.6, -0.3], "greedy": [1.5, 1.7, 1.6, 1.8]}
+    records = [
+        _with_accuracy(make_record("Alpha-Sim-v0", agent, seed), 0.5, score=scores[agent][seed])
+        for agent in scores
+        for seed in range(NUM_SEEDS)
+    ]
+    write_results(tmp_path, records)
+    text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
+    assert table_rows(section(text, RANKING)) == []  # only Alpha-Sim-v0 ran: none ran all 3 tasks
+    rows = {row[0]: row for row in table_rows(section(text, NOT_RANKED))}
+    assert rows["greedy"][2].startswith("1.650 ")  # mean of 1.5, 1.7, 1.6, 1.8: above 1, kept
+    assert rows["uniform"][2].startswith("-0.450 ")  # below 0, kept
+    alpha = {row[1]: row for row in table_rows(section(family_section(text, "Alpha"), PER_TASK))}
+    assert alpha["greedy"][5] == "1.650" and alpha["uniform"][5] == "-0.450"

@@ -1,4 +1,5 @@
-"""teachgym.bench.stats: IQM, aggregates, stratified bootstrap and probability of improvement.
+"""teachgym.bench.stats: IQM, aggregates, stratified bootstrap, probability of improvement, and paired
+differences with Student t intervals and the minimum detectable effect.
 
 Expected values are worked out by hand in the comments; scipy, where installed, is a second check.
 """
@@ -11,14 +12,18 @@ import numpy as np
 import pytest
 
 from teachgym.bench.stats import (
+    MDE_FACTOR,
     aggregate_iqm,
     aggregate_mean,
     iqm,
+    minimum_detectable_effect,
+    paired_difference,
     probability_of_improvement,
     probability_of_improvement_ci,
     scores_by_task,
     stratified_bootstrap_ci,
     summarize,
+    t_quantile,
 )
 from teachgym.errors import ConfigError
 
@@ -304,6 +309,15 @@ def _constant(tasks):
         (lambda: probability_of_improvement({"a": [1.0]}, {"a": [np.nan]}), r"y_by_task\['a'\] .*finite"),
         (lambda: probability_of_improvement_ci({"a": [1.0]}, {"b": [1.0]}), r"share no task"),
         (lambda: probability_of_improvement_ci({"a": [1.0]}, {"a": [1.0]}, confidence=-0.5), r"confidence"),
+        (lambda: paired_difference([0.1], [0.2]), r"at least 2 pairs \(seeds\), got 1"),
+        (lambda: paired_difference([0.1, 0.2], [0.2]), r"same length.*\(2,\) and \(1,\)"),
+        (lambda: paired_difference([0.1, np.inf], [0.2, 0.3]), r"x must be finite"),
+        (lambda: paired_difference([0.1, 0.2], [0.2, 0.3], confidence=1), r"confidence.*got 1"),
+        (lambda: t_quantile(0.975, 0), r"df must be an integer >= 1.*got 0"),
+        (lambda: t_quantile(0.975, 2.5), r"df.*got 2.5"),
+        (lambda: t_quantile(1.0, 3), r"probability must be a number in \[0.5, 1\), got 1.0"),
+        (lambda: minimum_detectable_effect([]), r"standard_errors must not be empty"),
+        (lambda: minimum_detectable_effect([0.1, -0.1]), r"values >= 0"),
     ],
 )
 def test_bad_input_refused(call, match):
@@ -314,3 +328,70 @@ def test_bad_input_refused(call, match):
 def test_config_error_is_a_value_error():
     with pytest.raises(ValueError):
         iqm([])
+
+
+# --- paired differences ---------------------------------------------------------------------------
+
+#: Student t quantiles from a printed table (two-sided 95% and 99%, one-sided 80%).
+T_TABLE = [
+    (0.975, 1, 12.706205),
+    (0.975, 2, 4.302653),
+    (0.975, 3, 3.182446),
+    (0.975, 4, 2.776445),
+    (0.975, 9, 2.262157),
+    (0.975, 29, 2.045230),
+    (0.995, 7, 3.499483),
+    (0.8, 29, 0.854192),
+]
+
+
+@pytest.mark.parametrize(("probability", "df", "expected"), T_TABLE)
+def test_t_quantile_matches_the_table(probability, df, expected):
+    assert t_quantile(probability, df) == pytest.approx(expected, abs=1e-6)
+
+
+def test_t_quantile_matches_scipy_and_approaches_the_normal():
+    assert t_quantile(0.5, 5) == pytest.approx(0.0, abs=1e-12)
+    assert t_quantile(0.975, 100_000) == pytest.approx(1.959964, abs=1e-4)
+    scipy_stats = pytest.importorskip("scipy.stats")
+    for df in range(1, 60):
+        for probability in (0.6, 0.9, 0.975, 0.999):
+            expected = scipy_stats.t.ppf(probability, df)
+            assert t_quantile(probability, df) == pytest.approx(expected, rel=1e-9), (probability, df)
+
+
+def test_paired_difference_by_hand():
+    x, y = [0.5, 0.6, 0.7, 0.8], [0.4, 0.55, 0.6, 0.75]
+    # Differences 0.1, 0.05, 0.1, 0.05: mean 0.075; sample sd sqrt(4 * 0.025^2 / 3); standard error
+    # sd / sqrt(4); the interval is mean +- t(0.975, 3) x standard error = 0.075 +- 0.0459347.
+    standard_error = math.sqrt(4 * 0.025**2 / 3) / 2
+    result = paired_difference(x, y)
+    assert result["n"] == 4 and result["confidence"] == 0.95
+    assert result["mean"] == pytest.approx(0.075)
+    assert result["standard_error"] == pytest.approx(standard_error)
+    assert (result["low"], result["high"]) == pytest.approx((0.0290653, 0.1209347), abs=1e-7)
+    # y - x mirrors it; identical values give a zero-width interval at 0.
+    mirrored = paired_difference(y, x)
+    assert (mirrored["low"], mirrored["high"]) == pytest.approx((-0.1209347, -0.0290653), abs=1e-7)
+    same = paired_difference(x, x)
+    assert (same["mean"], same["low"], same["high"]) == (0.0, 0.0, 0.0)
+
+
+def test_pairing_removes_the_students_shared_noise():
+    # Students differ a lot (+-0.2); the teacher adds 0.02 +- 0.005 to each: the paired interval
+    # excludes 0, while the difference of two means, with the students' spread, could not.
+    rng = np.random.default_rng(0)
+    student = rng.normal(0.6, 0.2, size=30)
+    teacher = student + 0.02 + rng.normal(0, 0.005, size=30)
+    paired = paired_difference(teacher, student)
+    assert paired["low"] > 0.0
+    unpaired_half = 2.0 * math.sqrt(np.var(teacher, ddof=1) / 30 + np.var(student, ddof=1) / 30)
+    assert unpaired_half > 0.02 > paired["high"] - paired["mean"]
+
+
+def test_minimum_detectable_effect_is_2_8_times_the_median_standard_error():
+    assert MDE_FACTOR == 2.8
+    assert minimum_detectable_effect([0.01, 0.03, 0.02]) == pytest.approx(2.8 * 0.02)
+    assert minimum_detectable_effect([0.01, 0.03]) == pytest.approx(2.8 * 0.02)  # median of two
+    # One noisy teacher does not set the task's MDE (the median, not the maximum).
+    assert minimum_detectable_effect([0.01, 0.01, 0.5]) == pytest.approx(0.028)

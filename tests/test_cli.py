@@ -33,7 +33,7 @@ def test_agents_lists_every_teacher_with_its_source(capsys: pytest.CaptureFixtur
 def test_run_prints_steps_and_summary_and_writes_json(tmp_path, capsys) -> None:
     path = tmp_path / "out" / "run.jsonl"
     code = main(
-        ["run", "teachgym/SkillList-Sim-v0", "--agent", "weakest-skill", "--seed", "3",
+        ["run", "teachgym/SkillList-Sim-v1", "--agent", "weakest-skill", "--seed", "3",
          "--episodes", "2", "--json", str(path), "--render", "ansi"]
     )  # fmt: skip
     assert code == 0
@@ -42,7 +42,7 @@ def test_run_prints_steps_and_summary_and_writes_json(tmp_path, capsys) -> None:
     assert "test accuracy" in out and "counting" in out
     records = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r["seed"] for r in records] == [3, 4]
-    assert all(r["agent"] == "weakest-skill" and len(r["curve"]) == 30 for r in records)
+    assert all(r["agent"] == "weakest-skill" and len(r["curve"]) == 5 for r in records)
     assert records[0]["test_accuracy"] > records[0]["initial_test_accuracy"]
 
 
@@ -50,14 +50,14 @@ def test_run_prints_steps_and_summary_and_writes_json(tmp_path, capsys) -> None:
     ("argv", "message"),
     [
         (["run", "teachgym/Nope-v0", "--agent", "uniform"], "unknown env id 'teachgym/Nope-v0'"),
-        (["run", "teachgym/SkillList-Sim-v0", "--agent", "nobody"], "unknown teacher 'nobody'"),
+        (["run", "teachgym/SkillList-Sim-v1", "--agent", "nobody"], "unknown teacher 'nobody'"),
         (["run", "teachgym/SkillList-Digits-v0", "--agent", "oracle"], "oracle"),
-        (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--episodes", "0"], "--episodes"),
-        (["run", "teachgym/SkillList-Sim-v0", "--agent", ","], "names no teacher"),
-        (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--json", "/"], "is a directory"),
-        (["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--json", "/proc/x/y.jsonl"], "error"),
+        (["run", "teachgym/SkillList-Sim-v1", "--agent", "uniform", "--episodes", "0"], "--episodes"),
+        (["run", "teachgym/SkillList-Sim-v1", "--agent", ","], "names no teacher"),
+        (["run", "teachgym/SkillList-Sim-v1", "--agent", "uniform", "--json", "/"], "is a directory"),
+        (["run", "teachgym/SkillList-Sim-v1", "--agent", "uniform", "--json", "/proc/x/y.jsonl"], "error"),
         (
-            ["run", "teachgym/SkillList-Sim-v0", "--agent", "uniform", "--quiet", "--render", "ansi"],
+            ["run", "teachgym/SkillList-Sim-v1", "--agent", "uniform", "--quiet", "--render", "ansi"],
             "--quiet",
         ),
     ],
@@ -73,7 +73,7 @@ def test_user_errors_print_one_line_and_exit_2(argv, message, capsys) -> None:
 
 def test_console_script_runs_as_a_module() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "teachgym.cli", "run", "teachgym/SkillList-Sim-v0", "--agent", "bogus"],
+        [sys.executable, "-m", "teachgym.cli", "run", "teachgym/SkillList-Sim-v1", "--agent", "bogus"],
         capture_output=True,
         text=True,
         check=False,

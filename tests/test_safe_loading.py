@@ -130,10 +130,10 @@ def _plain_json(value: Any) -> bool:
 
 
 def test_a_sweep_writes_only_plain_json(tmp_path: Path) -> None:
-    """A tiny sweep (the ``quick`` suite's SkillList-Sim-v0 task, one teacher, one seed): every file
+    """A tiny sweep (the ``quick`` suite's SkillList-Sim-v1 task, one teacher, one seed): every file
     it writes is UTF-8 JSON or JSON Lines without NaN or infinities, and the records it returns are
     what the results file holds."""
-    task = next(t for t in suite("quick") if t.name == "SkillList-Sim-v0")
+    task = next(t for t in suite("quick") if t.name == "SkillList-Sim-v1")
     command = "teachgym bench quick --agents uniform --seeds 1"
     results = run_sweep(
         "quick", [task], tmp_path, agent_names=["uniform"], seeds=1, command=command, quiet=True

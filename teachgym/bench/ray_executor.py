@@ -1,44 +1,38 @@
 """The Ray executor: a sweep's episodes as Ray tasks on a local or an existing Ray cluster.
 
-Each episode is one task (``num_cpus=1``, no retries: a failure becomes a failed record, as with
-the local executor). Records come back to the driver, which appends them to the results file as
-they finish, so resuming, the schema and the records themselves are the same as with
-``--executor local`` (wall times aside). Needs the extra ``teachgym[ray]``.
+Each episode (a sweep's, or an anchor's) is one task (``num_cpus=1``, no retries: a failure becomes a
+failed record, as with the local executor). Records come back to the driver, which appends them to
+the results file as they finish, so resuming, the schema and the records themselves are the same as
+with ``--executor local`` (wall times aside). Needs the extra ``teachgym[ray]``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from teachgym.errors import UnsupportedError
 
 
-def run_ray(
-    jobs: Sequence[Any],
-    suite: str,
-    command: str,
-    anchors: dict[str, dict[str, Any]],
-    sink: Callable[[dict[str, Any]], None],
-    *,
-    address: str | None = None,
-) -> None:
-    """Run ``jobs`` as Ray tasks and pass each record to ``sink`` as it finishes.
-
-    Args:
-        address: an existing cluster's address (``ray start --head`` prints it), or None to start a
-            local Ray instance for this sweep (shut down at the end).
-    """
+def _ray() -> Any:
     try:
         import ray
     except ImportError:
         raise UnsupportedError(
             "--executor ray needs Ray; install it with pip install 'teachgym[ray]'"
         ) from None
-    from teachgym.bench.runner import _base_of_job, failed_record, run_job
+    return ray
 
+
+@contextmanager
+def ray_session(address: str | None = None) -> Iterator[None]:
+    """Hold a Ray instance for the enclosed calls of :func:`run_ray` (e.g. a sweep's anchors and its
+    episodes): connect to ``address``, or start a local instance, and shut it down on exit; nothing
+    if Ray is already initialized (its owner shuts it down)."""
+    ray = _ray()
     started = not ray.is_initialized()
     if started:
         # Workers inherit this: one torch thread per episode, and no hub calls.
@@ -50,22 +44,51 @@ def run_ray(
             logging_level=logging.ERROR,
             runtime_env={"env_vars": env_vars},
         )
-    remote = ray.remote(num_cpus=1, max_retries=0)(run_job)
-    pending = {remote.remote(job, suite, command, anchors[job.task.name]): job for job in jobs}
     try:
-        while pending:
-            done, _ = ray.wait(list(pending), num_returns=1)
-            for ref in done:
-                job = pending.pop(ref)
-                try:
-                    record = ray.get(ref)
-                except Exception as error:  # the task's worker died, or Ray lost the task
-                    record = failed_record(_base_of_job(job, suite, command), error, 0.0)
-                sink(record)
-    except KeyboardInterrupt:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        raise
+        yield
     finally:
         if started:
             ray.shutdown()
+
+
+def _apply(call: Callable[[Any], dict[str, Any]], job: Any) -> dict[str, Any]:
+    """The Ray task: one job's result (``call`` is shared by every task through the object store)."""
+    return call(job)
+
+
+def run_ray(
+    jobs: Sequence[Any],
+    call: Callable[[Any], dict[str, Any]],
+    sink: Callable[[dict[str, Any]], None],
+    lost: Callable[[Any, str], dict[str, Any]],
+    *,
+    address: str | None = None,
+) -> None:
+    """Run ``call(job)`` for every job as a Ray task and pass each result to ``sink`` as it finishes;
+    a task whose worker died (or that Ray lost) gives ``lost(job, error message)`` instead.
+
+    Args:
+        address: an existing cluster's address (``ray start --head`` prints it), or None to start a
+            local Ray instance (shut down at the end, unless a :func:`ray_session` holds one).
+    """
+    from teachgym.bench.runner import _error_message
+
+    with ray_session(address):
+        ray = _ray()
+        remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
+        shared = ray.put(call)
+        pending = {remote.remote(shared, job): job for job in jobs}
+        try:
+            while pending:
+                done, _ = ray.wait(list(pending), num_returns=1)
+                for ref in done:
+                    job = pending.pop(ref)
+                    try:
+                        result = ray.get(ref)
+                    except Exception as error:  # the task's worker died, or Ray lost the task
+                        result = lost(job, _error_message(error))
+                    sink(result)
+        except KeyboardInterrupt:
+            for ref in pending:
+                ray.cancel(ref, force=True)
+            raise

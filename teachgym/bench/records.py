@@ -15,7 +15,11 @@ Schema (version :data:`SCHEMA`), every key always present:
   ``family`` (str), ``agent`` (str), ``seed`` (int);
 - ``status``: ``"ok"`` or ``"failed"``; ``error``: None, or ``"ExceptionType: message"`` if failed;
 - ``reference`` (bool): the agent reads privileged state (e.g. ``oracle``) and is never ranked;
-- ``score``: the family's normalized score in [0, 1] (None if failed);
+- ``score``: the family's normalized score (None if failed), unitless and not clipped: 0 at the
+  ``random`` teacher's mean test accuracy over the anchor seeds, 1 at the reference teacher's (both in
+  ``anchors.json``), below 0 or above 1 beyond them. Records of sweeps run before scores were
+  unclipped (their ``anchors.json`` has 5 seeds and no per-seed accuracies) hold scores clipped to
+  [0, 1];
 - ``test_accuracy``, ``initial_test_accuracy``, ``final_accuracy`` (validation), ``initial_accuracy``,
   ``validation_test_gap``, ``episode_return`` (floats; None if failed);
 - ``curve``: per step ``{"step", "reward", "mean_accuracy", "examples_used"}``;

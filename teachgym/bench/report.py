@@ -1,20 +1,34 @@
 """Render a benchmark sweep's leaderboard: ``README.md``, ``curves_<family>.png`` and ``index.html``.
 
-:func:`render` reads ``results.jsonl`` (records, see :mod:`teachgym.bench.records`) and
-``suite.json`` (written by the runner: ``{"suite", "command", "commands", "env_ids", "agents",
-"seeds", ...}``; ``env_ids`` are the suite's task names, matching the records' ``task``) from one
-results folder and writes the report next to them. The output is a pure function of those two
+:func:`render` reads ``results.jsonl`` (records, see :mod:`teachgym.bench.records`), ``suite.json``
+(written by the runner: ``{"suite", "command", "commands", "env_ids", "agents", "seeds", ...}``;
+``env_ids`` are the suite's task names, matching the records' ``task``) and, if present,
+``anchors.json`` (only each task's ``reference_agent``, which old and new anchor files both hold)
+from one results folder and writes the report next to them. The output is a pure function of those
 files and the bootstrap settings: no timestamps, no absolute paths, PNGs saved without software
-metadata, so CI can re-render a committed leaderboard and fail on any difference.
+metadata, so CI can re-render a committed leaderboard and fail on any difference. The README and the
+page are both written from one :class:`Report`.
 
-Teachers are ranked first by the number of the suite's tasks they ran, then by the aggregate
-interquartile mean (IQM) of normalized scores over every successful episode of those tasks, with 95%
-stratified bootstrap intervals
-(:mod:`teachgym.bench.stats`). Reference agents (records with ``reference: true``, e.g. ``oracle``)
-read privileged state: they are listed apart and never ranked. Each episode counts once, by its
-effective record (:func:`teachgym.bench.records.effective_records`: a successful retry supersedes
-failed attempts). Failed episodes are listed, and a teacher with failures is marked; its statistics
-use its successful episodes only.
+What the report shows (the rules of ``BENCHMARK.md``):
+
+- Per task, each teacher's mean test accuracy (raw) and its **paired difference to** ``uniform``: the
+  mean over the seeds both ran of the per-seed difference (the same seed is the same student under
+  every teacher) with a 95% Student t interval over those seeds
+  (:func:`teachgym.bench.stats.paired_difference`); and the task's minimum detectable effect,
+  :data:`teachgym.bench.stats.MDE_FACTOR` x the median over its teachers of their paired standard
+  errors against ``uniform`` (:func:`teachgym.bench.stats.minimum_detectable_effect`).
+- **Anchor teachers**, ``random`` and each task's reference teacher (records with ``reference: true``,
+  e.g. ``oracle``, and ``anchors.json``'s ``reference_agent``), define a score's 0 and 1: they are
+  listed apart and never ranked.
+- The suite's **ranking** covers the other teachers that ran (a successful episode on) every task of
+  the suite, by the aggregate interquartile mean (IQM) of their normalized scores with 95% stratified
+  bootstrap intervals (:mod:`teachgym.bench.stats`); teachers that ran only some tasks are listed
+  apart, not ranked. Each family's table ranks, in the same way, the teachers that ran every task of
+  the family. Scores are used as stored, never clipped.
+
+Each episode counts once, by its effective record (:func:`teachgym.bench.records.effective_records`:
+a successful retry supersedes failed attempts). Failed episodes are listed, and a teacher with
+failures is marked; its statistics use its successful episodes only.
 """
 
 from __future__ import annotations
@@ -32,14 +46,17 @@ from typing import Any
 
 import numpy as np
 
-from teachgym.bench import stats
+from teachgym.bench import calibration, stats
 from teachgym.bench.records import effective_records, key, read_records
 from teachgym.errors import ConfigError
 
 RESULTS_FILE = "results.jsonl"
 SUITE_FILE = "suite.json"
-#: The teacher the probability of improvement compares against.
+ANCHORS_FILE = "anchors.json"
+#: The teacher every paired difference and the probability of improvement compare against.
 BASELINE = "uniform"
+#: The teacher whose mean test accuracy scores 0: always an anchor, never ranked.
+RANDOM = "random"
 CONFIDENCE = 0.95
 #: Two-sided 95% quantile of the standard normal, for the curves' bands (mean +- Z * standard error).
 NORMAL_Z_95 = 1.959963984540054
@@ -76,10 +93,10 @@ class Estimate:
 
 @dataclass(frozen=True)
 class TeacherRow:
-    """One teacher's suite-wide statistics (None where it has no successful episode)."""
+    """One teacher's statistics over a set of tasks (None where it has no successful episode)."""
 
     agent: str
-    reference: bool
+    reference: bool  # reads privileged state (records with ``reference: true``)
     iqm: Estimate | None
     mean: Estimate | None
     improvement: Estimate | None  # P(teacher > BASELINE); None for the baseline itself
@@ -89,16 +106,39 @@ class TeacherRow:
 
 
 @dataclass(frozen=True)
-class EnvRow:
-    """One (task, teacher) cell of a family table: statistics over seeds."""
+class TaskRow:
+    """One (task, teacher) cell: raw test accuracy and the paired difference to :data:`BASELINE`."""
 
     family: str
     task: str
     agent: str
-    reference: bool
-    summary: stats.Summary | None
+    anchor: bool  # random or a reference teacher: shown, never ranked
     test_accuracy: float | None  # mean over successful episodes
+    difference: stats.PairedDifference | None  # teacher - BASELINE over shared seeds (>= 2), else None
+    score: float | None  # mean normalized score over successful episodes
+    num_episodes: int  # successful episodes
     num_failures: int
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    """What a task can tell apart: its anchors and its minimum detectable effect."""
+
+    family: str
+    task: str
+    references: tuple[str, ...]  # the reference teachers (anchors.json, or records marked reference)
+    num_seeds: int  # most seeds any teacher shares with BASELINE (0: no paired difference)
+    mde: float | None  # minimum detectable effect in test accuracy; None without paired differences
+
+
+@dataclass(frozen=True)
+class Family:
+    """One family's tasks and its ranking (the non-anchor teachers that ran every one of its tasks)."""
+
+    name: str
+    tasks: tuple[str, ...]
+    ranked: list[TeacherRow]
+    unranked: list[str]  # non-anchor teachers that ran only some of its tasks
 
 
 @dataclass(frozen=True)
@@ -109,10 +149,13 @@ class Report:
     rerender_command: str
     records: list[dict[str, Any]]  # one per (task, agent, seed): see records.effective_records
     agents: list[str]  # every agent in the records, sorted
-    ranked: list[TeacherRow]
-    references: list[TeacherRow]
-    families: dict[str, list[str]]  # family -> its tasks, in suite order
-    env_rows: list[EnvRow]
+    anchors: list[str]  # the anchor teachers among them, sorted
+    ranked: list[TeacherRow]  # ran every task of the suite, not an anchor: by score IQM
+    partial: list[TeacherRow]  # ran only some tasks, not an anchor: not ranked
+    anchor_rows: list[TeacherRow]  # not ranked
+    families: dict[str, Family]  # in suite order
+    task_rows: list[TaskRow]
+    task_summaries: list[TaskSummary]
     failures: list[dict[str, Any]]
     missing: list[tuple[str, str, int]]  # (task, agent, missing episodes) of pairs that ran
     num_records: int
@@ -150,7 +193,27 @@ def read_suite(path: Path) -> Suite:
     return Suite(data["suite"], tuple(commands), tuple(data["env_ids"]), tuple(data["agents"]), data["seeds"])
 
 
-def _rerender_path(results_dir: Path) -> str:
+def read_reference_agents(path: Path) -> dict[str, str]:
+    """task -> ``reference_agent`` of an ``anchors.json`` ({} if there is none), or a ConfigError
+    naming the file. Only that field is read: anchor files of every teachgym version have it."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ConfigError(f"{path}: not JSON ({error.msg} at line {error.lineno})") from None
+    if not isinstance(data, dict) or not all(isinstance(entry, dict) for entry in data.values()):
+        raise ConfigError(f"{path}: expected a JSON object task -> anchors (an object)")
+    references = {}
+    for task, entry in data.items():
+        reference = entry.get("reference_agent")
+        if not isinstance(reference, str):
+            raise ConfigError(f"{path}: {task}: reference_agent={reference!r}; expected a teacher name")
+        references[task] = reference
+    return references
+
+
+def project_path(results_dir: Path) -> str:
     """``results_dir`` relative to the enclosing project (the first parent with ``pyproject.toml`` or
     ``.git``), so the README does not depend on the working directory; as given if there is none."""
     resolved = results_dir.resolve()
@@ -197,11 +260,13 @@ def _teacher_row(
     agent: str,
     records: list[dict[str, Any]],
     baseline: dict[Hashable, np.ndarray] | None,
-    suite: Suite,
+    tasks: Sequence[str],
     reps: int,
     seed: int,
 ) -> TeacherRow:
-    scores = _scores_by_task(records, suite.tasks)
+    """``agent``'s statistics over ``tasks`` (its records of other tasks are ignored)."""
+    records = [r for r in records if r["task"] in tasks]
+    scores = _scores_by_task(records, tasks)
     iqm = mean = improvement = None
     if scores:
         iqm = _estimate(scores, stats.aggregate_iqm, reps, seed)
@@ -223,19 +288,88 @@ def _teacher_row(
     )
 
 
-def _env_row(
-    family: str, task: str, agent: str, records: list[dict[str, Any]], reps: int, seed: int
-) -> EnvRow:
-    ok = sorted((r for r in records if r["status"] == "ok"), key=key)
-    accuracies = [float(r["test_accuracy"]) for r in ok if r["test_accuracy"] is not None]
-    return EnvRow(
+def _ranking(rows: Sequence[TeacherRow], num_tasks: int) -> tuple[list[TeacherRow], list[TeacherRow]]:
+    """(ranked, not ranked): the rows with a successful episode on all ``num_tasks`` tasks, by score
+    IQM (highest first; ties by name), and the others, by tasks run (most first), then name. A score
+    pooled over some tasks is not comparable with one pooled over all of them."""
+    ranked = [row for row in rows if row.num_tasks == num_tasks and row.iqm is not None]
+    others = [row for row in rows if row not in ranked]
+    ranked.sort(key=lambda row: (-(row.iqm.value if row.iqm else 0.0), row.agent))
+    others.sort(key=lambda row: (-row.num_tasks, row.agent))
+    return ranked, others
+
+
+def _accuracy_by_seed(records: list[dict[str, Any]]) -> dict[int, float]:
+    return {
+        r["seed"]: float(r["test_accuracy"])
+        for r in records
+        if r["status"] == "ok" and r["test_accuracy"] is not None
+    }
+
+
+def _paired_to_baseline(
+    cell: list[dict[str, Any]], baseline: list[dict[str, Any]]
+) -> stats.PairedDifference | None:
+    """Test accuracy of ``cell`` minus ``baseline``'s over the seeds both ran successfully (the same
+    seed is the same student), with its Student t interval; None with fewer than 2 such seeds."""
+    mine, theirs = _accuracy_by_seed(cell), _accuracy_by_seed(baseline)
+    seeds = sorted(set(mine) & set(theirs))
+    if len(seeds) < 2:
+        return None
+    return stats.paired_difference(
+        [mine[s] for s in seeds], [theirs[s] for s in seeds], confidence=CONFIDENCE
+    )
+
+
+def _task_rows(
+    family: str, task: str, by_agent: dict[str, list[dict[str, Any]]], anchors: set[str]
+) -> list[TaskRow]:
+    """The task's rows: the teachers other than the anchors by mean test accuracy (highest first),
+    then the anchors by name. Only teachers that ran the task (the runner skips unsupported ones)."""
+    cells = {a: [r for r in rs if r["task"] == task] for a, rs in by_agent.items()}
+    baseline = cells.get(BASELINE, [])
+    rows = []
+    for agent, cell in cells.items():
+        if not cell:
+            continue
+        accuracies = list(_accuracy_by_seed(cell).values())
+        ok = [r for r in cell if r["status"] == "ok"]
+        rows.append(
+            TaskRow(
+                family=family,
+                task=task,
+                agent=agent,
+                anchor=agent in anchors,
+                test_accuracy=float(np.mean(accuracies)) if accuracies else None,
+                difference=_paired_to_baseline(cell, baseline) if agent != BASELINE and baseline else None,
+                score=float(np.mean([float(r["score"]) for r in ok])) if ok else None,
+                num_episodes=len(ok),
+                num_failures=len(cell) - len(ok),
+            )
+        )
+    rows.sort(
+        key=lambda row: (
+            row.anchor,
+            row.test_accuracy is None,
+            0.0 if row.anchor or row.test_accuracy is None else -row.test_accuracy,
+            row.agent,
+        )
+    )
+    return rows
+
+
+def _task_summary(family: str, task: str, rows: list[TaskRow], references: tuple[str, ...]) -> TaskSummary:
+    differences = [row.difference for row in rows if row.difference is not None]
+    return TaskSummary(
         family=family,
         task=task,
-        agent=agent,
-        reference=any(r["reference"] for r in records),
-        summary=stats.summarize([float(r["score"]) for r in ok], reps=reps, seed=seed) if ok else None,
-        test_accuracy=float(np.mean(accuracies)) if accuracies else None,
-        num_failures=len(records) - len(ok),
+        references=references,
+        num_seeds=max((d["n"] for d in differences), default=0),
+        mde=(
+            stats.minimum_detectable_effect([d["standard_error"] for d in differences])
+            if differences
+            else None
+        ),
     )
 
 
@@ -254,40 +388,51 @@ def build_report(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> Repor
     _check_against_suite(all_records, suite, results)
     records = effective_records(all_records)  # one per (task, agent, seed); retried failures dropped
     num_superseded = len(all_records) - len(records)
+    stored_references = read_reference_agents(results_dir / ANCHORS_FILE)
 
     agents = sorted({r["agent"] for r in records})
     by_agent = {a: [r for r in records if r["agent"] == a] for a in agents}
+    references = {
+        task: tuple(
+            sorted(
+                {r["agent"] for r in records if r["task"] == task and r["reference"]}
+                | ({stored_references[task]} if task in stored_references else set())
+            )
+        )
+        for task in suite.tasks
+    }
+    anchors = {RANDOM, *(name for names in references.values() for name in names)} & set(agents)
     baseline = by_agent.get(BASELINE)
     baseline_scores = _scores_by_task(baseline, suite.tasks) if baseline else None
-    rows = [_teacher_row(a, rs, baseline_scores, suite, reps, seed) for a, rs in by_agent.items()]
-    # Coverage first: a score pooled over one task must not outrank one pooled over every task (a
-    # teacher for one family is compared with the others in that family's table).
-    ranked = sorted(
-        (row for row in rows if not row.reference),
-        key=lambda row: (
-            row.iqm is None,
-            -row.num_tasks,
-            -(row.iqm.value if row.iqm else 0.0),
-            row.agent,
-        ),
-    )
+
+    def rows_over(tasks: Sequence[str], names: Sequence[str]) -> list[TeacherRow]:
+        return [_teacher_row(a, by_agent[a], baseline_scores, tasks, reps, seed) for a in names]
+
+    contenders = [a for a in agents if a not in anchors]
+    ranked, partial = _ranking(rows_over(suite.tasks, contenders), len(suite.tasks))
 
     task_family = {r["task"]: r["family"] for r in records}
-    families: dict[str, list[str]] = {}
+    family_tasks: dict[str, list[str]] = {}
     for task in suite.tasks:
         if task in task_family:
-            families.setdefault(task_family[task], []).append(task)
-    env_rows = []
+            family_tasks.setdefault(task_family[task], []).append(task)
+    families = {}
+    task_rows: list[TaskRow] = []
+    summaries = []
     missing = []
-    for family, tasks in families.items():
+    for family, tasks in family_tasks.items():
+        ran = [a for a in contenders if any(r["task"] in tasks for r in by_agent[a])]
+        family_ranked, family_others = _ranking(rows_over(tasks, ran), len(tasks))
+        families[family] = Family(family, tuple(tasks), family_ranked, [row.agent for row in family_others])
         for task in tasks:
+            rows = _task_rows(family, task, by_agent, anchors)
+            task_rows += rows
+            summaries.append(_task_summary(family, task, rows, references[task]))
             for agent, agent_records in by_agent.items():
-                cell = [r for r in agent_records if r["task"] == task]
+                count = sum(r["task"] == task for r in agent_records)
                 # Only pairs that ran: the runner skips teachers that do not support a task.
-                if cell:
-                    env_rows.append(_env_row(family, task, agent, cell, reps, seed))
-                if cell and len(cell) < suite.num_seeds:
-                    missing.append((task, agent, suite.num_seeds - len(cell)))
+                if count and count < suite.num_seeds:
+                    missing.append((task, agent, suite.num_seeds - count))
 
     order = {name: i for i, name in enumerate(suite.tasks)}
     failures = sorted(
@@ -296,13 +441,16 @@ def build_report(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> Repor
     )
     return Report(
         suite=suite,
-        rerender_command=f"teachgym leaderboard {_rerender_path(results_dir)}",
+        rerender_command=f"teachgym leaderboard {project_path(results_dir)}",
         records=records,
         agents=agents,
+        anchors=sorted(anchors),
         ranked=ranked,
-        references=[row for row in rows if row.reference],
+        partial=partial,
+        anchor_rows=rows_over(suite.tasks, sorted(anchors)),
         families=families,
-        env_rows=env_rows,
+        task_rows=task_rows,
+        task_summaries=summaries,
         failures=failures,
         missing=missing,
         num_records=len(records),
@@ -325,10 +473,10 @@ def _estimate_text(estimate: Estimate | None) -> str:
     return "—" if estimate is None else estimate.text()
 
 
-def _summary_iqm(summary: stats.Summary | None) -> Estimate | None:
-    if summary is None:
-        return None
-    return Estimate(summary["iqm"], *summary["iqm_ci"])
+def _difference_text(difference: stats.PairedDifference | None) -> str:
+    if difference is None:
+        return "—"
+    return f"{difference['mean']:+.3f} [{difference['low']:+.3f}, {difference['high']:+.3f}]"
 
 
 def _error_text(record: dict[str, Any]) -> str:
@@ -355,15 +503,22 @@ TEACHER_COLUMNS = (
     ("episodes", "Episodes", "number"),
     ("failures", "Failures", "number"),
 )
-ENV_COLUMNS = (
+TASK_COLUMNS = (
     ("family", "Family", "text"),
     ("task", "Task", "text"),
     ("teacher", "Teacher", "text"),
-    ("mean", "Mean score", "number"),
-    ("score", "Score IQM [95% CI]", "number"),
     ("accuracy", "Mean test accuracy", "number"),
+    ("difference", f"Paired difference to {BASELINE} [95% CI]", "number"),
+    ("pairs", "Paired seeds", "number"),
+    ("score", "Mean score", "number"),
     ("episodes", "Episodes", "number"),
     ("failures", "Failures", "number"),
+)
+SUMMARY_HEADER = (
+    "Task",
+    "Reference (anchor)",
+    f"Seeds paired with {BASELINE}",
+    "Minimum detectable effect (test accuracy)",
 )
 
 
@@ -382,38 +537,89 @@ def _teacher_cells(row: TeacherRow, rank: int | None, num_tasks: int) -> list[tu
     ]
 
 
-def _env_cells(row: EnvRow) -> list[tuple[str, float | str | None]]:
-    """(text, sort value) of each of :data:`ENV_COLUMNS`."""
-    summary = row.summary
-    iqm = _summary_iqm(summary)
-    name = (
-        row.agent
-        + (" (reference)" if row.reference else "")
-        + (f" {FAILURE_MARK}" if row.num_failures else "")
-    )
+def _task_cells(row: TaskRow) -> list[tuple[str, float | str | None]]:
+    """(text, sort value) of each of :data:`TASK_COLUMNS`."""
+    name = row.agent + (" (anchor)" if row.anchor else "") + (f" {FAILURE_MARK}" if row.num_failures else "")
+    difference = row.difference
     return [
         (row.family, row.family),
         (row.task, row.task),
         (name, row.agent),
-        (_number(summary["mean"] if summary else None), summary["mean"] if summary else None),
-        (_estimate_text(iqm), iqm.value if iqm else None),
         (_number(row.test_accuracy), row.test_accuracy),
-        (str(summary["n"] if summary else 0), summary["n"] if summary else 0),
+        (_difference_text(difference), difference["mean"] if difference else None),
+        (str(difference["n"]) if difference else "—", difference["n"] if difference else None),
+        (_number(row.score), row.score),
+        (str(row.num_episodes), row.num_episodes),
         (str(row.num_failures), row.num_failures),
     ]
+
+
+def _summary_cells(summary: TaskSummary) -> list[str]:
+    """The texts of :data:`SUMMARY_HEADER` for one task."""
+    return [
+        summary.task,
+        ", ".join(summary.references) or "—",
+        str(summary.num_seeds) if summary.num_seeds else "—",
+        _number(summary.mde),
+    ]
+
+
+def _headings(report: Report) -> dict[str, str]:
+    """The section headings, each saying what its table's order is (shared by README and page)."""
+    num_tasks = len(report.suite.tasks)
+    return {
+        "ranking": f"Ranking: by score IQM, highest first (teachers that ran all {num_tasks} tasks)",
+        "partial": "Not ranked: teachers that ran only some tasks (by tasks run, then name)",
+        "anchors": "Anchors, not ranked",
+        "families": "Families",
+        "tasks": "Per task: teachers by mean test accuracy, highest first; then the anchors, not ranked",
+        "failures": "Failures",
+        "provenance": "Provenance",
+    }
+
+
+def _family_texts(report: Report, family: Family) -> dict[str, str]:
+    """The headings and notes of one family's section (shared by README and page)."""
+    return {
+        "ranking": f"Ranking within {family.name}: by score IQM over its {len(family.tasks)} task(s), "
+        "highest first",
+        "ranking_note": (
+            f"Teachers that ran every task of {family.name}, anchors excluded."
+            + (
+                f" Not ranked here (ran only some of its tasks): {', '.join(family.unranked)}."
+                if family.unranked
+                else ""
+            )
+        ),
+        "summary": "What each task can detect",
+    }
 
 
 def _method_notes(report: Report) -> list[str]:
     num_tasks = len(report.suite.tasks)
     return [
-        f"Scores are each family's normalized score (0 = the random teacher's mean test accuracy, "
-        f"1 = the task's reference teacher's). Teachers are ranked first by the number of "
-        f"the suite's {num_tasks} tasks they ran (the Tasks column: a score pooled over one family's task "
-        f"does not outrank one over every task; the family tables compare teachers within a family), "
-        f"then by the interquartile mean (IQM) of the scores of all their successful episodes on those "
-        f"tasks, pooled; the mean is the mean over tasks of each task's mean over seeds. Brackets are "
+        f"Per task, the primary numbers are each teacher's mean test accuracy (raw, over its successful "
+        f"seeds) and its paired difference to `{BASELINE}`: the mean over the seeds both ran of (teacher - "
+        f"`{BASELINE}`) test accuracy, the same seed being the same student under every teacher, with a "
+        f"{CONFIDENCE:.0%} Student t interval over those seeds. Tasks without `{BASELINE}` records show "
+        f"the mean only. A task's minimum detectable effect is {stats.MDE_FACTOR} x the median over its "
+        f"teachers of their paired standard errors against `{BASELINE}` (a true difference that large is "
+        "detected with about 80% power at the 5% level); a smaller difference is not evidence either way.",
+        f"Scores are each family's normalized score: 0 = the random teacher's mean test accuracy on the "
+        f"task's anchor seeds, 1 = the task's reference teacher's (`{ANCHORS_FILE}`). They are never "
+        f"clipped, in the statistics or in these tables: below 0 is worse than random's mean, above 1 "
+        f"better than the reference's. (Records of sweeps run before scores were unclipped hold scores "
+        f"clipped to [0, 1].)",
+        f"Anchors ({', '.join(f'`{a}`' for a in report.anchors) or 'none ran'}): `{RANDOM}` and each task's "
+        f"reference teacher (privileged agents such as `oracle`, and the `reference_agent` of "
+        f"`{ANCHORS_FILE}`) define a score's 0 and 1; they are shown, never ranked.",
+        f"The ranking covers the other teachers that ran every one of the suite's {num_tasks} tasks, by "
+        f"the interquartile mean (IQM) of their normalized scores over all their successful episodes, "
+        f"pooled; the mean is the mean over tasks of each task's mean over seeds. Brackets are "
         f"{CONFIDENCE:.0%} percentile intervals of a stratified bootstrap (seeds resampled within each "
-        f"task; {report.reps} resamples, seed {report.seed}).",
+        f"task; {report.reps} resamples, seed {report.seed}). A teacher that ran only some tasks is not "
+        "ranked here (a score pooled over some tasks is not comparable with one over all of them); its "
+        "family's table ranks it among the teachers that ran the same tasks.",
         f"P(better than {BASELINE}) is the probability of improvement: the chance that an episode of the "
         f"teacher scores higher than one of `{BASELINE}` on the same task (ties count half), averaged "
         "over the tasks both ran.",
@@ -425,7 +631,7 @@ def _method_notes(report: Report) -> list[str]:
 def _curve_note() -> str:
     return (
         "Curves: validation mean accuracy after each step, mean over seeds; the band is a 95% "
-        "normal-approximation interval (mean ± 1.96 standard errors over seeds)."
+        "normal-approximation interval (mean ± 1.96 standard errors over seeds). Anchors are dashed."
     )
 
 
@@ -453,12 +659,14 @@ def _teacher_table(rows: list[TeacherRow], ranked: bool, num_tasks: int) -> list
 
 def _readme(report: Report) -> str:
     suite = report.suite
+    headings = _headings(report)
+    num_tasks = len(suite.tasks)
     lines = [
         f"# Leaderboard: {suite.name}",
         "",
         f"<!-- Generated by teachgym.bench.report from {RESULTS_FILE} and {SUITE_FILE}; do not edit. -->",
         "",
-        f"{len(suite.tasks)} tasks x {len(report.agents)} teachers x {suite.num_seeds} seeds; "
+        f"{num_tasks} tasks x {len(report.agents)} teachers x {suite.num_seeds} seeds; "
         f"{report.num_records} episodes recorded. Open `index.html` for a sortable page.",
         "",
         "Regenerate the results"
@@ -474,44 +682,63 @@ def _readme(report: Report) -> str:
         report.rerender_command,
         "```",
         "",
-        "## Ranking",
+        f"## {headings['ranking']}",
         "",
-        *_teacher_table(report.ranked, ranked=True, num_tasks=len(suite.tasks)),
+        *(_teacher_table(report.ranked, ranked=True, num_tasks=num_tasks) if report.ranked else ["None."]),
         "",
         *[line for note in _method_notes(report) for line in (note, "")],
+        f"## {headings['partial']}",
+        "",
+        *(
+            _teacher_table(report.partial, ranked=False, num_tasks=num_tasks)
+            if report.partial
+            else ["None: every teacher other than the anchors ran every task."]
+        ),
+        "",
+        f"## {headings['anchors']}",
+        "",
+        *(
+            _teacher_table(report.anchor_rows, ranked=False, num_tasks=num_tasks)
+            if report.anchor_rows
+            else ["None ran."]
+        ),
+        "",
+        f"## {headings['families']}",
+        "",
+        _curve_note(),
+        "",
     ]
-    partial = [row.agent for row in report.ranked if row.num_tasks < len(suite.tasks)]
-    if partial:
+    for family in report.families.values():
+        texts = _family_texts(report, family)
+        rows = [row for row in report.task_rows if row.family == family.name]
+        columns = TASK_COLUMNS[1:]
+        body = [[text for text, _ in _task_cells(row)[1:]] for row in rows]
+        summaries = [_summary_cells(s) for s in report.task_summaries if s.family == family.name]
         lines += [
-            f"Ranked over fewer than the suite's {len(suite.tasks)} tasks (no successful episode on some, "
-            f"or the teacher does not support them; see the Tasks column): {', '.join(partial)}.",
+            f"### {family.name}",
             "",
-        ]
-    lines += ["## Reference agents (not ranked)", ""]
-    if report.references:
-        lines += [
-            "These agents read privileged state (e.g. the student's true skills); they bound what a "
-            "teacher can reach and are never ranked.",
+            f"#### {texts['ranking']}",
             "",
-            *_teacher_table(report.references, ranked=False, num_tasks=len(suite.tasks)),
+            *(
+                _teacher_table(family.ranked, ranked=True, num_tasks=len(family.tasks))
+                if family.ranked
+                else ["None."]
+            ),
             "",
-        ]
-    else:
-        lines += ["None ran.", ""]
-    lines += ["## Families", "", _curve_note(), ""]
-    for family in report.families:
-        rows = [row for row in report.env_rows if row.family == family]
-        columns = ENV_COLUMNS[1:]
-        body = [[text for text, _ in _env_cells(row)[1:]] for row in rows]
-        lines += [
-            f"### {family}",
+            texts["ranking_note"],
+            "",
+            f"#### {headings['tasks']}",
             "",
             *_md_table([c[1] for c in columns], body, [c[2] == "number" for c in columns]),
             "",
-            f"![{family}: validation accuracy per step](curves_{_file_stem(family)}.png)",
+            f"#### {texts['summary']}",
+            "",
+            *_md_table(SUMMARY_HEADER, summaries, [False, False, True, True]),
+            "",
+            f"![{family.name}: validation accuracy per step](curves_{_file_stem(family.name)}.png)",
             "",
         ]
-    lines += ["## Failures", ""]
+    lines += [f"## {headings['failures']}", ""]
     if report.failures:
         body = [[r["task"], r["agent"], str(r["seed"]), _error_text(r)] for r in report.failures]
         lines += [*_md_table(["Task", "Teacher", "Seed", "Error"], body, [False, False, True, False]), ""]
@@ -526,7 +753,7 @@ def _readme(report: Report) -> str:
             "",
         ]
     lines += [
-        "## Provenance",
+        f"## {headings['provenance']}",
         "",
         f"- teachgym versions: {_counts(report.versions)}",
         f"- git revisions: {_counts(report.revisions)}",
@@ -536,7 +763,8 @@ def _readme(report: Report) -> str:
             if report.num_superseded
             else ""
         ),
-        f"- statistics: `teachgym.bench.stats`, {report.reps} bootstrap resamples, seed {report.seed}",
+        f"- statistics: `teachgym.bench.stats`, {report.reps} bootstrap resamples, seed {report.seed}; "
+        f"paired differences: Student t intervals",
         "",
     ]
     return "\n".join(lines)
@@ -572,9 +800,8 @@ def _plot_family(report: Report, family: str, records: list[dict[str, Any]], pat
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    tasks = report.families[family]
+    tasks = report.families[family].tasks
     agents = [a for a in report.agents if any(r["agent"] == a for r in records)]
-    references = {r["agent"] for r in records if r["reference"]}
     num_cols = min(PANELS_PER_ROW, len(tasks))
     num_rows = math.ceil(len(tasks) / num_cols)
     # The "default" style ignores the user's matplotlibrc, so the bytes depend only on the inputs.
@@ -596,8 +823,9 @@ def _plot_family(report: Report, family: str, records: list[dict[str, Any]], pat
                 if steps.size == 0:
                     continue
                 color = colors(report.agents.index(agent) % colors.N)
-                style = "--" if agent in references else "-"
-                label = agent + (" (reference)" if agent in references else "")
+                anchor = agent in report.anchors
+                style = "--" if anchor else "-"
+                label = agent + (" (anchor)" if anchor else "")
                 (line,) = ax.plot(steps, mean, style, color=color, label=label, linewidth=1.5)
                 ax.fill_between(steps, mean - half, mean + half, color=color, alpha=0.2, linewidth=0)
                 handles.setdefault(label, line)
@@ -759,16 +987,17 @@ def _plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[s
 
 def _page(report: Report, images: dict[str, bytes]) -> str:
     suite = report.suite
-    ranked_rows = [
-        ({"data-teacher": row.agent}, _teacher_cells(row, rank, len(suite.tasks)))
-        for rank, row in enumerate(report.ranked, start=1)
-    ]
-    reference_rows = [
-        ({"data-teacher": row.agent}, _teacher_cells(row, None, len(suite.tasks))[1:])
-        for row in report.references
-    ]
-    env_rows = [
-        ({"data-family": row.family, "data-teacher": row.agent}, _env_cells(row)) for row in report.env_rows
+    headings = _headings(report)
+    num_tasks = len(suite.tasks)
+
+    def teacher_rows(rows: list[TeacherRow], ranked: bool, tasks: int) -> list[Any]:
+        return [
+            ({"data-teacher": row.agent}, _teacher_cells(row, rank, tasks)[0 if ranked else 1 :])
+            for rank, row in enumerate(rows, start=1)
+        ]
+
+    task_rows = [
+        ({"data-family": row.family, "data-teacher": row.agent}, _task_cells(row)) for row in report.task_rows
     ]
     lines = [
         "<!DOCTYPE html>",
@@ -781,37 +1010,71 @@ def _page(report: Report, images: dict[str, bytes]) -> str:
         "</head>",
         "<body>",
         f"<h1>Leaderboard: {_esc(suite.name)}</h1>",
-        f'<p class="note">{len(suite.tasks)} tasks x {len(report.agents)} teachers x {suite.num_seeds} '
+        f'<p class="note">{num_tasks} tasks x {len(report.agents)} teachers x {suite.num_seeds} '
         f"seeds; {report.num_records} episodes recorded. Generated by teachgym.bench.report; "
         "do not edit.</p>",
         f"<p>Regenerate the results:</p><pre><code>{_esc(chr(10).join(suite.commands))}</code></pre>",
         f"<p>Re-render this page:</p><pre><code>{_esc(report.rerender_command)}</code></pre>",
-        "<h2>Ranking</h2>",
-        *_html_table("ranking", TEACHER_COLUMNS, ranked_rows, "score-desc"),
+        f"<h2>{_esc(headings['ranking'])}</h2>",
+        # Always a table, even empty: the page's script sorts it and keeps its order in the URL.
+        *_html_table("ranking", TEACHER_COLUMNS, teacher_rows(report.ranked, True, num_tasks), "score-desc"),
+        *([] if report.ranked else ["<p>None.</p>"]),
         *[f'<p class="note">{_esc(note)}</p>' for note in _method_notes(report)],
-        "<h2>Reference agents (not ranked)</h2>",
+        f"<h2>{_esc(headings['partial'])}</h2>",
         *(
-            _html_table("references", TEACHER_COLUMNS[1:], reference_rows, None)
-            if reference_rows
+            _html_table(
+                "not-ranked", TEACHER_COLUMNS[1:], teacher_rows(report.partial, False, num_tasks), None
+            )
+            if report.partial
+            else ["<p>None: every teacher other than the anchors ran every task.</p>"]
+        ),
+        f"<h2>{_esc(headings['anchors'])}</h2>",
+        *(
+            _html_table(
+                "anchors", TEACHER_COLUMNS[1:], teacher_rows(report.anchor_rows, False, num_tasks), None
+            )
+            if report.anchor_rows
             else ["<p>None ran.</p>"]
         ),
-        "<h2>Families</h2>",
+        f"<h2>{_esc(headings['families'])}</h2>",
         '<p><label for="family-filter">Family: </label><select id="family-filter">',
         '<option value="all">all</option>',
         *[f'<option value="{_esc(f)}">{_esc(f)}</option>' for f in report.families],
         "</select></p>",
-        *_html_table("families", ENV_COLUMNS, env_rows, None),
+        f"<p>{_esc(headings['tasks'])}.</p>",
+        *_html_table("families", TASK_COLUMNS, task_rows, None),
         f'<p class="note">{_esc(_curve_note())}</p>',
     ]
-    for family in report.families:
-        data = base64.b64encode(images[family]).decode("ascii")
+    for family in report.families.values():
+        texts = _family_texts(report, family)
+        stem = _file_stem(family.name)
+        summaries = [_summary_cells(s) for s in report.task_summaries if s.family == family.name]
+        data = base64.b64encode(images[family.name]).decode("ascii")
         lines += [
-            f'<figure data-family="{_esc(family)}">',
-            f'<img alt="{_esc(family)}: validation accuracy per step" src="data:image/png;base64,{data}">',
-            f"<figcaption>{_esc(family)}</figcaption>",
+            f'<section data-family="{_esc(family.name)}">',
+            f"<h3>{_esc(family.name)}</h3>",
+            f"<h4>{_esc(texts['ranking'])}</h4>",
+            *(
+                _html_table(
+                    f"ranking-{stem}",
+                    TEACHER_COLUMNS,
+                    teacher_rows(family.ranked, True, len(family.tasks)),
+                    "score-desc",
+                )
+                if family.ranked
+                else ["<p>None.</p>"]
+            ),
+            f'<p class="note">{_esc(texts["ranking_note"])}</p>',
+            f"<h4>{_esc(texts['summary'])}</h4>",
+            *_plain_table(SUMMARY_HEADER, summaries),
+            f'<figure data-family="{_esc(family.name)}">',
+            f'<img alt="{_esc(family.name)}: validation accuracy per step" '
+            f'src="data:image/png;base64,{data}">',
+            f"<figcaption>{_esc(family.name)}</figcaption>",
             "</figure>",
+            "</section>",
         ]
-    lines += ["<h2>Failures</h2>"]
+    lines += [f"<h2>{_esc(headings['failures'])}</h2>"]
     if report.failures:
         body = [[r["task"], r["agent"], str(r["seed"]), _error_text(r)] for r in report.failures]
         lines += _plain_table(["Task", "Teacher", "Seed", "Error"], body)
@@ -821,11 +1084,12 @@ def _page(report: Report, images: dict[str, bytes]) -> str:
         lines += [f"<p>Missing episodes (fewer than {suite.num_seeds} seeds recorded):</p>"]
         lines += _plain_table(["Task", "Teacher", "Missing"], [[e, a, str(n)] for e, a, n in report.missing])
     lines += [
-        "<h2>Provenance</h2>",
+        f"<h2>{_esc(headings['provenance'])}</h2>",
         "<ul>",
         f"<li>teachgym versions: {_esc(_counts(report.versions).replace('`', ''))}</li>",
         f"<li>git revisions: {_esc(_counts(report.revisions).replace('`', ''))}</li>",
-        f"<li>statistics: teachgym.bench.stats, {report.reps} bootstrap resamples, seed {report.seed}</li>",
+        f"<li>statistics: teachgym.bench.stats, {report.reps} bootstrap resamples, seed {report.seed}; "
+        "paired differences: Student t intervals</li>",
         "</ul>",
         f"<script>{_JS}</script>",
         "</body>",
@@ -841,9 +1105,10 @@ def _page(report: Report, images: dict[str, bytes]) -> str:
 def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
     """Write the leaderboard of ``results_dir`` into it; the paths written, in a fixed order.
 
-    Reads ``results.jsonl`` and ``suite.json`` and writes ``README.md``, one ``curves_<family>.png``
-    per family and ``index.html`` (self-contained: inline CSS and JS, PNGs as data URIs). The same
-    inputs and settings give byte-identical files.
+    Reads ``results.jsonl``, ``suite.json`` and (if present) ``anchors.json``, and writes
+    ``README.md``, one ``curves_<family>.png`` per family, ``index.html`` (self-contained: inline
+    CSS and JS, PNGs as data URIs) and ``CALIBRATION.md`` (:mod:`teachgym.bench.calibration`: does
+    teaching matter on each task). The same inputs and settings give byte-identical files.
 
     Args:
         results_dir: the folder of one sweep.
@@ -852,8 +1117,9 @@ def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
 
     Raises:
         SchemaError: a line of ``results.jsonl`` is not a valid record (the message names ``path:line``).
-        ConfigError: no results or an empty results file; ``suite.json`` missing or malformed; records
-            of a task, teacher or suite that ``suite.json`` does not declare.
+        ConfigError: no results or an empty results file; ``suite.json`` missing or malformed;
+            ``anchors.json`` malformed; records of a task, teacher or suite that ``suite.json`` does
+            not declare.
     """
     results_dir = Path(results_dir)
     report = build_report(results_dir, reps=reps, seed=seed)
@@ -868,4 +1134,7 @@ def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
     readme.write_text(_readme(report), encoding="utf-8", newline="\n")
     page = results_dir / "index.html"
     page.write_text(_page(report, images), encoding="utf-8", newline="\n")
-    return [readme, *written, page]
+    table = calibration.write_table(
+        results_dir, calibration.baselines_of(report.suite.name), report.rerender_command
+    )
+    return [readme, *written, page, table]

@@ -1,9 +1,10 @@
 """Robust aggregate statistics for benchmark scores, after rliable (Agarwal et al., 2021), numpy only.
 
-Scores are normalized scores in [0, 1] (unitless), one per run (seed) and task (env id). They come
-either as a matrix of shape ``(num_runs, num_tasks)`` (column ``j`` is task ``j``) or as a mapping
-task -> 1-D array of that task's per-run scores; in a mapping, tasks may have different numbers of
-runs. :func:`scores_by_task` turns either form into a dict of validated float arrays.
+Scores are normalized scores (unitless, never clipped: below 0 or above 1 is possible), one per run
+(seed) and task (env id). They come either as a matrix of shape ``(num_runs, num_tasks)`` (column
+``j`` is task ``j``) or as a mapping task -> 1-D array of that task's per-run scores; in a mapping,
+tasks may have different numbers of runs. :func:`scores_by_task` turns either form into a dict of
+validated float arrays.
 
 - :func:`iqm`: interquartile mean, identical to ``scipy.stats.trim_mean(x, 0.25)``;
 - :func:`aggregate_iqm` (IQM over all runs x tasks pooled, as rliable) and :func:`aggregate_mean`
@@ -11,13 +12,17 @@ runs. :func:`scores_by_task` turns either form into a dict of validated float ar
 - :func:`stratified_bootstrap_ci`: percentile interval of any statistic, resampling runs with
   replacement within each task separately;
 - :func:`summarize`: mean, IQM and their intervals for one env's per-seed scores;
-- :func:`probability_of_improvement` and :func:`probability_of_improvement_ci`: P(X > Y).
+- :func:`probability_of_improvement` and :func:`probability_of_improvement_ci`: P(X > Y);
+- :func:`paired_difference`: mean of per-seed differences with a Student t interval (the same seed
+  is the same student under every teacher, so pairs share their noise), :func:`t_quantile`, and
+  :func:`minimum_detectable_effect`.
 
 Every function raises :class:`~teachgym.errors.ConfigError` naming the offending value on bad input.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
 import reprlib
 from collections.abc import Callable, Hashable, Mapping
@@ -37,6 +42,11 @@ Statistic = Callable[[dict[Hashable, np.ndarray]], float]
 _IQM_CUT = 0.25
 #: Largest number of bools in one chunk of pairwise comparisons in the vectorized P(X > Y).
 _PAIRS_PER_CHUNK = 1 << 22
+#: Minimum detectable effect in paired standard errors: z(0.975) + z(0.80) = 1.96 + 0.84, the true
+#: difference that a two-sided test at the 5% level detects with 80% power.
+MDE_FACTOR = 2.8
+#: Bisection steps of :func:`t_quantile` (each halves an angle interval of width pi / 2).
+_QUANTILE_STEPS = 100
 
 
 class Summary(TypedDict):
@@ -47,6 +57,17 @@ class Summary(TypedDict):
     iqm: float
     mean_ci: tuple[float, float]
     iqm_ci: tuple[float, float]
+
+
+class PairedDifference(TypedDict):
+    """Mean of per-pair differences ``x - y`` with its Student t interval, from :func:`paired_difference`."""
+
+    n: int  # pairs (seeds)
+    mean: float
+    standard_error: float  # sample standard deviation (ddof=1) of the differences / sqrt(n)
+    low: float
+    high: float
+    confidence: float
 
 
 # --- validation ---------------------------------------------------------------------------------
@@ -334,16 +355,122 @@ def probability_of_improvement_ci(
     return _percentile_interval(per_task.mean(axis=1), float(confidence), "probability_of_improvement")
 
 
+# --- paired differences -------------------------------------------------------------------------
+
+
+def _t_central_probability(theta: float, df: int) -> float:
+    """P(|T| < t) for Student's t with ``df`` degrees of freedom, where ``theta = atan(t / sqrt(df))``.
+
+    The finite series of Abramowitz and Stegun 26.7.3 (odd ``df``) and 26.7.4 (even ``df``): exact
+    for integer ``df``, so no scipy is needed. Both sum ``c_j cos(theta)^j`` for ``j`` up to
+    ``df - 2`` in steps of 2, with ``c_(j+2) = c_j (j + 1) / (j + 2)``.
+    """
+    cos, sin = math.cos(theta), math.sin(theta)
+    odd = df % 2 == 1
+    power, term, total = (1, cos, 0.0) if odd else (0, 1.0, 0.0)
+    while power <= df - 2:
+        total += term
+        term *= (power + 1) / (power + 2) * cos * cos
+        power += 2
+    return 2.0 / math.pi * (theta + sin * total) if odd else sin * total
+
+
+def t_quantile(probability: float, df: int) -> float:
+    """The ``probability`` quantile of Student's t with ``df`` (an integer >= 1) degrees of freedom,
+    for ``probability`` in [0.5, 1); e.g. ``t_quantile(0.975, 4) = 2.7764...``. Exact to about 1e-12
+    (bisection on the series of :func:`_t_central_probability`)."""
+    if isinstance(df, bool) or not isinstance(df, numbers.Integral) or df < 1:
+        raise ConfigError(f"df must be an integer >= 1 (degrees of freedom), got {df!r}")
+    if (
+        isinstance(probability, bool)
+        or not isinstance(probability, numbers.Real)
+        or not 0.5 <= float(probability) < 1.0
+    ):
+        raise ConfigError(f"probability must be a number in [0.5, 1), got {probability!r}")
+    target = 2.0 * float(probability) - 1.0  # P(|T| < t)
+    low, high = 0.0, math.pi / 2.0
+    for _ in range(_QUANTILE_STEPS):
+        middle = (low + high) / 2.0
+        if _t_central_probability(middle, int(df)) < target:
+            low = middle
+        else:
+            high = middle
+    return math.sqrt(int(df)) * math.tan((low + high) / 2.0)
+
+
+def paired_difference(x: ArrayLike, y: ArrayLike, *, confidence: float = 0.95) -> PairedDifference:
+    """Mean of the per-pair differences ``x[i] - y[i]`` with a two-sided Student t interval.
+
+    Pair ``i`` is one seed: the same student under both teachers, so the differences cancel the
+    student-to-student noise that separate means would carry. The interval is
+    ``mean +- t_quantile((1 + confidence) / 2, n - 1) * sd(differences, ddof=1) / sqrt(n)``.
+
+    Args:
+        x, y: 1-D per-seed values of the same length ``n >= 2``, aligned by seed (units kept).
+        confidence: in (0, 1).
+
+    Returns:
+        ``{"n", "mean", "standard_error", "low", "high", "confidence"}`` in the units of the values.
+    """
+    if (
+        isinstance(confidence, bool)
+        or not isinstance(confidence, numbers.Real)
+        or not 0.0 < float(confidence) < 1.0
+    ):
+        raise ConfigError(f"confidence must be a number strictly between 0 and 1, got {confidence!r}")
+    first = _as_finite_array(x, "x")
+    second = _as_finite_array(y, "y")
+    if first.ndim != 1 or first.shape != second.shape:
+        raise ConfigError(
+            f"x and y must be 1-D arrays of the same length (one value per seed), got shapes "
+            f"{first.shape} and {second.shape}"
+        )
+    n = int(first.shape[0])
+    if n < 2:
+        raise ConfigError(f"a paired interval needs at least 2 pairs (seeds), got {n}")
+    differences = first - second
+    mean = float(np.mean(differences))
+    standard_error = float(np.std(differences, ddof=1) / math.sqrt(n))
+    half = t_quantile((1.0 + float(confidence)) / 2.0, n - 1) * standard_error
+    return PairedDifference(
+        n=n,
+        mean=mean,
+        standard_error=standard_error,
+        low=mean - half,
+        high=mean + half,
+        confidence=float(confidence),
+    )
+
+
+def minimum_detectable_effect(standard_errors: ArrayLike) -> float:
+    """A task's minimum detectable effect: :data:`MDE_FACTOR` x the median of paired standard errors
+    (units of the values, e.g. test accuracy).
+
+    The median over the task's teachers of each one's paired standard error against the baseline: a
+    typical teacher's detectable difference, which one unusually noisy teacher (e.g. ``random``)
+    does not set, as the maximum would.
+    """
+    errors = _as_finite_array(standard_errors, "standard_errors")
+    if errors.ndim != 1 or np.any(errors < 0):
+        raise ConfigError(f"standard_errors must be a 1-D array of values >= 0, got {reprlib.repr(errors)}")
+    return MDE_FACTOR * float(np.median(errors))
+
+
 __all__ = [
+    "MDE_FACTOR",
+    "PairedDifference",
     "Scores",
     "Statistic",
     "Summary",
     "aggregate_iqm",
     "aggregate_mean",
     "iqm",
+    "minimum_detectable_effect",
+    "paired_difference",
     "probability_of_improvement",
     "probability_of_improvement_ci",
     "scores_by_task",
     "stratified_bootstrap_ci",
     "summarize",
+    "t_quantile",
 ]

@@ -2,20 +2,22 @@
 
 A family module declares ``SUITES``: suite name -> ``[(task, variant, keyword overrides)]`` and
 ``REFERENCES``: the teachers whose mean test accuracy scores 1 on its tasks (the first that builds
-on a task's env), as a tuple or as a dict variant -> tuple. A *task* is a registered id with
+on a task's env), as a tuple or as a dict variant -> tuple; and optionally ``BASELINE``, the family's
+naive baseline (default ``uniform``). A *task* is a registered id with
 keyword overrides, named e.g. ``"SkillList-Sim-v0"`` or ``"SkillList-Sim-v0[forgetting]"``.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
 
-from teachgym.envs import FAMILIES, env_id
-from teachgym.errors import UnknownNameError
+from teachgym.envs import ALL_VERSIONS, FAMILIES, env_id
+from teachgym.errors import ConfigError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,8 @@ class Task:
         family: the env's family.
         kwargs: keyword overrides passed to ``gym.make``.
         references: teachers that score 1, in order of preference.
+        baseline: the family's naive baseline, which must beat ``random`` for the task to earn its
+            place (``uniform`` unless the family module declares ``BASELINE``).
     """
 
     name: str
@@ -35,31 +39,56 @@ class Task:
     family: str
     kwargs: dict[str, Any] = field(default_factory=dict)
     references: tuple[str, ...] = ()
+    baseline: str = "uniform"
 
     def make(self) -> gym.Env[Any, Any]:
         """A fresh env of this task."""
         return gym.make(self.env_id, **self.kwargs)
 
 
+def _version_in(name: str, family: str, variant: str) -> int:
+    """The version a task name states (``"SkillList-Sim-v1[forgetting]"`` -> 1); it must be registered."""
+    match = re.match(rf"{re.escape(family)}-{re.escape(variant)}-v(\d+)(\[|$)", name)
+    registered = [version for version, _ in ALL_VERSIONS[family][variant]]
+    if match is None or int(match.group(1)) not in registered:
+        raise ConfigError(
+            f"suite task {name!r} must be named '{family}-{variant}-v<N>[...]' with N in {registered}"
+        )
+    return int(match.group(1))
+
+
 def _family_tasks() -> dict[str, list[Task]]:
     suites: dict[str, list[Task]] = {}
     for family, module_name in FAMILIES.items():
         module = importlib.import_module(f"teachgym.envs.{module_name}")
-        versions = module.VARIANTS
         for suite, entries in getattr(module, "SUITES", {}).items():
             for name, variant, kwargs in entries:
-                task_id = env_id(family, variant, versions[variant][0])
+                task_id = env_id(family, variant, _version_in(name, family, variant))
                 references = getattr(module, "REFERENCES", ())
                 if isinstance(references, dict):
                     references = references[variant]
+                baseline = getattr(module, "BASELINE", "uniform")
                 suites.setdefault(suite, []).append(
-                    Task(name, task_id, family, dict(kwargs), tuple(references))
+                    Task(name, task_id, family, dict(kwargs), tuple(references), baseline)
                 )
     return suites
 
 
 #: Suite name -> its tasks, in family registration order.
 SUITES: dict[str, list[Task]] = _family_tasks()
+
+
+#: Seeds a suite runs by default: enough that the minimum detectable paired effect on each of its
+#: tasks is at most 0.02 test accuracy (calibrated suites), or what the older suites were run with.
+DEFAULT_SEEDS: dict[str, int] = {"core-v1": 100, "quick": 10}
+#: The seed count of a suite that states none.
+FALLBACK_SEEDS = 5
+
+
+def default_seeds(name: str) -> int:
+    """Episodes per (task, teacher) that ``teachgym bench NAME`` runs without ``--seeds``."""
+    suite(name)  # an UnknownNameError for an unknown suite
+    return DEFAULT_SEEDS.get(name, FALLBACK_SEEDS)
 
 
 def suite(name: str) -> list[Task]:

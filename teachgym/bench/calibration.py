@@ -1,0 +1,191 @@
+"""The calibration table of a results folder: does teaching matter on each task, measured?
+
+A task earns its place in a suite (``BENCHMARK.md``) when, at the suite's seed count, the family's
+reference teacher beats ``uniform`` and the family's naive baseline (``uniform`` unless the family
+declares another, e.g. Tutor's syllabus order) beats ``random``, each by a paired 95% interval that
+excludes zero and by at least :data:`MIN_EFFECT` test accuracy, and no teacher's mean is above
+:data:`CEILING` nor every teacher's below :data:`FLOOR`. :func:`calibrate` checks each rule on the
+records of a folder; :func:`write_table` writes ``DIR/CALIBRATION.md`` (``teachgym leaderboard``
+renders it with the rest).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from teachgym.bench import records, stats
+from teachgym.errors import ConfigError
+
+#: Smallest paired gain (test accuracy) that counts as teaching mattering.
+MIN_EFFECT = 0.03
+#: Largest paired minimum detectable effect a main task may have at its seed count (test accuracy).
+MAX_MDE = 0.02
+#: A task where some teacher's mean is above this is at the ceiling.
+CEILING = 0.95
+#: A task where every teacher's mean is below this is at the floor.
+FLOOR = 0.15
+CALIBRATION_FILE = "CALIBRATION.md"
+
+
+@dataclass(frozen=True)
+class Contrast:
+    """A paired difference ``teacher - baseline`` in mean test accuracy on one task."""
+
+    teacher: str
+    baseline: str
+    difference: stats.PairedDifference | None  # None when either teacher has no records
+
+    def holds(self) -> bool:
+        """The interval excludes zero on the positive side and the gain is at least MIN_EFFECT."""
+        d = self.difference
+        return d is not None and d["low"] > 0 and d["mean"] >= MIN_EFFECT
+
+    def text(self) -> str:
+        d = self.difference
+        if d is None:
+            return f"{self.teacher} - {self.baseline}: not run"
+        return f"{d['mean']:+.3f} [{d['low']:+.3f}, {d['high']:+.3f}]"
+
+
+@dataclass(frozen=True)
+class TaskCalibration:
+    """The rules of a task, checked on its records."""
+
+    task: str
+    seeds: int
+    means: dict[str, float]  # teacher -> mean test accuracy
+    reference: str
+    baseline: str
+    reference_vs_uniform: Contrast
+    baseline_vs_random: Contrast
+    best: str  # the non-anchor teacher with the highest mean
+    mde: float  # MDE_FACTOR x the median paired standard error against uniform
+
+    def failures(self) -> list[str]:
+        """The rules this task breaks (empty: it earns its place)."""
+        broken = []
+        if not self.reference_vs_uniform.holds():
+            broken.append(f"reference {self.reference} does not beat uniform by {MIN_EFFECT}")
+        if not self.baseline_vs_random.holds():
+            broken.append(f"baseline {self.baseline} does not beat random by {MIN_EFFECT}")
+        if max(self.means.values()) > CEILING:
+            broken.append(f"a teacher's mean is above {CEILING} (ceiling)")
+        if max(self.means.values()) < FLOOR:
+            broken.append(f"every teacher's mean is below {FLOOR} (floor)")
+        if self.mde > MAX_MDE:
+            broken.append(f"minimum detectable effect {self.mde:.3f} > {MAX_MDE}")
+        return broken
+
+
+def _by_seed(task_records: list[dict[str, Any]]) -> dict[str, dict[int, float]]:
+    table: dict[str, dict[int, float]] = defaultdict(dict)
+    for record in task_records:
+        if record["status"] == "ok":
+            table[record["agent"]][record["seed"]] = float(record["test_accuracy"])
+    return table
+
+
+def _contrast(table: dict[str, dict[int, float]], teacher: str, baseline: str) -> Contrast:
+    if teacher not in table or baseline not in table:
+        return Contrast(teacher, baseline, None)
+    seeds = sorted(set(table[teacher]) & set(table[baseline]))
+    if len(seeds) < 2:
+        return Contrast(teacher, baseline, None)
+    x = [table[teacher][s] for s in seeds]
+    y = [table[baseline][s] for s in seeds]
+    return Contrast(teacher, baseline, stats.paired_difference(x, y))
+
+
+def calibrate(results_dir: Path, baselines: dict[str, str]) -> list[TaskCalibration]:
+    """Check each task of ``results_dir`` against the rules; ``baselines``: task -> the family's
+    naive baseline (``uniform`` for tasks not named). The reference is the one in ``anchors.json``."""
+    anchors = json.loads((results_dir / "anchors.json").read_text(encoding="utf-8"))
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in records.effective_records(records.read_records(results_dir / "results.jsonl")):
+        by_task[record["task"]].append(record)
+    calibrations = []
+    for task, task_records in by_task.items():
+        if task not in anchors:
+            raise ConfigError(f"{results_dir}: task {task!r} has records but no anchors in anchors.json")
+        table = _by_seed(task_records)
+        reference = str(anchors[task]["reference_agent"])
+        baseline = baselines.get(task, "uniform")
+        means = {agent: float(np.mean(list(seeds.values()))) for agent, seeds in table.items()}
+        anchor_names = {"random", reference}
+        ranked = [a for a in means if a not in anchor_names] or list(means)
+        errors = [
+            c.difference["standard_error"]
+            for a in table
+            if a != "uniform" and (c := _contrast(table, a, "uniform")).difference is not None
+        ]
+        calibrations.append(
+            TaskCalibration(
+                task=task,
+                seeds=max(len(seeds) for seeds in table.values()),
+                means=means,
+                reference=reference,
+                baseline=baseline,
+                reference_vs_uniform=_contrast(table, reference, "uniform"),
+                baseline_vs_random=_contrast(table, baseline, "random"),
+                best=max(ranked, key=lambda a: means[a]),
+                mde=stats.minimum_detectable_effect(errors) if errors else float("nan"),
+            )
+        )
+    return calibrations
+
+
+def table(calibrations: list[TaskCalibration], command: str) -> str:
+    """The calibration table as Markdown."""
+
+    def mean(c: TaskCalibration, agent: str) -> str:
+        return f"{c.means[agent]:.3f}" if agent in c.means else "-"
+
+    lines = [
+        "# Calibration: does teaching matter on each task?",
+        "",
+        f"Regenerate with `{command}` (from this folder's records; nothing is rerun).",
+        "",
+        f"A task earns its place when the reference beats `uniform` and the family's naive baseline "
+        f"beats `random`, each by a paired 95% t-interval (over seeds: the same seed is the same "
+        f"student under every teacher) that excludes zero and by at least {MIN_EFFECT} test accuracy; "
+        f"no teacher's mean is above {CEILING} nor every teacher's below {FLOOR}; and the minimum "
+        f"detectable paired effect (2.8 x the median paired standard error against `uniform`) is at "
+        f"most {MAX_MDE}. Means are mean test accuracy on the hidden test split.",
+        "",
+        "| task | seeds | random | baseline | uniform | reference | best other teacher | "
+        "reference - uniform | baseline - random | MDE | verdict |",
+        "| --- | ---: | ---: | --- | ---: | --- | --- | --- | --- | ---: | --- |",
+    ]
+    for c in calibrations:
+        failures = c.failures()
+        verdict = "earns its place" if not failures else "fails: " + "; ".join(failures)
+        lines.append(
+            f"| {c.task} | {c.seeds} | {mean(c, 'random')} | {c.baseline} {mean(c, c.baseline)} | "
+            f"{mean(c, 'uniform')} | {c.reference} {mean(c, c.reference)} | {c.best} {mean(c, c.best)} | "
+            f"{c.reference_vs_uniform.text()} | {c.baseline_vs_random.text()} | {c.mde:.3f} | {verdict} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def baselines_of(suite_name: str) -> dict[str, str]:
+    """Task -> the family's naive baseline for the tasks of suite ``suite_name`` ({} if the suite is
+    no longer declared: every task then uses ``uniform``)."""
+    from teachgym.bench.suites import SUITES
+
+    return {task.name: task.baseline for task in SUITES.get(suite_name, [])}
+
+
+def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> Path:
+    """Write ``results_dir/CALIBRATION.md`` atomically; return its path."""
+    path = results_dir / CALIBRATION_FILE
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(table(calibrate(results_dir, baselines), command), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
