@@ -59,6 +59,34 @@ SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     # Calibrated (leaderboards/CALIBRATION.md): the reference beats uniform and uniform beats random.
     "core-v1": [("SkillList-Sim-v1", "Sim", {})],
     "text-v0": [("SkillList-ArithmeticText-v0", "ArithmeticText", {})],
+    # The same stress settings on the calibrated SkillList-Sim-v1, and as the "other student" a
+    # genuinely different learner population (v0's other-student task was core-v0's Synthetic task
+    # again): individual learning rates, guess and slip rates and forgetting, and a narrower zone of
+    # proximal development.
+    "profiling-v1": [
+        (
+            "SkillList-Sim-v1[mostly-infeasible]",
+            "Sim",
+            {"domain_options": {"skill_spread": 2.5}, "student_options": {"ceiling": 0.5}},
+        ),
+        ("SkillList-Sim-v1[forgetting]", "Sim", {"student_options": {"forgetting_exponent": 0.8}}),
+        ("SkillList-Sim-v1[discontinuous]", "Sim", {"domain_options": {"level_spread": 4.0}}),
+        (
+            "SkillList-Sim-v1[other-student]",
+            "Sim",
+            {
+                "student_options": {
+                    "learning_rate_sd": 1.0,
+                    "guess": 0.25,
+                    "guess_sd": 0.5,
+                    "slip_sd": 0.5,
+                    "forgetting_exponent": 0.4,
+                    "forgetting_sd": 0.5,
+                    "zpd_width": 0.6,
+                }
+            },
+        ),
+    ],
     "profiling-v0": [
         (
             "SkillList-Sim-v0[mostly-infeasible]",
