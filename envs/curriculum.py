@@ -52,6 +52,15 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = {"Addition": ("tscl-window",), "ClassIncremental-Digits": ("curriculum-designer",)}
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "candidates-v1": [
+        ("Curriculum-Addition-v0", "Addition", {}),
+        (
+            "Curriculum-Addition-v0[7-digits]",
+            "Addition",
+            {"domain_options": {"num_digits": 7}, "num_steps": 100},
+        ),
+        ("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {}),
+    ],
     "core-v0": [
         ("Curriculum-Addition-v0", "Addition", {}),
         ("Curriculum-ClassIncremental-Digits-v0", "ClassIncremental-Digits", {}),

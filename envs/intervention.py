@@ -76,6 +76,7 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = ("oracle-utility",)
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "candidates-v1": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
     "core-v0": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
 }
 #: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed

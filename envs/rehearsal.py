@@ -55,6 +55,11 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 REFERENCES = ("power-law",)
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "candidates-v1": [
+        ("Rehearsal-PermutedDigits-v0", "PermutedDigits", {}),
+        ("Rehearsal-Sim-v0", "Sim", {}),
+        ("Rehearsal-Sim-v0[strong-forgetting]", "Sim", {"student_options": {"forgetting_exponent": 0.6}}),
+    ],
     "core-v0": [("Rehearsal-PermutedDigits-v0", "PermutedDigits", {}), ("Rehearsal-Sim-v0", "Sim", {})],
 }
 #: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed

@@ -51,6 +51,19 @@ REFERENCES = ("oracle", "weakest-skill")
 #: difficulty, and the same family with another student type.
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("SkillList-Sim-v1", "Sim", {})],
+    # Every setting tried while calibrating core-v1, run by 'teachgym calibrate candidates-v1' on
+    # calibration seeds (leaderboards/calibration-v1/CALIBRATION.md), those that failed included.
+    "candidates-v1": [
+        ("SkillList-Sim-v0", "Sim", {}),
+        ("SkillList-Sim-v1", "Sim", {}),
+        ("SkillList-Digits-v0", "Digits", {}),
+        (
+            "SkillList-Digits-v0[prior-knowledge]",
+            "Digits",
+            {"prior_examples": 640, "prior_skill_fraction": 0.5},
+        ),
+        ("SkillList-Synthetic-v0", "Synthetic", {}),
+    ],
     "core-v0": [
         ("SkillList-Sim-v0", "Sim", {}),
         ("SkillList-Digits-v0", "Digits", {}),

@@ -85,6 +85,7 @@ BASELINE = "round-robin"
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("Tutor-Sim-v0", "Sim", {})],
     "core-v1": [("Tutor-Sim-v0", "Sim", {})],
+    "candidates-v1": [("Tutor-Sim-v0", "Sim", {})],
     "core-v0": [("Tutor-Sim-v0", "Sim", {})],
 }
 #: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed

@@ -288,6 +288,22 @@ def cmd_leaderboard(args: argparse.Namespace) -> None:
         print(f"wrote {path}")
 
 
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from teachgym.bench import calibration
+
+    command = "teachgym " + " ".join(shlex.quote(a) for a in args.argv)
+    path = calibration.run_candidates(
+        args.suite,
+        Path(args.out),
+        num_seeds=args.seeds,
+        command=command,
+        workers=args.workers,
+        quiet=args.quiet,
+    )
+    print(path.read_text(encoding="utf-8"))
+    print(f"wrote {path}")
+
+
 def cmd_effects(args: argparse.Namespace) -> None:
     from teachgym.bench import effects
 
@@ -387,6 +403,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("dir", help="a results folder written by 'teachgym bench'")
     p.set_defaults(func=cmd_leaderboard)
+    p = sub.add_parser(
+        "calibrate",
+        help="run random, uniform, the naive baseline and the reference on a suite's tasks on calibration "
+        "seeds (5000..); write OUT/CALIBRATION.md: does teaching matter on each task?",
+    )
+    p.add_argument("suite", help="suite name, e.g. candidates-v1")
+    p.add_argument("--seeds", type=int, default=30, help="calibration seeds 5000..5000+N-1")
+    p.add_argument("--out", required=True, help="folder for calibration_episodes.jsonl and CALIBRATION.md")
+    p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser(
         "effects", help="compute the pre-registered effects from DIR/results.jsonl; write DIR/EFFECTS.md"
     )

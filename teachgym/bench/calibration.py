@@ -44,8 +44,18 @@ class Contrast:
 
     def holds(self) -> bool:
         """The interval excludes zero on the positive side and the gain is at least MIN_EFFECT."""
+        return not self.failure()
+
+    def failure(self) -> str:
+        """Why the contrast does not hold ("" when it does)."""
         d = self.difference
-        return d is not None and d["low"] > 0 and d["mean"] >= MIN_EFFECT
+        if d is None:
+            return f"{self.teacher} - {self.baseline} not run"
+        if d["low"] <= 0:
+            return f"{self.teacher} - {self.baseline} interval not above 0"
+        if d["mean"] < MIN_EFFECT:
+            return f"{self.teacher} - {self.baseline} = {d['mean']:+.3f} < {MIN_EFFECT}"
+        return ""
 
     def text(self) -> str:
         d = self.difference
@@ -70,11 +80,7 @@ class TaskCalibration:
 
     def failures(self) -> list[str]:
         """The rules this task breaks (empty: it earns its place)."""
-        broken = []
-        if not self.reference_vs_uniform.holds():
-            broken.append(f"reference {self.reference} does not beat uniform by {MIN_EFFECT}")
-        if not self.baseline_vs_random.holds():
-            broken.append(f"baseline {self.baseline} does not beat random by {MIN_EFFECT}")
+        broken = [c.failure() for c in (self.reference_vs_uniform, self.baseline_vs_random) if c.failure()]
         if max(self.means.values()) > CEILING:
             broken.append(f"a teacher's mean is above {CEILING} (ceiling)")
         if max(self.means.values()) < FLOOR:
@@ -103,19 +109,21 @@ def _contrast(table: dict[str, dict[int, float]], teacher: str, baseline: str) -
     return Contrast(teacher, baseline, stats.paired_difference(x, y))
 
 
-def calibrate(results_dir: Path, baselines: dict[str, str]) -> list[TaskCalibration]:
-    """Check each task of ``results_dir`` against the rules; ``baselines``: task -> the family's
-    naive baseline (``uniform`` for tasks not named). The reference is the one in ``anchors.json``."""
-    anchors = json.loads((results_dir / "anchors.json").read_text(encoding="utf-8"))
+def check(
+    episodes: list[dict[str, Any]], references: dict[str, str], baselines: dict[str, str]
+) -> list[TaskCalibration]:
+    """Check each task of ``episodes`` (sweep records or :func:`teachgym.bench.runner.episode_result`
+    dicts) against the rules; ``references``: task -> its reference teacher; ``baselines``: task ->
+    the family's naive baseline (``uniform`` for tasks not named)."""
     by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for record in records.effective_records(records.read_records(results_dir / "results.jsonl")):
+    for record in records.effective_records(episodes):
         by_task[record["task"]].append(record)
     calibrations = []
     for task, task_records in by_task.items():
-        if task not in anchors:
-            raise ConfigError(f"{results_dir}: task {task!r} has records but no anchors in anchors.json")
+        if task not in references:
+            raise ConfigError(f"task {task!r} has episodes but no reference teacher")
         table = _by_seed(task_records)
-        reference = str(anchors[task]["reference_agent"])
+        reference = references[task]
         baseline = baselines.get(task, "uniform")
         means = {agent: float(np.mean(list(seeds.values()))) for agent, seeds in table.items()}
         anchor_names = {"random", reference}
@@ -141,8 +149,15 @@ def calibrate(results_dir: Path, baselines: dict[str, str]) -> list[TaskCalibrat
     return calibrations
 
 
-def table(calibrations: list[TaskCalibration], command: str) -> str:
-    """The calibration table as Markdown."""
+def calibrate(results_dir: Path, baselines: dict[str, str]) -> list[TaskCalibration]:
+    """:func:`check` on a sweep's folder: its records, with each task's reference from ``anchors.json``."""
+    anchors = json.loads((results_dir / "anchors.json").read_text(encoding="utf-8"))
+    references = {task: str(entry["reference_agent"]) for task, entry in anchors.items()}
+    return check(records.read_records(results_dir / "results.jsonl"), references, baselines)
+
+
+def table(calibrations: list[TaskCalibration], command: str, seeds_note: str = "") -> str:
+    """The calibration table as Markdown (``seeds_note``: which seeds, said under the command)."""
 
     def mean(c: TaskCalibration, agent: str) -> str:
         return f"{c.means[agent]:.3f}" if agent in c.means else "-"
@@ -150,7 +165,7 @@ def table(calibrations: list[TaskCalibration], command: str) -> str:
     lines = [
         "# Calibration: does teaching matter on each task?",
         "",
-        f"Regenerate with `{command}` (from this folder's records; nothing is rerun).",
+        f"Regenerate with `{command}`.{' ' + seeds_note if seeds_note else ''}",
         "",
         f"A task earns its place when the reference beats `uniform` and the family's naive baseline "
         f"beats `random`, each by a paired 95% t-interval (over seeds: the same seed is the same "
@@ -186,6 +201,54 @@ def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> P
     """Write ``results_dir/CALIBRATION.md`` atomically; return its path."""
     path = results_dir / CALIBRATION_FILE
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(table(calibrate(results_dir, baselines), command), encoding="utf-8")
+    note = "It reads this folder's records; nothing is rerun."
+    tmp.write_text(table(calibrate(results_dir, baselines), command, note), encoding="utf-8")
     os.replace(tmp, path)
     return path
+
+
+#: Seeds of calibration runs: disjoint from the benchmark's (0..N-1), the anchors' (10000-10029) and
+#: training's (20000.., 1,000,000..), so choosing settings on them does not select the benchmark's.
+CALIBRATION_SEEDS_START = 5000
+EPISODES_FILE = "calibration_episodes.jsonl"
+
+
+def run_candidates(
+    suite_name: str, out: Path, *, num_seeds: int, command: str, workers: int = 1, quiet: bool = True
+) -> Path:
+    """Run ``random``, ``uniform``, each task's naive baseline and reference teacher on every task of
+    suite ``suite_name`` (candidate settings, whether or not their anchors separate) on the seeds
+    ``CALIBRATION_SEEDS_START + i``; keep the episodes in ``out/`` :data:`EPISODES_FILE` (rerunning
+    resumes) and write ``out/CALIBRATION.md``; its path."""
+    from teachgym import agents
+    from teachgym.bench.runner import Job, reference_agent, run_episodes
+    from teachgym.bench.suites import suite
+
+    tasks = suite(suite_name)
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / EPISODES_FILE
+    episodes = (
+        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
+    )
+    done = {(e["task"], e["agent"], e["seed"]) for e in episodes if e["status"] == "ok"}
+    seeds = range(CALIBRATION_SEEDS_START, CALIBRATION_SEEDS_START + num_seeds)
+    references = {task.name: reference_agent(task) for task in tasks}
+    jobs = []
+    for task in tasks:
+        env = task.make()
+        wanted = dict.fromkeys(["random", "uniform", task.baseline, references[task.name]])
+        names = [n for n in wanted if agents.supports(n, env) and agents.builds(n, env)]
+        env.close()
+        jobs += [Job(task, n, s) for n in names for s in seeds if (task.name, n, s) not in done]
+    episodes += run_episodes(jobs, workers=workers, quiet=quiet)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in episodes), encoding="utf-8")
+    os.replace(tmp, path)
+    first, last = seeds[0], seeds[-1]
+    note = f"Calibration seeds {first}-{last}, disjoint from the benchmark's; episodes in `{EPISODES_FILE}`."
+    text = table(check(episodes, references, {t.name: t.baseline for t in tasks}), command, note)
+    target = out / CALIBRATION_FILE
+    tmp = target.with_name(f".{target.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, target)
+    return target
