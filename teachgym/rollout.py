@@ -49,15 +49,29 @@ class EpisodeResult:
 
 @functools.cache
 def git_revision() -> str | None:
-    """The git commit of the teachgym source tree (with ``+dirty`` if it has uncommitted changes), or
-    None when teachgym is not run from a git checkout."""
+    """The git commit of the teachgym source tree (with ``+dirty`` if its code has uncommitted changes),
+    or None when teachgym is not run from a git checkout.
+
+    Results folders (``leaderboards/``) do not count: a sweep that appends to a committed leaderboard
+    changes its results files, not the code that produced them (before this, every record of a sweep
+    into ``leaderboards/`` was marked ``+dirty`` by the sweep's own writes)."""
     root = Path(__file__).resolve().parents[1]
     try:
         head = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            [
+                "git",
+                "-C",
+                str(root),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                ":!leaderboards",
+            ],
             capture_output=True,
             text=True,
             check=True,
