@@ -15,6 +15,7 @@ from teachgym.bench.suites import suite
 
 LEADERBOARDS = Path(__file__).resolve().parents[1] / "leaderboards"
 FOLDERS = sorted(p.parent for p in LEADERBOARDS.glob("*/results.jsonl"))
+CALIBRATION = LEADERBOARDS / "calibration-v1"
 
 
 def test_the_quick_and_core_leaderboards_are_committed() -> None:
@@ -65,3 +66,30 @@ def test_sampled_quick_records_reproduce_exactly() -> None:
             rerun["score"] = min(1.0, max(0.0, rerun["score"]))
         differing = sorted(k for k in record if k not in VOLATILE and rerun[k] != record[k])
         assert not differing, f"{records.key(record)}: {differing} differ on rerun"
+
+
+def test_the_calibration_table_is_what_its_episodes_say(tmp_path: Path) -> None:
+    """``teachgym calibrate candidates-v1`` resumed on the committed episodes runs nothing and writes
+    the committed table again."""
+    from teachgym.bench.calibration import CALIBRATION_FILE, EPISODES_FILE, run_candidates
+
+    committed = (CALIBRATION / CALIBRATION_FILE).read_text()
+    (tmp_path / EPISODES_FILE).write_bytes((CALIBRATION / EPISODES_FILE).read_bytes())
+    command = committed.split("Regenerate with `")[1].split("`")[0]
+    num_seeds = len({json.loads(line)["seed"] for line in (tmp_path / EPISODES_FILE).open()})
+    path = run_candidates("candidates-v1", tmp_path, num_seeds=num_seeds, command=command)
+    assert path.read_text() == committed
+    assert "earns its place" in committed
+
+
+@pytest.mark.parametrize("folder", [f for f in FOLDERS if (f / "EFFECTS.md").exists()], ids=lambda f: f.name)
+def test_recomputing_the_effects_changes_nothing(folder: Path) -> None:
+    from teachgym.bench.effects import write_report
+
+    path = folder / "EFFECTS.md"
+    before = path.read_bytes()
+    try:
+        write_report(folder)
+        assert path.read_bytes() == before, f"{path} differs from what its episodes give"
+    finally:
+        path.write_bytes(before)
