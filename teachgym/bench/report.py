@@ -1107,8 +1107,9 @@ def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
 
     Reads ``results.jsonl``, ``suite.json`` and (if present) ``anchors.json``, and writes
     ``README.md``, one ``curves_<family>.png`` per family, ``index.html`` (self-contained: inline
-    CSS and JS, PNGs as data URIs) and ``CALIBRATION.md`` (:mod:`teachgym.bench.calibration`: does
-    teaching matter on each task). The same inputs and settings give byte-identical files.
+    CSS and JS, PNGs as data URIs) and, when ``anchors.json`` names each task's reference,
+    ``CALIBRATION.md`` (:mod:`teachgym.bench.calibration`: does teaching matter on each task). The same
+    inputs and settings give byte-identical files.
 
     Args:
         results_dir: the folder of one sweep.
@@ -1134,6 +1135,8 @@ def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
     readme.write_text(_readme(report), encoding="utf-8", newline="\n")
     page = results_dir / "index.html"
     page.write_text(_page(report, images), encoding="utf-8", newline="\n")
+    if not (results_dir / "anchors.json").exists():  # the calibration table needs each task's reference
+        return [readme, *written, page]
     table = calibration.write_table(
         results_dir, calibration.baselines_of(report.suite.name), report.rerender_command
     )
