@@ -771,7 +771,7 @@ def read_metadata(directory: str | Path) -> dict[str, Any]:
 def trained_teachers(directory: str | Path) -> dict[str, dict[str, Any]]:
     """Env id -> metadata (with its ``"folder"``) of the teachers in ``directory``: the one teacher a
     ``teachgym train`` folder holds, or one per env id for a folder of such folders (one teacher name,
-    e.g. ``sb3:leaderboards/policies/ppo``, for every task it was trained on).
+    e.g. ``sb3:leaderboards/policies/ppo-v1``, for every task it was trained on).
 
     :raises ConfigError: as :func:`read_metadata`, or a folder with neither ``teacher.json`` nor
         subfolders holding one, or two subfolders trained on the same env id.

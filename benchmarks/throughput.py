@@ -19,9 +19,9 @@ Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
 - ``matmul_efficiency``: FLOP/s of the 32-member MLP population's ``learn`` (forward + backward =
   3 x forward, forward = 2 (DH + HC) per example) as a fraction of the FLOP/s of a 2048 x 2048 fp32
   ``torch.mm`` (best of 5). Aim >= 0.30.
-- ``suite_wall``: seconds of ``teachgym bench SUITE --agents all --seeds 1 --workers 2`` in a
-  subprocess for ``quick`` and ``core-v0`` (not with ``--quick``), and that times 5 as an
-  extrapolation to 5 seeds. Target: core-v0, all teachers x 5 seeds, <= 20 min.
+- ``suite_wall``: seconds of ``teachgym bench SUITE --agents all --workers 2`` at the suite's default
+  seeds (anchors included) in a subprocess, for ``quick`` and ``core-v1`` (not with ``--quick``).
+  Target: core-v1, all teachers x 100 seeds, <= 20 min.
 - ``peak_rss``: peak resident memory (MB = 2**20 bytes, the child's ``VmHWM``; its ``ru_maxrss`` is
   in ``detail``, see :func:`child_peak_mb`) of a fresh subprocess that steps a batched vector env of
   1024 SkillList-Sim-v0 students (target <= 500 MB) or of 32 SkillList-Digits-v0 MLP students;
@@ -265,10 +265,11 @@ def env_overhead(quick: bool) -> Iterator[Record]:
 
 # --------------------------------------------------------------- 5 and 6. subprocesses
 def suite_seconds(suite: str) -> float:
-    """Wall seconds of ``teachgym bench SUITE --agents all --seeds 1 --workers 2`` in a subprocess."""
+    """Wall seconds of ``teachgym bench SUITE --agents all --workers 2`` (the suite's default seeds)
+    in a subprocess."""
     with tempfile.TemporaryDirectory() as out:
         command = [sys.executable, "-m", "teachgym.cli", "bench", suite, "--agents", "all"]
-        command += ["--seeds", "1", "--out", out, "--workers", "2", "--quiet"]
+        command += ["--out", out, "--workers", "2", "--quiet"]
         start = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True)
         seconds = time.perf_counter() - start
@@ -278,17 +279,14 @@ def suite_seconds(suite: str) -> float:
 
 
 def suite_wall(quick: bool) -> Iterator[Record]:
-    """Seconds of each suite with one seed, and (labelled) that times 5 as an extrapolation."""
-    for suite in ("quick",) if quick else ("quick", "core-v0"):
+    """Seconds of each suite at its default seed count, anchors included."""
+    from teachgym.bench.suites import default_seeds
+
+    for suite in ("quick",) if quick else ("quick", "core-v1"):
         seconds = suite_seconds(suite)
-        target = "<= 1200 s (all teachers x 5 seeds)" if suite == "core-v0" else "none"
-        yield record(f"suite_wall[{suite}]", seconds, "s", target=target, seeds=1, workers=2)
+        target = "<= 1200 s (all teachers x 100 seeds)" if suite == "core-v1" else "none"
         yield record(
-            f"suite_wall_extrapolated_5_seeds[{suite}]",
-            5 * seconds,
-            "s",
-            target=target,
-            extrapolation="5 x the measured 1-seed wall time, not a measurement",
+            f"suite_wall[{suite}]", seconds, "s", target=target, seeds=default_seeds(suite), workers=2
         )
 
 
@@ -348,7 +346,7 @@ MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
 
 
 def main() -> None:
-    run(__doc__ or "", MEASUREMENTS, quick_help="smaller sizes, core-v0 suite skipped")
+    run(__doc__ or "", MEASUREMENTS, quick_help="smaller sizes, core-v1 suite skipped")
 
 
 if __name__ == "__main__":
