@@ -12,7 +12,6 @@ renders it with the rest).
 from __future__ import annotations
 
 import json
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -202,10 +201,8 @@ def baselines_of(suite_name: str) -> dict[str, str]:
 def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> Path:
     """Write ``results_dir/CALIBRATION.md`` atomically; return its path."""
     path = results_dir / CALIBRATION_FILE
-    tmp = path.with_name(f".{path.name}.tmp")
     note = "It reads this folder's records; nothing is rerun."
-    tmp.write_text(table(calibrate(results_dir, baselines), command, note), encoding="utf-8")
-    os.replace(tmp, path)
+    records.write_atomic(path, table(calibrate(results_dir, baselines), command, note))
     return path
 
 
@@ -229,9 +226,7 @@ def run_candidates(
     tasks = suite(suite_name)
     out.mkdir(parents=True, exist_ok=True)
     path = out / EPISODES_FILE
-    episodes = (
-        [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()] if path.exists() else []
-    )
+    episodes = records.read_json_lines(path)
     done = {(e["task"], e["agent"], e["seed"]) for e in episodes if e["status"] == "ok"}
     seeds = range(CALIBRATION_SEEDS_START, CALIBRATION_SEEDS_START + num_seeds)
     references = {task.name: reference_agent(task) for task in tasks}
@@ -243,14 +238,10 @@ def run_candidates(
         env.close()
         jobs += [Job(task, n, s) for n in names for s in seeds if (task.name, n, s) not in done]
     episodes += run_episodes(jobs, workers=workers, quiet=quiet)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in episodes), encoding="utf-8")
-    os.replace(tmp, path)
+    records.write_json_lines(path, episodes)
     first, last = seeds[0], seeds[-1]
     note = f"Calibration seeds {first}-{last}, disjoint from the benchmark's; episodes in `{EPISODES_FILE}`."
     text = table(check(episodes, references, {t.name: t.baseline for t in tasks}), command, note)
     target = out / CALIBRATION_FILE
-    tmp = target.with_name(f".{target.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, target)
+    records.write_atomic(target, text)
     return target

@@ -19,16 +19,20 @@ missing). :func:`write_report` writes ``DIR/EFFECTS.md`` from ``DIR/results.json
 from __future__ import annotations
 
 import importlib
-import json
 import numbers
-import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from teachgym.bench import stats
-from teachgym.bench.records import effective_records, read_records
+from teachgym.bench.records import (
+    effective_records,
+    read_json_lines,
+    read_records,
+    write_atomic,
+    write_json_lines,
+)
 from teachgym.errors import ConfigError
 
 RESULTS_FILE = "results.jsonl"
@@ -357,16 +361,10 @@ def markdown(results: Sequence[EffectResult], command: str) -> str:
     return "\n".join([*lines, ""])
 
 
-def _read_episodes(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    episodes = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        try:
-            episodes.append(json.loads(line))
-        except json.JSONDecodeError as error:
-            raise ConfigError(f"{path}:{number}: not JSON ({error.msg})") from None
-    return episodes
+def _sweep_records(results_dir: Path) -> list[dict[str, Any]]:
+    """The sweep records of ``results_dir`` ([] when it has no ``results.jsonl``)."""
+    path = results_dir / RESULTS_FILE
+    return read_records(path) if path.exists() else []
 
 
 def folder_records(results_dir: Path) -> list[dict[str, Any]]:
@@ -378,7 +376,7 @@ def folder_records(results_dir: Path) -> list[dict[str, Any]]:
             f"{results}: no results file; run 'teachgym bench' into {results_dir} first, or "
             f"'teachgym effects {results_dir} --run'"
         )
-    return (read_records(results) if results.exists() else []) + _read_episodes(episodes)
+    return _sweep_records(results_dir) + read_json_lines(episodes)
 
 
 def run_missing(
@@ -393,10 +391,10 @@ def run_missing(
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     path = results_dir / EPISODES_FILE
-    episodes = _read_episodes(path)
+    episodes = read_json_lines(path)
     have = {
         (r["task"], r["agent"], r["seed"])
-        for r in effective_records([*folder_records_or_none(results_dir), *episodes])
+        for r in effective_records([*_sweep_records(results_dir), *episodes])
         if r["status"] == "ok"
     }
     tasks = {t.name: t for tasks in SUITES.values() for t in tasks}
@@ -416,16 +414,8 @@ def run_missing(
         episodes += new
         have |= {(r["task"], r["agent"], r["seed"]) for r in new if r["status"] == "ok"}
         ran += len(new)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_text("".join(json.dumps(e, sort_keys=True) + "\n" for e in episodes), encoding="utf-8")
-        os.replace(tmp, path)
+        write_json_lines(path, episodes)
     return ran
-
-
-def folder_records_or_none(results_dir: Path) -> list[dict[str, Any]]:
-    """The sweep records of ``results_dir`` ([] when it has no ``results.jsonl``)."""
-    path = results_dir / RESULTS_FILE
-    return read_records(path) if path.exists() else []
 
 
 def write_report(
@@ -444,9 +434,7 @@ def write_report(
     command = f"teachgym effects {project_path(results_dir)}" + (" --run" if ran_here else "")
     text = markdown(results, command)
     out = results_dir / EFFECTS_FILE
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, out)
+    write_atomic(out, text)
     return out, results
 
 

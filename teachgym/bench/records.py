@@ -201,3 +201,32 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically: a temporary file beside it,
+    then a rename, so a reader never sees half a file and an interrupt leaves the old one."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8", newline="\n")
+    os.replace(tmp, path)
+
+
+def read_json_lines(path: str | Path) -> list[dict[str, Any]]:
+    """The objects of a plain JSON Lines file (episode dicts, not schema-checked records); [] if it
+    does not exist; a ConfigError naming ``path:line`` for a line that is not JSON."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    objects = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        try:
+            objects.append(json.loads(line))
+        except json.JSONDecodeError as error:
+            raise ConfigError(f"{path}:{number}: not JSON ({error.msg})") from None
+    return objects
+
+
+def write_json_lines(path: str | Path, objects: Iterable[dict[str, Any]]) -> None:
+    """Write ``objects`` as JSON Lines (sorted keys) to ``path`` atomically (:func:`write_atomic`)."""
+    write_atomic(path, "".join(json.dumps(o, sort_keys=True) + "\n" for o in objects))

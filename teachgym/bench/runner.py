@@ -27,7 +27,6 @@ from __future__ import annotations
 import functools
 import json
 import math
-import os
 import signal
 import sys
 import time
@@ -357,9 +356,7 @@ def _version() -> str:
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(value, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)
+    records.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
 
 
 class Progress:
