@@ -156,6 +156,57 @@ class RandomInterveneTeacher(_BudgetedTeacher):
 
 
 @register(
+    "uniform",
+    families=INTERVENTION_FAMILIES,
+    paper=f"the budget spaced evenly over the stream (the other families' uniform; {SAHA}'s budgets)",
+    summary="explains evenly spaced items: every 1/budget_fraction-th item, blind to the student",
+)
+class UniformInterveneTeacher(_BudgetedTeacher):
+    """Spreads the budget evenly over the stream: with ``n`` interventions in ``N`` items it explains
+    item ``t`` (counting from 0) when ``floor((t + 1) n / N) > floor(t n / N)``, so every stretch of
+    ``N / n`` items gets one explanation. Like ``uniform`` in the allocation families it is blind to
+    the student; unlike ``random`` it never bunches the budget. No knobs besides ``move``.
+
+    Args:
+        move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
+    """
+
+    def __init__(self, task: TaskDescription, *, move: str = "explain") -> None:
+        super().__init__(task, "uniform", move)
+
+    def act(self, obs: Observation, info: dict[str, Any]) -> np.int64:
+        _, items_left = budget_counts(obs, self.num_steps, self.num_interventions)
+        t, n, total = self.num_steps - items_left, self.num_interventions, self.num_steps
+        return self.spend(obs, (t + 1) * n // total > t * n // total)
+
+
+@register(
+    "correct-errors",
+    families=INTERVENTION_FAMILIES,
+    paper="error-flagging feedback: explain where the student looks wrong (the immediate feedback of "
+    "model-tracing tutors, Anderson et al. 1995; the naive baseline of this family)",
+    summary="explains the items the teacher believes the student got wrong, surest first",
+)
+class CorrectErrorsTeacher(_RankingTeacher):
+    """The naive tutor: step in where the student seems to have made a mistake. The score of an
+    item is the teacher's belief that the student's answer is wrong: its confidence ``c`` in its own
+    answer when the two disagree, ``1 - c`` when they agree (the student is then wrong only if the
+    teacher is). Within the budget it explains the items whose score ranks highest (the running
+    quantile of the module docstring); it learns nothing about the student.
+
+    Args:
+        move: ``"explain"`` (default), ``"hint"`` or ``"reveal"``.
+    """
+
+    def __init__(self, task: TaskDescription, *, move: str = "explain") -> None:
+        super().__init__(task, "correct-errors", move)
+
+    def score(self, obs: Observation) -> float:
+        confidence = float(obs["teacher_confidence"][0])
+        return 1.0 - confidence if obs["agrees_with_teacher"][0] > 0.5 else confidence
+
+
+@register(
     "least-confident",
     families=INTERVENTION_FAMILIES,
     paper=f"least student confidence ({SAHA})",

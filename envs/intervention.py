@@ -74,8 +74,14 @@ VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
 
 #: Teachers whose mean test accuracy is a score of 1: Saha et al.'s oracle intervention.
 REFERENCES = ("oracle-utility",)
+#: The naive baseline that must beat ``random`` (Saha et al.'s random intervention, the zero anchor):
+#: explain where the student looks wrong.
+BASELINE = "correct-errors"
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
+    "quick": [("Intervention-Sim-v0", "Sim", {})],
+    "core-v1": [("Intervention-Sim-v0", "Sim", {})],
+    "candidates-v2": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
     "candidates-v1": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
     "core-v0": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
 }

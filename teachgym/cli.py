@@ -297,6 +297,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
         Path(args.out),
         num_seeds=args.seeds,
         command=command,
+        first_seed=args.first_seed,
         workers=args.workers,
         quiet=args.quiet,
     )
@@ -409,7 +410,13 @@ def build_parser() -> argparse.ArgumentParser:
         "seeds (5000..); write OUT/CALIBRATION.md: does teaching matter on each task?",
     )
     p.add_argument("suite", help="suite name, e.g. candidates-v1")
-    p.add_argument("--seeds", type=int, default=30, help="calibration seeds 5000..5000+N-1")
+    p.add_argument("--seeds", type=int, default=30, help="calibration seeds FIRST..FIRST+N-1")
+    p.add_argument(
+        "--first-seed",
+        type=int,
+        default=5000,
+        help="first calibration seed (default 5000; a later round uses fresh seeds, e.g. 7000)",
+    )
     p.add_argument("--out", required=True, help="folder for calibration_episodes.jsonl and CALIBRATION.md")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--quiet", action="store_true", help="no progress line")

@@ -15,7 +15,7 @@ from teachgym.bench.suites import suite
 
 LEADERBOARDS = Path(__file__).resolve().parents[1] / "leaderboards"
 FOLDERS = sorted(p.parent for p in LEADERBOARDS.glob("*/results.jsonl"))
-CALIBRATION = LEADERBOARDS / "calibration-v1"
+CALIBRATIONS = sorted(p.parent for p in LEADERBOARDS.glob("*/calibration_episodes.jsonl"))
 
 
 def test_the_quick_and_core_leaderboards_are_committed() -> None:
@@ -68,16 +68,20 @@ def test_sampled_quick_records_reproduce_exactly() -> None:
         assert not differing, f"{records.key(record)}: {differing} differ on rerun"
 
 
-def test_the_calibration_table_is_what_its_episodes_say(tmp_path: Path) -> None:
-    """``teachgym calibrate candidates-v1`` resumed on the committed episodes runs nothing and writes
-    the committed table again."""
-    from teachgym.bench.calibration import CALIBRATION_FILE, EPISODES_FILE, run_candidates
+@pytest.mark.parametrize("folder", CALIBRATIONS, ids=lambda f: f.name)
+def test_the_calibration_table_is_what_its_episodes_say(folder: Path, tmp_path: Path) -> None:
+    """``teachgym calibrate SUITE`` resumed on the committed episodes runs nothing and writes the
+    committed table again (with the folder's notes under it)."""
+    from teachgym.bench.calibration import CALIBRATION_FILE, EPISODES_FILE, NOTES_FILE, run_candidates
 
-    committed = (CALIBRATION / CALIBRATION_FILE).read_text()
-    (tmp_path / EPISODES_FILE).write_bytes((CALIBRATION / EPISODES_FILE).read_bytes())
+    committed = (folder / CALIBRATION_FILE).read_text()
+    (tmp_path / EPISODES_FILE).write_bytes((folder / EPISODES_FILE).read_bytes())
+    if (folder / NOTES_FILE).exists():
+        (tmp_path / NOTES_FILE).write_bytes((folder / NOTES_FILE).read_bytes())
     command = committed.split("Regenerate with `")[1].split("`")[0]
-    num_seeds = len({json.loads(line)["seed"] for line in (tmp_path / EPISODES_FILE).open()})
-    path = run_candidates("candidates-v1", tmp_path, num_seeds=num_seeds, command=command)
+    suite_name = command.split()[2]  # teachgym calibrate SUITE ...
+    seeds = {json.loads(line)["seed"] for line in (tmp_path / EPISODES_FILE).open()}
+    path = run_candidates(suite_name, tmp_path, num_seeds=len(seeds), first_seed=min(seeds), command=command)
     assert path.read_text() == committed
     assert "earns its place" in committed
 

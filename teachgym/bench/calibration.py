@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from teachgym.bench import records, stats
+from teachgym.config import check_int
 
 #: Smallest paired gain (test accuracy) that counts as teaching mattering.
 MIN_EFFECT = 0.03
@@ -157,8 +158,9 @@ def calibrate(results_dir: Path, baselines: dict[str, str]) -> list[TaskCalibrat
     return check(records.read_records(results_dir / "results.jsonl"), references, baselines)
 
 
-def table(calibrations: list[TaskCalibration], command: str, seeds_note: str = "") -> str:
-    """The calibration table as Markdown (``seeds_note``: which seeds, said under the command)."""
+def table(calibrations: list[TaskCalibration], command: str, seeds_note: str = "", notes: str = "") -> str:
+    """The calibration table as Markdown (``seeds_note``: which seeds, said under the command;
+    ``notes``: what was changed after seeing results and why, said under the table)."""
 
     def mean(c: TaskCalibration, agent: str) -> str:
         return f"{c.means[agent]:.3f}" if agent in c.means else "-"
@@ -187,6 +189,8 @@ def table(calibrations: list[TaskCalibration], command: str, seeds_note: str = "
             f"{mean(c, 'uniform')} | {c.reference} {mean(c, c.reference)} | {c.best} {mean(c, c.best)} | "
             f"{c.reference_vs_uniform.text()} | {c.baseline_vs_random.text()} | {c.mde:.3f} | {verdict} |"
         )
+    if notes.strip():
+        lines += ["", "## Settings and choices made after seeing results", "", notes.strip()]
     return "\n".join(lines) + "\n"
 
 
@@ -210,25 +214,38 @@ def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> P
 #: training's (20000.., 1,000,000..), so choosing settings on them does not select the benchmark's.
 CALIBRATION_SEEDS_START = 5000
 EPISODES_FILE = "calibration_episodes.jsonl"
+#: Optional Markdown in the output folder, written under the table: the settings, baselines or
+#: seeds chosen after seeing results, and why (BENCHMARK.md's pre-registration rule).
+NOTES_FILE = "NOTES.md"
 
 
 def run_candidates(
-    suite_name: str, out: Path, *, num_seeds: int, command: str, workers: int = 1, quiet: bool = True
+    suite_name: str,
+    out: Path,
+    *,
+    num_seeds: int,
+    command: str,
+    first_seed: int = CALIBRATION_SEEDS_START,
+    workers: int = 1,
+    quiet: bool = True,
 ) -> Path:
     """Run ``random``, ``uniform``, each task's naive baseline and reference teacher on every task of
     suite ``suite_name`` (candidate settings, whether or not their anchors separate) on the seeds
-    ``CALIBRATION_SEEDS_START + i``; keep the episodes in ``out/`` :data:`EPISODES_FILE` (rerunning
-    resumes) and write ``out/CALIBRATION.md``; its path."""
+    ``first_seed + i``; keep the episodes in ``out/`` :data:`EPISODES_FILE` (rerunning resumes) and
+    write ``out/CALIBRATION.md``, with ``out/`` :data:`NOTES_FILE` under the table if it exists; its
+    path."""
     from teachgym import agents
     from teachgym.bench.runner import Job, reference_agent, run_episodes
     from teachgym.bench.suites import suite
 
+    num_seeds = check_int("teachgym calibrate", "seeds", num_seeds, 2)
+    first_seed = check_int("teachgym calibrate", "first_seed", first_seed, 0)
     tasks = suite(suite_name)
     out.mkdir(parents=True, exist_ok=True)
     path = out / EPISODES_FILE
     episodes = records.read_json_lines(path)
     done = {(e["task"], e["agent"], e["seed"]) for e in episodes if e["status"] == "ok"}
-    seeds = range(CALIBRATION_SEEDS_START, CALIBRATION_SEEDS_START + num_seeds)
+    seeds = range(first_seed, first_seed + num_seeds)
     references = {task.name: reference_agent(task) for task in tasks}
     jobs = []
     for task in tasks:
@@ -241,7 +258,9 @@ def run_candidates(
     records.write_json_lines(path, episodes)
     first, last = seeds[0], seeds[-1]
     note = f"Calibration seeds {first}-{last}, disjoint from the benchmark's; episodes in `{EPISODES_FILE}`."
-    text = table(check(episodes, references, {t.name: t.baseline for t in tasks}), command, note)
+    notes_path = out / NOTES_FILE
+    notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
+    text = table(check(episodes, references, {t.name: t.baseline for t in tasks}), command, note, notes)
     target = out / CALIBRATION_FILE
     records.write_atomic(target, text)
     return target

@@ -3,7 +3,7 @@
 A family module declares ``SUITES``: suite name -> ``[(task, variant, keyword overrides)]`` and
 ``REFERENCES``: the teachers whose mean test accuracy scores 1 on its tasks (the first that builds
 on a task's env), as a tuple or as a dict variant -> tuple; and optionally ``BASELINE``, the family's
-naive baseline (default ``uniform``). A *task* is a registered id with
+naive baseline (default ``uniform``), as a name or as a dict variant -> name. A *task* is a registered id with
 keyword overrides, named e.g. ``"SkillList-Sim-v0"`` or ``"SkillList-Sim-v0[forgetting]"``.
 """
 
@@ -68,6 +68,8 @@ def _family_tasks() -> dict[str, list[Task]]:
                 if isinstance(references, dict):
                     references = references[variant]
                 baseline = getattr(module, "BASELINE", "uniform")
+                if isinstance(baseline, dict):
+                    baseline = baseline.get(variant, "uniform")
                 suites.setdefault(suite, []).append(
                     Task(name, task_id, family, dict(kwargs), tuple(references), baseline)
                 )

@@ -69,8 +69,21 @@ ARITHMETIC_TREE = SkillSpace(
 #: Five independent tasks with three levels each (no prerequisites: for families about forgetting).
 FIVE_TASKS = SkillSpace(names=tuple(f"task-{k}" for k in range(5)), num_levels=3)
 
+#: Five sub-tasks in a chain, one level each: sub-task k needs sub-task k - 1 (TSCL's decimal addition,
+#: where longer sums build on shorter ones, in latent form; for the Curriculum family).
+TASK_CHAIN = SkillSpace(
+    names=tuple(f"stage-{k}" for k in range(5)),
+    prerequisites={f"stage-{k}": (f"stage-{k - 1}",) for k in range(1, 5)},
+    num_levels=1,
+)
+
 #: Skill spaces by name, for the ``skills`` option of :class:`LatentDomain`.
-SKILL_SPACES = {"arithmetic": ARITHMETIC_SKILLS, "arithmetic-tree": ARITHMETIC_TREE, "five-tasks": FIVE_TASKS}
+SKILL_SPACES = {
+    "arithmetic": ARITHMETIC_SKILLS,
+    "arithmetic-tree": ARITHMETIC_TREE,
+    "five-tasks": FIVE_TASKS,
+    "task-chain": TASK_CHAIN,
+}
 
 
 class LatentDomain:
