@@ -22,7 +22,6 @@ from teachgym.agents import (  # noqa: F401
     rehearsal,
     skill_tree,
     stat,
-    text_baselines,
     tscl,
     tutoring,
 )

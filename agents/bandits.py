@@ -14,7 +14,7 @@ import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import register
-from teachgym.agents.tscl import CURRICULUM_FAMILIES, ProgressTeacher
+from teachgym.agents.tscl import CURRICULUM_KINDS, CURRICULUM_NEEDS, ProgressTeacher
 from teachgym.config import check_bool, check_choice, check_int, check_real
 from teachgym.task import TaskDescription
 
@@ -26,7 +26,8 @@ QUANTILES: tuple[float, float] = (20.0, 80.0)
 
 @register(
     "exp3",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="EXP3 (Auer, Cesa-Bianchi, Freund & Schapire 2002) on learning progress, as in TSCL's bandit view",
     summary="adversarial bandit over sub-tasks: exponential weights on importance-weighted progress",
 )
@@ -106,7 +107,8 @@ class Exp3Teacher(ProgressTeacher):
 
 @register(
     "alp",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="absolute learning progress, after ALP-GMM (Portelas et al. 2019; TeachMyAgent, Romac et al. 2021)",
     summary="sub-tasks drawn in proportion to |score change since last visit|, with a random share",
 )

@@ -1,8 +1,9 @@
-"""The Teacher protocol and the registry of teachers by name.
+"""The registry of teachers by name, on the Teacher protocol of :mod:`teachgym.teacher` (re-exported
+here, as every teacher module imports it from this one).
 
 A teacher is any object with ``act(obs, info) -> action``; ``reset`` and ``observe`` are optional
-(see :func:`as_teacher`). Registered teachers are built by name with :func:`make`, which refuses a
-teacher on a family it does not declare.
+(see :func:`~teachgym.teacher.as_teacher`). Registered teachers are built by name with
+:func:`make`, which refuses a teacher on a family it does not declare.
 
 **What a teacher may read.** A registered teacher class is built as ``cls(task, **knobs)`` from the
 task's read-only :class:`~teachgym.task.TaskDescription` (spaces, skill names and levels, budget,
@@ -24,116 +25,24 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import gymnasium as gym
-import numpy as np
 
+from teachgym.agents.writer import AllocationWriter
 from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
 from teachgym.registry_utils import call_checked, lookup
-from teachgym.task import PrivilegedView, TaskDescription
-
-Observation = dict[str, np.ndarray]
-
-
-@runtime_checkable
-class Teacher(Protocol):
-    """A teaching policy: acts on observations of a teaching env."""
-
-    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
-        """Start a new episode; draw any randomness only from ``seed``."""
-        ...
-
-    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
-        """The action for the current observation."""
-        ...
-
-    def observe(
-        self,
-        obs: Observation,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: dict[str, Any],
-    ) -> None:
-        """See the outcome of the last action (learning teachers update here)."""
-        ...
-
-
-def teacher_rng(seed: int) -> np.random.Generator:
-    """A teacher's generator for ``seed``: a stream independent of the env's ``np_random`` for the
-    same seed (Gymnasium seeds that one with ``SeedSequence(seed)`` itself)."""
-    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0x7EAC,)))
-
-
-class BaseTeacher:
-    """Convenience base: stores the spaces and a seeded generator; ``observe`` does nothing."""
-
-    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
-        self.observation_space = observation_space
-        self.action_space = action_space
-        self.rng = teacher_rng(seed)
-
-    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
-        raise NotImplementedError
-
-    def observe(
-        self,
-        obs: Observation,
-        reward: float,
-        terminated: bool,
-        truncated: bool,
-        info: dict[str, Any],
-    ) -> None:
-        return None
-
-
-class FunctionTeacher(BaseTeacher):
-    """Adapts ``fn(obs, info) -> action`` to a Teacher."""
-
-    def __init__(self, fn: Callable[[Observation, dict[str, Any]], Any]) -> None:
-        self.fn = fn
-
-    def act(self, obs: Observation, info: dict[str, Any]) -> Any:
-        return self.fn(obs, info)
-
-
-class _ActOnlyTeacher(FunctionTeacher):
-    """An object with ``act`` but without ``reset``/``observe``: those are passed on if present."""
-
-    def __init__(self, policy: Any) -> None:
-        super().__init__(policy.act)
-        self.policy = policy
-
-    def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
-        super().reset(observation_space, action_space, seed=seed)
-        if hasattr(self.policy, "reset"):
-            self.policy.reset(observation_space, action_space, seed=seed)
-
-    def observe(
-        self, obs: Observation, reward: float, terminated: bool, truncated: bool, info: dict[str, Any]
-    ) -> None:
-        if hasattr(self.policy, "observe"):
-            self.policy.observe(obs, reward, terminated, truncated, info)
-
-
-def as_teacher(policy: Any) -> Teacher:
-    """A :class:`Teacher` from any object with ``act(obs, info)`` (``reset``/``observe`` optional),
-    an SB3-style model with ``predict(obs, deterministic=True)``, or a plain function of ``obs``."""
-    if isinstance(policy, Teacher):
-        return policy
-    if hasattr(policy, "act"):
-        return _ActOnlyTeacher(policy)
-    if hasattr(policy, "predict"):
-        return FunctionTeacher(lambda obs, info: policy.predict(obs, deterministic=True)[0])
-    if callable(policy):
-        return FunctionTeacher(lambda obs, info: policy(obs))
-    raise ConfigError(
-        f"cannot use {policy!r} as a teacher: expected an object with act(obs, info), an SB3-style "
-        "model with predict(), or a function of obs"
-    )
+from teachgym.task import ACTION_KINDS, PrivilegedView, TaskDescription
+from teachgym.teacher import (  # noqa: F401  (the protocol, re-exported for teachers)
+    BaseTeacher,
+    FunctionTeacher,
+    Observation,
+    Teacher,
+    as_teacher,
+    teacher_rng,
+)
 
 
 @dataclass(frozen=True)
@@ -144,39 +53,86 @@ class TeacherSpec:
         name: registry name, e.g. ``"weakest-skill"``.
         factory: builds the teacher from a task's description: ``factory(task, **knobs)``, or
             ``factory(task, view=view, **knobs)`` when it declares ``privileged`` state.
-        families: families it supports (``TeachingEnv.family`` names).
+        kinds: the action kinds it acts in (:data:`teachgym.task.ACTION_KINDS`). An ``allocation``
+            teacher also writes ``text``, through :class:`~teachgym.agents.writer.AllocationWriter`.
         paper: the source it follows.
         summary: one line on what it does.
         reference: True for upper references (``oracle``), never ranked as entries.
         privileged: the hidden state it reads (keys of ``TeachingEnv.privileged()``, e.g.
             ``("student", "domain")``); empty for every teacher that sees only what a real one does.
+        needs: observation keys it reads beyond what its kind implies (e.g. ``("prerequisites",)``);
+            it acts only on tasks whose observation has them all.
+        trained_on: the families a trained policy (``sb3:DIR``) was trained on, or the union over a
+            name's registrations; empty for one registration, whose families follow from ``kinds``
+            and ``needs``.
     """
 
     name: str
     factory: Callable[..., Teacher]
-    families: tuple[str, ...]
+    kinds: tuple[str, ...]
     paper: str
     summary: str
     reference: bool = False
     privileged: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
+    trained_on: tuple[str, ...] = ()
+
+    def acts_on(self, action_kind: str, observation_keys: Iterable[str], writes_data: bool) -> bool:
+        """Whether it acts on a task of ``action_kind`` whose observation has ``observation_keys``
+        (``writes_data``: the task lends an example writer, so allocations can become text)."""
+        if not set(self.needs) <= set(observation_keys):
+            return False
+        if action_kind in self.kinds:
+            return True
+        return action_kind == "text" and writes_data and "allocation" in self.kinds
+
+    def handles(self, task: TaskDescription) -> bool:
+        """Whether it acts on ``task`` (its action kind, observation keys and example writer)."""
+        keys = getattr(task.observation_space, "spaces", {})
+        return self.acts_on(task.action_kind, keys, task.example_writer is not None)
+
+    @property
+    def families(self) -> tuple[str, ...]:
+        """The registered families it acts on, read from the families' declared action kind and
+        observation keys (no family is named at registration)."""
+        if self.trained_on:
+            return self.trained_on
+        return tuple(
+            family
+            for family, env_class in family_classes().items()
+            if self.acts_on(
+                env_class.action_kind, env_class.observation_keys(), env_class.teacher_writes_data
+            )
+        )
 
 
-#: Name -> its registrations. One name may carry one strategy adapted to several families (e.g.
-#: ``random`` allocates, chooses a sub-task, or intervenes at the budget), each with its own class, as
-#: long as no two registrations of the name share a family.
+@functools.cache
+def family_classes() -> dict[str, Any]:
+    """Family name -> its env class, in :data:`teachgym.envs.FAMILIES` order (imported on first use)."""
+    from teachgym.envs import FAMILIES, family_class
+
+    return {family: family_class(family) for family in FAMILIES}
+
+
+#: Name -> its registrations. One name may carry one strategy adapted to several action kinds (e.g.
+#: ``random`` allocates, chooses, or intervenes at the budget), each with its own class, as long as
+#: no two registrations of the name share a kind.
 _REGISTRY: dict[str, list[TeacherSpec]] = {}
 
 
 def register(
     name: str,
     *,
-    families: tuple[str, ...],
+    kinds: tuple[str, ...],
     paper: str,
     summary: str,
+    needs: tuple[str, ...] = (),
     reference: bool = False,
     privileged: tuple[str, ...] = (),
 ) -> Callable[[Any], Any]:
-    """Class decorator: register a teacher class under ``name`` for ``families``.
+    """Class decorator: register a teacher class under ``name`` for the action ``kinds`` it handles
+    and the observation keys it ``needs``. No family is named: a new family of a known kind gets
+    every teacher whose needs its observation meets.
 
     The class is built as ``cls(task, **knobs)`` from a :class:`~teachgym.task.TaskDescription`;
     a reference teacher that reads hidden state names it in ``privileged`` and is built as
@@ -184,7 +140,10 @@ def register(
     fields. The signature is checked here, so a teacher that asks for anything else (an ``env``) is
     refused at import.
     """
-    privileged = tuple(privileged)
+    kinds, needs, privileged = tuple(kinds), tuple(needs), tuple(privileged)
+    unknown = [kind for kind in kinds if kind not in ACTION_KINDS]
+    if not kinds or unknown:
+        raise ConfigError(f"teacher {name!r} kinds={kinds} is invalid; expected some of {ACTION_KINDS}")
     if privileged and not reference:
         raise ConfigError(
             f"teacher {name!r} declares privileged={privileged} but reference=False; a teacher that "
@@ -192,12 +151,13 @@ def register(
         )
 
     def wrap(cls: Any) -> Any:
-        taken = {family for existing in _REGISTRY.get(name, []) for family in existing.families}
-        if taken & set(families):
-            raise ConfigError(f"teacher {name!r} is already registered for {sorted(taken & set(families))}")
+        taken = {kind for existing in _REGISTRY.get(name, []) for kind in existing.kinds}
+        if taken & set(kinds):
+            shared = sorted(taken & set(kinds))
+            raise ConfigError(f"teacher {name!r} is already registered for kinds {shared}")
         _check_factory(name, cls, privileged)
         _REGISTRY.setdefault(name, []).append(
-            TeacherSpec(name, cls, families, paper, summary, reference, privileged)
+            TeacherSpec(name, cls, kinds, paper, summary, reference, privileged, needs)
         )
         return cls
 
@@ -255,7 +215,7 @@ def builds(name: str, source: TaskDescription | gym.Env[Any, Any]) -> bool:
 
 
 def runnable(source: TaskDescription | gym.Env[Any, Any]) -> list[str]:
-    """Every registered teacher that supports ``source``'s family and builds for it, sorted."""
+    """Every registered teacher that acts on ``source``'s task and builds for it, sorted."""
     task = _task_of(source)
     # Privileged references need the env for their view; with a description alone they do not build.
     return [n for n in names() if supports(n, task) and builds(n, source)]
@@ -268,7 +228,7 @@ def names() -> list[str]:
 
 def spec(name: str, family: str | None = None) -> TeacherSpec:
     """The registration of teacher ``name`` for ``family``; without a family, one view of all its
-    registrations (every family, each distinct source and summary). ``"sb3:DIR"``: the trained
+    registrations (every kind, each distinct source and summary). ``"sb3:DIR"``: the trained
     teacher in ``DIR`` (a ConfigError if ``DIR`` holds none)."""
     if _is_sb3(name):
         trained = _sb3_spec(name)
@@ -277,10 +237,7 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
                 f"teacher {name!r} supports families {list(trained.families)}, not {family!r}"
             )
         return trained
-    try:
-        registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
-    except UnknownNameError as error:
-        raise UnknownNameError(f"{error}, or 'sb3:DIR' for a teacher trained by 'teachgym train'") from None
+    registrations = _registrations(name)
     if family is not None:
         for registration in registrations:
             if family in registration.families:
@@ -292,22 +249,49 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
     return TeacherSpec(
         name,
         registrations[0].factory,
-        tuple(f for r in registrations for f in r.families),
+        tuple(kind for r in registrations for kind in r.kinds),
         "; ".join(dict.fromkeys(r.paper for r in registrations)),
         "; ".join(dict.fromkeys(r.summary for r in registrations)),
         any(r.reference for r in registrations),
         tuple(dict.fromkeys(field for r in registrations for field in r.privileged)),
+        trained_on=tuple(dict.fromkeys(f for r in registrations for f in r.families)),
+    )
+
+
+def _registrations(name: str) -> list[TeacherSpec]:
+    try:
+        registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
+    except UnknownNameError as error:
+        raise UnknownNameError(f"{error}, or 'sb3:DIR' for a teacher trained by 'teachgym train'") from None
+    return registrations
+
+
+def _registration_for(name: str, task: TaskDescription) -> TeacherSpec:
+    """The registration of ``name`` that acts on ``task`` (UnsupportedError if none does)."""
+    if _is_sb3(name):
+        return spec(name, task.family)
+    registrations = _registrations(name)
+    for registration in registrations:
+        if registration.handles(task):
+            return registration
+    kinds = [kind for r in registrations for kind in r.kinds]
+    needs = sorted({need for r in registrations for need in r.needs})
+    raise UnsupportedError(
+        f"teacher {name!r} acts on kinds {kinds} with observation keys {needs}; the {task.family} "
+        f"task's action is {task.action_kind!r} and its observation has "
+        f"{sorted(getattr(task.observation_space, 'spaces', {}))}"
     )
 
 
 def supports(name: str, source: TaskDescription | gym.Env[Any, Any]) -> bool:
-    """Whether teacher ``name`` declares the family of ``source`` (a task description or an env;
-    ``"sb3:DIR"``: whether it has the env id and family it was trained on)."""
+    """Whether teacher ``name`` acts on the task of ``source`` (a task description or an env): its
+    action kind and observation keys (``"sb3:DIR"``: whether it has the env id and family it was
+    trained on)."""
     task = _task_of(source)
     if _is_sb3(name):
         teachers = _sb3_module().trained_teachers(name[len(SB3_PREFIX) :])
         return bool(task.env_id in teachers and task.family == teachers[task.env_id]["family"])
-    return task.family in spec(name).families
+    return any(registration.handles(task) for registration in _registrations(name))
 
 
 def make(name: str, source: TaskDescription | gym.Env[Any, Any], **options: Any) -> Teacher:
@@ -317,12 +301,13 @@ def make(name: str, source: TaskDescription | gym.Env[Any, Any], **options: Any)
     exactly the hidden state it declares. The teacher never receives the env.
 
     Raises:
-        UnsupportedError: a family the teacher does not declare, or a privileged teacher given a
-            description alone (it needs the env for its view).
+        UnsupportedError: a task the teacher does not act on (another action kind, or an observation
+            without the keys it needs), or a privileged teacher given a description alone (it needs
+            the env for its view).
         ConfigError: options it does not take, or a ``source`` that is neither.
     """
     task = _task_of(source)
-    teacher_spec = spec(name, task.family)
+    teacher_spec = _registration_for(name, task)
     handed = [key for key, value in options.items() if isinstance(value, gym.Env)]
     if handed:
         raise ConfigError(f"teacher {name!r} options {handed} are envs; a teacher never receives the env")
@@ -341,6 +326,8 @@ def make(name: str, source: TaskDescription | gym.Env[Any, Any], **options: Any)
             )
         fixed["view"] = view
     teacher: Teacher = call_checked(teacher_spec.factory, options, f"teacher {name!r}", **fixed)
+    if task.action_kind not in teacher_spec.kinds:  # an allocation teacher on a text task
+        return AllocationWriter(teacher, task)
     return teacher
 
 
@@ -376,10 +363,13 @@ def _sb3_spec(name: str) -> TeacherSpec:
     trained = "; ".join(
         f"{env_id} ({m.get('steps', '?')} steps, seed {m.get('seed', '?')})" for env_id, m in teachers.items()
     )
+    families = tuple(dict.fromkeys(str(m["family"]) for m in teachers.values()))
+    classes = family_classes()
     return TeacherSpec(
         name,
         functools.partial(sb3.load_teacher, directory),
-        tuple(dict.fromkeys(str(m["family"]) for m in teachers.values())),
+        tuple(dict.fromkeys(classes[f].action_kind for f in families if f in classes)),
         f"stable-baselines3 {algos} (Raffin et al. 2021), trained by 'teachgym train'",
         f"{algos} policy trained on {trained}",
+        trained_on=families,
     )

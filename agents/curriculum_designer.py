@@ -7,7 +7,7 @@ import numpy as np
 
 from teachgym.agents.base import register
 from teachgym.agents.fixed_curricula import SequentialTeacher
-from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices
+from teachgym.agents.tscl import CURRICULUM_KINDS, CURRICULUM_NEEDS, num_choices
 from teachgym.config import check_choice
 from teachgym.errors import UnsupportedError
 from teachgym.task import TaskDescription
@@ -59,7 +59,8 @@ def designer_order(distances: np.ndarray, rule: str = "designer") -> list[int]:
 
 @register(
     "curriculum-designer",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="Curriculum Designer of Learning to Learn (Singh et al., ICCV 2023, arXiv 2211.15470)",
     summary="classes ordered by inter-class feature similarity of the training pool; one at a time",
 )

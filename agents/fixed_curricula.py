@@ -10,7 +10,7 @@ import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
-from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
+from teachgym.agents.tscl import CURRICULUM_KINDS, CURRICULUM_NEEDS, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real, require
 from teachgym.task import TaskDescription
 
@@ -93,7 +93,8 @@ class SequentialTeacher(BaseTeacher):
 
 @register(
     "easy-to-hard",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="fixed curriculum (Bengio et al. 2009; TSCL's manual curricula, Matiisen et al. 2017)",
     summary="sub-task 0 until mastered (or a step cap), then 1, ...; afterwards uniform review",
 )
@@ -126,7 +127,8 @@ class EasyToHardTeacher(SequentialTeacher):
 
 @register(
     "hard-to-easy",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="anti-curriculum (reverse order of easy-to-hard; Kesgin & Amasyali 2022 compare it)",
     summary="the hardest sub-task first until mastered (or a step cap), then the next easier one, ...",
 )
@@ -176,7 +178,8 @@ def cyclical_shares(start_share: float, multiplier: float, end_share: float) -> 
 
 @register(
     "cyclical",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="Cyclical Curriculum Learning (Kesgin & Amasyali 2022, arXiv 2202.05531)",
     summary="the range of sub-tasks in use cycles between the easiest few and all; uniform within it",
 )

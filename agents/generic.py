@@ -16,16 +16,14 @@ from gymnasium import spaces
 from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.task import TaskDescription
 
-#: Families whose action is a Box of weights over (skill, level) cells.
-ALLOCATION_FAMILIES: tuple[str, ...] = ("SkillList", "SkillTree", "Rehearsal")
-#: Families whose action is a Discrete choice of the next sub-task.
-CHOICE_FAMILIES: tuple[str, ...] = ("Curriculum", "Tutor")
-GENERIC_FAMILIES = ALLOCATION_FAMILIES + CHOICE_FAMILIES
+#: Every family whose action is a Box of weights over cells or a Discrete choice (and, through the
+#: allocation writer, every family that writes text).
+GENERIC_KINDS: tuple[str, ...] = ("allocation", "choice")
 
 
 @register(
     "random",
-    families=GENERIC_FAMILIES,
+    kinds=GENERIC_KINDS,
     paper="baseline (DataEnvGym, Khan et al. 2024; TSCL, Matiisen et al. 2017)",
     summary="a fresh Dirichlet(1) allocation over cells, or a uniformly drawn sub-task, every step",
 )
@@ -45,7 +43,7 @@ class RandomTeacher(BaseTeacher):
 
 @register(
     "uniform",
-    families=GENERIC_FAMILIES,
+    kinds=GENERIC_KINDS,
     paper="baseline (DataEnvGym, Khan et al. 2024; equal practice per sub-task)",
     summary="equal examples for every cell; or equal steps for every sub-task, in shuffled cycles",
 )
@@ -72,7 +70,7 @@ class UniformTeacher(BaseTeacher):
 
 @register(
     "round-robin",
-    families=GENERIC_FAMILIES,
+    kinds=GENERIC_KINDS,
     paper="baseline (sequential curriculum; TSCL, Matiisen et al. 2017)",
     summary="all of a step's examples on one skill or sub-task, cycling through them in order",
 )

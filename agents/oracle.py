@@ -16,7 +16,7 @@ from teachgym.task import PrivilegedView, TaskDescription
 
 @register(
     "oracle",
-    families=("SkillList", "SkillTree", "Tutor", "Curriculum", "Rehearsal"),
+    kinds=("allocation", "choice"),
     paper="reference teacher (the 'oracle' of Saha et al. 2023 and of TeachMyAgent's comparisons)",
     summary="reads the simulated student's true state; greedy one-step lookahead (reference only)",
     reference=True,

@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
-from teachgym.agents.tscl import CURRICULUM_FAMILIES, num_choices, profile_of
+from teachgym.agents.tscl import CURRICULUM_KINDS, CURRICULUM_NEEDS, num_choices, profile_of
 from teachgym.config import check_choice, check_int, check_real
 from teachgym.errors import UnsupportedError
 from teachgym.numeric import sigmoid
@@ -81,7 +81,8 @@ def fit_rasch(
 
 @register(
     "irt-ability",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper="PUDF: IRT-AC difficulty and DDS-MAE ability-based selection (Meng et al. 2024, arXiv 2408.05326)",
     summary="Rasch difficulty per sub-task and the student's ability each step; trains difficulty <= ability",
 )

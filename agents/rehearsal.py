@@ -18,7 +18,8 @@ from teachgym.agents.base import BaseTeacher, Observation, register
 from teachgym.config import check_int, check_real
 from teachgym.task import TaskDescription
 
-REHEARSAL_FAMILIES = ("Rehearsal",)
+#: Rehearsal teachers read which tasks have arrived and which is current.
+REHEARSAL_NEEDS = ("arrived", "current", "profile")
 
 
 def task_state(obs: Observation) -> tuple[int, int]:
@@ -50,7 +51,8 @@ def phases_since_current(num_arrived: int, current: int) -> np.ndarray:
 
 @register(
     "no-replay",
-    families=REHEARSAL_FAMILIES,
+    kinds=("allocation",),
+    needs=REHEARSAL_NEEDS,
     paper="sequential fine-tuning, the lower baseline of continual learning (McCloskey & Cohen 1989; "
     "Gandhi et al. 2024)",
     summary="every example on the current task; earlier tasks are never rehearsed",
@@ -69,7 +71,8 @@ class NoReplayTeacher(BaseTeacher):
 
 @register(
     "uniform-replay",
-    families=REHEARSAL_FAMILIES,
+    kinds=("allocation",),
+    needs=REHEARSAL_NEEDS,
     paper="experience replay over a uniform choice of past tasks (Robins 1995; Chaudhry et al. 2019; "
     "the uniform environment of Gandhi et al. 2024)",
     summary="the replay share split equally over all earlier tasks",
@@ -95,7 +98,8 @@ class UniformReplayTeacher(BaseTeacher):
 
 @register(
     "recency",
-    families=REHEARSAL_FAMILIES,
+    kinds=("allocation",),
+    needs=REHEARSAL_NEEDS,
     paper="recency rehearsal (Ratcliff 1990; Robins 1995) with the exponential decay of Gandhi et al. "
     "2024's exponential environment",
     summary="replay weight decays exponentially with a task's age: exp(-(age - 1) / tau)",
@@ -130,7 +134,8 @@ class RecencyTeacher(BaseTeacher):
 
 @register(
     "power-law",
-    families=REHEARSAL_FAMILIES,
+    kinds=("allocation",),
+    needs=REHEARSAL_NEEDS,
     paper="Gandhi et al. 2024, Catastrophic Interference is Mitigated in Naturalistic Power-Law "
     "Learning Environments (after Anderson & Schooler 1991)",
     summary="tasks recur in proportion to (phases since last current + 1) ** -alpha, current included",
@@ -167,7 +172,8 @@ class PowerLawTeacher(BaseTeacher):
 
 @register(
     "leitner",
-    families=REHEARSAL_FAMILIES,
+    kinds=("allocation",),
+    needs=REHEARSAL_NEEDS,
     paper="Leitner boxes (Leitner 1972, So lernt man lernen; spaced repetition, Reddy et al. 2016)",
     summary="earlier tasks in boxes reviewed every 2**box steps; a pass promotes, a failure demotes to 0",
 )

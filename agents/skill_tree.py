@@ -12,7 +12,8 @@ from teachgym.config import check_int, check_real
 from teachgym.skills import SkillSpace
 from teachgym.task import TaskDescription
 
-TREE_FAMILIES = ("SkillTree",)
+#: Skill-tree teachers allocate over cells along the prerequisite graph the observation shows.
+TREE_NEEDS = ("prerequisites", "explored", "profile", "level_profile")
 
 
 def topological_order(prerequisites: np.ndarray) -> list[int]:
@@ -35,7 +36,8 @@ def focus(shape: tuple[int, ...], skill: int, level_profile: np.ndarray, thresho
 
 @register(
     "prerequisites-first",
-    families=TREE_FAMILIES,
+    kinds=("allocation",),
+    needs=TREE_NEEDS,
     paper="prerequisite-ordered teaching (topological curricula; PSI-KT, Zhou et al. 2024; GraphMASAL)",
     summary="one skill at a time in topological order, advancing when it is mastered (or after a cap)",
 )
@@ -78,7 +80,8 @@ class PrerequisitesFirstTeacher(BaseTeacher):
 
 @register(
     "frontier",
-    families=TREE_FAMILIES,
+    kinds=("allocation",),
+    needs=TREE_NEEDS,
     paper="zone of proximal development (Vygotsky 1978) on a prerequisite graph, as in PSI-KT (2024)",
     summary="the weakest unmastered skill whose prerequisites are all mastered",
 )
@@ -106,7 +109,8 @@ class FrontierTeacher(BaseTeacher):
 
 @register(
     "explore-exploit",
-    families=TREE_FAMILIES,
+    kinds=("allocation",),
+    needs=TREE_NEEDS,
     paper="DataEnvGym skill-tree baseline (Khan et al. 2024): alternating Explore and Exploit",
     summary="alternates adding data for new subskills and rebalancing data among explored ones",
 )

@@ -7,14 +7,14 @@ from typing import Any
 import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, register
-from teachgym.agents.generic import ALLOCATION_FAMILIES
 from teachgym.config import check_real
 from teachgym.task import TaskDescription
 
 
 @register(
     "weakest-skill",
-    families=ALLOCATION_FAMILIES,
+    kinds=("allocation",),
+    needs=("profile",),
     paper="STAT: Skill-Targeted Adaptive Training (2025), STAT-Sel",
     summary="examples per skill in proportion to its missing-skill share, 1 - validation accuracy",
 )

@@ -52,7 +52,10 @@ from teachgym.errors import UnsupportedError
 from teachgym.task import TaskDescription
 
 #: Families whose action is a Discrete choice of the next sub-task, ordered easiest to hardest.
-CURRICULUM_FAMILIES: tuple[str, ...] = ("Curriculum",)
+#: Curriculum teachers choose the next sub-task (``choice``) from the per-sub-task validation
+#: profile, which Curriculum shows and Tutor hides.
+CURRICULUM_KINDS: tuple[str, ...] = ("choice",)
+CURRICULUM_NEEDS: tuple[str, ...] = ("profile",)
 PAPER = "Teacher-Student Curriculum Learning (Matiisen et al. 2017, arXiv 1707.00183)"
 SELECTIONS: tuple[str, ...] = ("epsilon-greedy", "boltzmann", "thompson")
 #: Recent rewards whose spread scales the Thompson draws of Online, Naive and Window.
@@ -208,7 +211,8 @@ class _QTeacher(ProgressTeacher):
 
 @register(
     "tscl-online",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper=PAPER + ", Online algorithm",
     summary="sub-task by epsilon-greedy/Boltzmann on |Q|, Q an exponential average of score changes",
 )
@@ -256,7 +260,8 @@ class TsclOnlineTeacher(_QTeacher):
 
 @register(
     "tscl-naive",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper=PAPER + ", Naive algorithm",
     summary="bursts of a few steps on one sub-task; the regression slope of the burst's scores updates Q",
 )
@@ -321,7 +326,8 @@ class TsclNaiveTeacher(_QTeacher):
 
 @register(
     "tscl-window",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper=PAPER + ", Window algorithm",
     summary="slope of a regression line through each sub-task's last scores; epsilon-greedy/Boltzmann",
 )
@@ -385,7 +391,8 @@ class TsclWindowTeacher(_QTeacher):
 
 @register(
     "tscl-sampling",
-    families=CURRICULUM_FAMILIES,
+    kinds=CURRICULUM_KINDS,
+    needs=CURRICULUM_NEEDS,
     paper=PAPER + ", Sampling algorithm",
     summary="draws one recent reward per sub-task and trains the largest |draw|; empty buffers first",
 )

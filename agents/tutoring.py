@@ -30,7 +30,8 @@ from teachgym.errors import UnsupportedError
 from teachgym.task import TaskDescription
 from teachgym.tracing import BKTParams, update
 
-TUTOR_FAMILIES = ("Tutor",)
+#: Tutoring teachers read the learner's answer history and the prerequisite graph.
+TUTOR_NEEDS = ("attempts", "correct", "recent", "prerequisites")
 
 
 class TutoringTeacher(BaseTeacher):
@@ -87,7 +88,8 @@ class TutoringTeacher(BaseTeacher):
 
 @register(
     "bkt-mastery",
-    families=TUTOR_FAMILIES,
+    kinds=("choice",),
+    needs=TUTOR_NEEDS,
     paper="Bayesian Knowledge Tracing and mastery learning (Corbett & Anderson 1994); wheel-spinning cap "
     "(Beck & Gong 2013)",
     summary="BKT per (skill, level); practise each until P(known) >= 0.95, levels easiest first, skills "
@@ -180,7 +182,8 @@ class BKTMasteryTeacher(TutoringTeacher):
 
 @register(
     "irt-zpd",
-    families=TUTOR_FAMILIES,
+    kinds=("choice",),
+    needs=TUTOR_NEEDS,
     paper="online IRT / Elo rating of learners and items (Klinkenberg et al. 2011; Pelanek 2016); zone of "
     "proximal development (Vygotsky 1978) and the 85% rule (Wilson et al. 2019)",
     summary="Elo estimates of ability per skill and difficulty per cell; exercises with predicted success "
@@ -282,7 +285,8 @@ class IRTZPDTeacher(TutoringTeacher):
 
 @register(
     "spaced-repetition",
-    families=TUTOR_FAMILIES,
+    kinds=("choice",),
+    needs=TUTOR_NEEDS,
     paper="Leitner boxes (Leitner 1972) with expanding intervals (Pimsleur 1967; SM-2, Wozniak 1990); "
     "power-law forgetting (Wixted & Ebbesen 1991)",
     summary="Leitner boxes over skills: reviews at intervals doubling with every correct answer; new skills "

@@ -31,6 +31,12 @@ FAMILIES: dict[str, str] = {
 }
 
 
+def family_class(family: str) -> Any:
+    """The env class of ``family`` (its module's ``ENV_CLASS``), e.g. ``SkillListEnv``."""
+    module = importlib.import_module(f"teachgym.envs.{FAMILIES[family]}")
+    return getattr(module, module.ENV_CLASS)
+
+
 def versions(
     row: tuple[int, dict[str, Any]] | list[tuple[int, dict[str, Any]]],
 ) -> list[tuple[int, dict[str, Any]]]:

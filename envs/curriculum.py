@@ -232,6 +232,8 @@ class CurriculumEnv(TeachingEnv):
     """
 
     family = "Curriculum"
+    action_kind = "choice"
+    extra_observation_keys = ("last_task", "introduced")
     public_settings = ("ordered", "threshold", "replay_fraction")
     extra_info_keys = ("steps_to_threshold", "forgetting")
 

@@ -345,6 +345,16 @@ class InterventionEnv(TeachingEnv):
     """
 
     family = "Intervention"
+    action_kind = "intervention"
+    extra_observation_keys = (
+        "skill",
+        "level",
+        "confidence",
+        "teacher_confidence",
+        "agrees_with_teacher",
+        "interventions_left",
+        "action_mask",
+    )
     public_settings = ("budget_fraction", "num_interventions", "intervention_cost")
     reveals_profile = False
     extra_info_keys = (

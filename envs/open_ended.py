@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from teachgym.composition import TEXT_SETTINGS, TeachingConfig
 from teachgym.config import parse_config, require
-from teachgym.domains.arithmetic_text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
+from teachgym.domains.text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
 from teachgym.errors import InvalidActionError, UnsupportedError
@@ -201,6 +201,8 @@ class OpenEndedEnv(TeachingEnv):
     """
 
     family = "OpenEnded"
+    action_kind = "text"
+    extra_observation_keys = ("errors", "last_allocation")
     public_settings = ("quiz_size", "num_errors_shown")
     teacher_writes_data = True
     extra_info_keys = (

@@ -255,6 +255,8 @@ class RehearsalEnv(TeachingEnv):
     """
 
     family = "Rehearsal"
+    action_kind = "allocation"
+    extra_observation_keys = ("arrived", "current", "last_allocation")
     public_settings = ("steps_per_task", "current_fraction")
     extra_info_keys = ("forgetting", "mean_forgetting")
 

@@ -182,6 +182,8 @@ class SkillListEnv(TeachingEnv):
     """
 
     family = "SkillList"
+    action_kind = "allocation"
+    extra_observation_keys = ("last_allocation",)
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         self.config = parse_config(TeachingConfig, kwargs, owner=f"{self.family} env")

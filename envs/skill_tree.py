@@ -129,6 +129,8 @@ class SkillTreeEnv(SkillListEnv):
     """
 
     family = "SkillTree"
+    action_kind = "allocation"
+    extra_observation_keys = ("last_allocation", "explored", "prerequisites")
     extra_info_keys = ("explore_share", "num_explored")
 
     def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:

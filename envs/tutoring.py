@@ -274,6 +274,8 @@ class TutorEnv(TeachingEnv):
     """
 
     family = "Tutor"
+    action_kind = "choice"
+    extra_observation_keys = ("prerequisites", "attempts", "correct", "since_practice", "recent", "elapsed")
     public_settings = ("reward", "history_length", "session_length", "break_length")
     reveals_profile = False
     extra_info_keys = ("last_skill", "last_level", "last_correct", "elapsed_time")

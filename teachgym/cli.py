@@ -13,16 +13,27 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import gymnasium as gym
 import numpy as np
 
 import teachgym
-from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
+from teachgym.bench.executors import EXECUTORS
 from teachgym.composition import TeachingConfig
 from teachgym.registry_utils import load
 from teachgym.rollout import EpisodeResult, run_episode
+
+if TYPE_CHECKING:
+    from types import ModuleType
+
+
+def _agents() -> ModuleType:
+    """``teachgym.agents``, imported by the commands that use teachers: listing or making envs
+    needs neither the teachers nor stable-baselines3."""
+    from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
+
+    return agents  # type: ignore[no-any-return]
 
 
 class UsageError(Exception):
@@ -51,8 +62,8 @@ def env_rows() -> list[dict[str, str]]:
 
 def agent_rows() -> list[dict[str, str]]:
     rows = []
-    for name in agents.names():
-        spec = agents.spec(name)
+    for name in _agents().names():
+        spec = _agents().spec(name)
         rows.append(
             {
                 "name": name + (" (reference)" if spec.reference else ""),
@@ -132,7 +143,7 @@ def cmd_agents(args: argparse.Namespace) -> None:
 def _teacher_names(spec: str, env: gym.Env[Any, Any]) -> list[str]:
     """``all`` (every teacher that supports the env) or a comma-separated list of names."""
     if spec == "all":
-        return agents.runnable(env)
+        return _agents().runnable(env)
     names = [name.strip() for name in spec.split(",") if name.strip()]
     if not names:
         raise UsageError(f"--agent {spec!r} names no teacher; give a name, a comma-separated list or 'all'")
@@ -148,7 +159,7 @@ def summary_rows(results: list[EpisodeResult]) -> list[dict[str, str]]:
         error = final.std(ddof=1) / np.sqrt(len(final)) if len(final) > 1 else float("nan")
         rows.append(
             {
-                "teacher": agent + (" (reference)" if agents.spec(agent).reference else ""),
+                "teacher": agent + (" (reference)" if _agents().spec(agent).reference else ""),
                 "episodes": str(len(final)),
                 "initial test acc": f"{initial.mean():.3f}",
                 "final test acc": f"{final.mean():.3f} +- {error:.3f}",
@@ -171,7 +182,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     settings = teachgym.envs.quick_settings(args.env_id) if args.quick else {}
     env = gym.make(args.env_id, render_mode=args.render, **settings)
     names = env.unwrapped.skills.names  # type: ignore[attr-defined]
-    teachers = {name: agents.make(name, env) for name in _teacher_names(args.agent, env)}
+    teachers = {name: _agents().make(name, env) for name in _teacher_names(args.agent, env)}
     results: list[EpisodeResult] = []
     for name, teacher in teachers.items():
         for episode in range(args.episodes):
@@ -373,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", required=True, help="results folder (results.jsonl, anchors.json, suite.json)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (local executor)")
-    p.add_argument("--executor", choices=["local", "ray"], default="local")
+    p.add_argument("--executor", choices=list(EXECUTORS), default="local")
     p.add_argument(
         "--ray-address", default=None, help="address of an existing Ray cluster (default: start one)"
     )

@@ -62,6 +62,12 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
     """
 
     family: ClassVar[str] = ""
+    #: What the action is (one of :data:`teachgym.task.ACTION_KINDS`): teachers declare the kinds they
+    #: handle, so a new family of a known kind gets them without being named anywhere.
+    action_kind: ClassVar[str] = ""
+    #: Keys the family adds to the observation (through :meth:`_extra_spaces`); with the shared ones
+    #: they make :meth:`observation_keys`, which teachers' ``needs`` are matched against.
+    extra_observation_keys: ClassVar[tuple[str, ...]] = ()
     #: Keys a family adds to ``info`` on every step (through :meth:`_extra_info`); the tests check that
     #: ``info`` holds nothing else, so that no held-out item reaches the teacher unnoticed.
     extra_info_keys: ClassVar[tuple[str, ...]] = ()
@@ -120,7 +126,13 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
                 "level_profile": spaces.Box(0.0, 1.0, (num_skills, num_levels), np.float32),
                 **shared,
             }
-        self.observation_space = spaces.Dict({**shared, **self._extra_spaces()})  # type: ignore[assignment]
+        extra = self._extra_spaces()
+        if sorted(extra) != sorted(self.extra_observation_keys):
+            raise TypeError(
+                f"{type(self).__name__}._extra_spaces() gives {sorted(extra)}, but its "
+                f"extra_observation_keys declare {sorted(self.extra_observation_keys)}"
+            )
+        self.observation_space = spaces.Dict({**shared, **extra})  # type: ignore[assignment]
         self._profile: Profile | None = None
         self._step_count = 0
 
@@ -366,6 +378,14 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return "\n".join(lines) + "\n"
 
     # ------------------------------------------------------------------ what teachers are given
+    @classmethod
+    def observation_keys(cls) -> tuple[str, ...]:
+        """The keys of the family's observation, known without building an env: the shared ones
+        (``profile`` and ``level_profile`` where :attr:`reveals_profile`, and ``budget``) and
+        :attr:`extra_observation_keys`."""
+        shared = ("profile", "level_profile", "budget") if cls.reveals_profile else ("budget",)
+        return shared + tuple(cls.extra_observation_keys)
+
     def describe(self) -> TaskDescription:
         """What a real teacher of this task knows, read-only: spaces, skill names and levels, the
         budget, the prerequisite graph where the observation shows it, the family's
@@ -377,6 +397,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         train_pool = getattr(self.domain, "train_pool", None)
         return TaskDescription(
             family=self.family,
+            action_kind=self.action_kind,
             observation_space=self.observation_space,
             action_space=self.action_space,
             skill_names=self.skills.names,

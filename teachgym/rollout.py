@@ -12,6 +12,7 @@ from typing import Any
 import gymnasium as gym
 
 from teachgym import __version__
+from teachgym.teacher import as_teacher
 
 
 @dataclass
@@ -90,13 +91,11 @@ def run_episode(
     on_step: Any = None,
 ) -> EpisodeResult:
     """Play one episode of ``teacher`` on ``env`` from ``seed`` (the teacher is seeded with ``seed``
-    too). ``teacher`` is anything :func:`teachgym.agents.as_teacher` accepts.
+    too). ``teacher`` is anything :func:`teachgym.teacher.as_teacher` accepts.
 
     Args:
         on_step: optional ``on_step(action, obs, reward, info)`` callback, e.g. for printing.
     """
-    from teachgym.agents import as_teacher
-
     teacher = as_teacher(teacher)
     start = time.perf_counter()
     obs, info = env.reset(seed=seed)

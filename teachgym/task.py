@@ -46,6 +46,13 @@ class ExampleWriter:
         return self._generate(skill, level, rng)
 
 
+#: What a family's action is, and so which teachers can act on it (``TeachingEnv.action_kind``):
+#: ``allocation`` (a Box of weights over (skill, level) cells), ``choice`` (a Discrete pick of a
+#: sub-task or exercise), ``intervention`` (a Discrete move on the item at hand, under a budget) and
+#: ``text`` (the training examples themselves).
+ACTION_KINDS: tuple[str, ...] = ("allocation", "choice", "intervention", "text")
+
+
 @dataclass(frozen=True, eq=False)
 class TaskDescription:
     """What a real teacher of a task knows, read-only; teachers are built from it (``cls(task)``).
@@ -55,6 +62,7 @@ class TaskDescription:
 
     Attributes:
         family: the family name (``TeachingEnv.family``), e.g. ``"SkillList"``.
+        action_kind: what the action is, one of :data:`ACTION_KINDS` (``TeachingEnv.action_kind``).
         observation_space, action_space: copies of the env's spaces.
         skill_names: skill ``k`` is ``skill_names[k]`` (sub-tasks, classes or tasks in some families).
         num_levels: difficulty levels per skill.
@@ -72,6 +80,7 @@ class TaskDescription:
     """
 
     family: str
+    action_kind: str
     observation_space: gym.Space[Any]
     action_space: gym.Space[Any]
     skill_names: tuple[str, ...]

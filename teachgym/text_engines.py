@@ -7,7 +7,7 @@ domain's own parser, so every batch comes with a report of how much of it was us
 ``HFGenerator`` samples those completions from a Hugging Face model (SmolLM2 by default).
 
 Both engines follow :class:`~teachgym.engines.Engine`: ``generate(plan, rng)`` returns
-:class:`~teachgym.domains.arithmetic_text.TextItems` of shape ``(P, M)``, deterministic given ``rng``.
+:class:`~teachgym.domains.text.TextItems` of shape ``(P, M)``, deterministic given ``rng``.
 They are registered in :data:`teachgym.engines.ENGINES` as ``"noisy-teacher"`` and ``"llm"``.
 This module imports torch only when an :class:`HFGenerator` loads its model.
 """
@@ -21,13 +21,9 @@ from typing import Any, Protocol
 import numpy as np
 
 from teachgym.config import check_choice, check_int, check_real
-from teachgym.domains.arithmetic_text import (
-    _SIGN_CODE,
-    TextItems,
-    normalize_answer,
-    validate_example,
-)
 from teachgym.domains.base import Items
+from teachgym.domains.text import SIGN_CODES as _SIGN_CODE
+from teachgym.domains.text import TextItems, normalize_answer, validate_example
 from teachgym.engines import Plan, make_engine
 from teachgym.errors import ConfigError
 
@@ -150,7 +146,7 @@ def parse_completion(completion: str) -> tuple[str, str] | None:
     The example is the completion's first lines up to a blank line or a line starting with
     ``"Problem:"`` (a model often goes on with more examples): it must be exactly two lines, the
     problem and ``"Answer: ..."``. Both are returned stripped of surrounding whitespace, unchecked
-    (see :func:`~teachgym.domains.arithmetic_text.validate_example`).
+    (see :func:`~teachgym.domains.text.validate_example`).
     """
     if not isinstance(completion, str):
         return None
@@ -179,7 +175,7 @@ class LLMEngine:
     For each planned example of (skill, level), the prompt holds ``shots`` worked problems of that
     cell from ``domain.generate`` (see :func:`few_shot_prompt`); the generator's completion is read
     with :func:`parse_completion`. An example is **well-formed** if it parses and
-    :func:`~teachgym.domains.arithmetic_text.validate_example` accepts it, and **correct** if it is
+    :func:`~teachgym.domains.text.validate_example` accepts it, and **correct** if it is
     well-formed, ``domain.parse`` recognizes its problem and its answer (normalized) is the right one.
     ``keep="well-formed"`` trains on every well-formed example as written, wrong answers included
     (what a real LLM data generator does); ``keep="correct"`` only on the correct ones.

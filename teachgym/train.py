@@ -3,13 +3,15 @@
 ``train(TrainArgs(env_id, algo="ppo", steps=N, seed=S, out=DIR))`` trains an SB3 policy over episodes of
 the env, each with a fresh student (meta-learning across students, as in L2T and SOAR), on the
 env's native batched vector env (``gymnasium.make_vec(..., vectorization_mode="vector_entry_point")``
-through :class:`~teachgym.agents.sb3.SB3VecEnv`, for every ``num_envs`` including 1), in the spaces of
-:class:`~teachgym.agents.sb3.PolicyAdapter`. ``teachgym.agents.make("sb3:DIR", env)`` loads the result.
+through :class:`~teachgym.rl.vec_env.SB3VecEnv`, for every ``num_envs`` including 1), in the spaces of
+:class:`~teachgym.rl.adapters.PolicyAdapter`. ``teachgym.agents.make("sb3:DIR", env)`` loads the result.
+The SB3 plumbing (adapters, vector env, seed stream, the policy as a teacher) is :mod:`teachgym.rl`'s.
 
 ## Seeds
 
 * Training students: every reset of a sub-env (its first and every later episode) takes the next seed
-  of ``train_seed_start(S) = 1_000_000 * (S + 1)``, ``+ 1``, ... (:class:`StudentSeedStream`), so every
+  of ``train_seed_start(S) = 1_000_000 * (S + 1)``, ``+ 1``, ...
+  (:class:`~teachgym.rl.seed_stream.StudentSeedStream`), so every
   training episode has its own student, and no training seed is a benchmark seed (``0..N-1``), an anchor
   seed (``10000-10004``) or an evaluation seed.
 * Evaluation students: seeds ``20000 .. 20000 + E - 1`` (:func:`eval_seeds`), the same at every
@@ -59,22 +61,18 @@ from typing import Any
 
 import gymnasium as gym
 import numpy as np
-from gymnasium.vector import VectorEnv, VectorWrapper
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import configure
 from stable_baselines3.common.vec_env import VecMonitor
 
 import teachgym
-from teachgym.agents.sb3 import (
-    ALGORITHMS,
-    METADATA_FILE,
-    MODEL_FILE,
-    PolicyAdapter,
-    PolicyVectorEnv,
-    SB3Teacher,
-    SB3VecEnv,
-)
 from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.rl.adapters import PolicyAdapter, PolicyVectorEnv
+from teachgym.rl.constants import ALGORITHMS, METADATA_FILE, MODEL_FILE
+from teachgym.rl.policy_teacher import PolicyTeacher
+from teachgym.rl.progress import ProgressLine
+from teachgym.rl.seed_stream import StudentSeedStream
+from teachgym.rl.vec_env import SB3VecEnv
 from teachgym.rollout import git_revision, run_episode
 
 #: Training student seeds start at ``TRAIN_SEED_BASE * (seed + 1)``: above every benchmark (0..N-1),
@@ -84,7 +82,7 @@ TRAIN_SEED_BASE = 1_000_000
 EVAL_SEED_START = 20_000
 #: At most this many evaluation episodes (so evaluation seeds stay below the training seeds).
 MAX_EVAL_EPISODES = 10_000
-#: The final checkpoint, next to :data:`~teachgym.agents.sb3.MODEL_FILE` (the best one).
+#: The final checkpoint, next to :data:`~teachgym.rl.constants.MODEL_FILE` (the best one).
 FINAL_MODEL_FILE = "final_model.zip"
 #: What the best checkpoint is chosen on: an evaluation's mean final validation accuracy, never test.
 SELECTED_ON = "mean_validation_accuracy"
@@ -189,47 +187,7 @@ def algo_defaults(algo: str, steps: int) -> dict[str, Any]:
     return dict(defaults[algo])
 
 
-class StudentSeedStream(VectorWrapper):  # type: ignore[type-arg]
-    """Each reset of a sub-env gets the next seed of ``start, start + 1, ...``: a new student per
-    episode, from a known, disjoint range. Seeds passed to ``reset`` are ignored (the stream decides);
-    ``options["reset_mask"]`` resets (and seeds) only the masked sub-envs, in index order.
-
-    The wrapped env must not autoreset on its own (a sub-env reset there would get no seed from the
-    stream): :class:`~teachgym.agents.sb3.SB3VecEnv` resets every ended sub-env with ``reset_mask``
-    before the next step, and a step after an episode ended without that raises UnsupportedError.
-    """
-
-    def __init__(self, env: VectorEnv[Any, Any, Any], start: int) -> None:
-        super().__init__(env)
-        self.start = self.next_seed = int(start)
-        self._ended = np.zeros(self.num_envs, dtype=bool)
-
-    def reset(self, *, seed: Any = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
-        mask = None if options is None else options.get("reset_mask")
-        rows = range(self.num_envs) if mask is None else np.flatnonzero(mask).tolist()
-        seeds: list[int | None] = [None] * self.num_envs
-        for i in rows:
-            seeds[i] = self.next_seed
-            self.next_seed += 1
-        self._ended[list(rows)] = False
-        return self.env.reset(seed=seeds, options=options)  # type: ignore[arg-type]
-
-    def step(self, actions: Any) -> tuple[Any, Any, Any, Any, dict[str, Any]]:
-        if self._ended.any():
-            raise UnsupportedError(
-                f"sub-envs {np.flatnonzero(self._ended).tolist()} ended and were not reset with "
-                "reset(options={'reset_mask': ...}); StudentSeedStream seeds every episode itself"
-            )
-        obs, rewards, terminated, truncated, info = self.env.step(actions)
-        self._ended = np.asarray(terminated, dtype=bool) | np.asarray(truncated, dtype=bool)
-        return obs, rewards, terminated, truncated, info
-
-    @property
-    def episodes_started(self) -> int:
-        return self.next_seed - self.start
-
-
-def evaluate(teacher: SB3Teacher, env: gym.Env[Any, Any], seeds: list[int]) -> dict[str, Any]:
+def evaluate(teacher: PolicyTeacher, env: gym.Env[Any, Any], seeds: list[int]) -> dict[str, Any]:
     """The teacher's deterministic episodes on ``env`` with the student ``seeds``: the mean final
     validation accuracy (``run_episode``'s ``final_accuracy``, in [0, 1]) and mean return, with the
     per-seed values. The test split is left out on purpose: what this returns chooses checkpoints."""
@@ -355,8 +313,8 @@ class _Trainer:
             )
         model.set_logger(configure(str(self.out), self.logs))
         self.model = model
-        self.teacher = SB3Teacher(model, self.adapter, source=f"{args.algo} in training")
-        self.progress = _ProgressLine(enabled=args.progress)
+        self.teacher = PolicyTeacher(model, self.adapter, source=f"{args.algo} in training")
+        self.progress = ProgressLine(enabled=args.progress)
         callback = _TrainCallback(self)
         try:
             model.learn(total_timesteps=args.steps, callback=callback)
@@ -474,27 +432,6 @@ class _TrainCallback(BaseCallback):
         return True
 
 
-class _ProgressLine:
-    """One status line on stderr: rewritten in place at most every half second on a terminal; otherwise
-    printed at every evaluation and at the end."""
-
-    def __init__(self, *, enabled: bool) -> None:
-        self.enabled = enabled
-        self.tty = sys.stderr.isatty()
-        self.last = 0.0
-
-    def show(self, line: str, *, force: bool = False, final: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.perf_counter()
-        if self.tty:
-            if force or final or now - self.last >= 0.5:
-                self.last = now
-                print("\r" + line[:150].ljust(150), end="\n" if final else "", file=sys.stderr, flush=True)
-        elif force or final:
-            print(line, file=sys.stderr, flush=True)
-
-
 def _publish(tmp: str, path: Path) -> None:
     """Rename the finished temporary file to ``path``, with the permissions of a new file (mkstemp's
     are owner-only)."""
@@ -532,7 +469,6 @@ __all__ = [
     "METADATA_KEYS",
     "SELECTED_ON",
     "TRAIN_SEED_BASE",
-    "StudentSeedStream",
     "TrainArgs",
     "algo_defaults",
     "check_algo",

@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from teachgym.domains import make_domain
-from teachgym.domains.arithmetic_text import (
-    SKILL_NAMES,
-    ArithmeticTextDomain,
-    TextItems,
-    grade_text,
-    has_borrow,
-    has_carry,
-    validate_example,
-)
+from teachgym.domains.arithmetic_text import SKILL_NAMES, ArithmeticTextDomain, has_borrow, has_carry
+from teachgym.domains.text import TextItems, grade_text, validate_example
 from teachgym.errors import ConfigError
 
 NUM_PER_CELL = 30

@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from teachgym.agents import base as agent_base
 from teachgym.agents.base import BaseTeacher, register
-from teachgym.bench import records, runner
+from teachgym.bench import episodes, records, runner
 from teachgym.bench.runner import ANCHOR_SEEDS, EPISODE_THREADS, anchor_definition, anchor_entry, run_sweep
 from teachgym.bench.suites import SUITES, Task, suite
 from teachgym.env import TeachingEnv
@@ -46,7 +46,7 @@ class _FailingTeacher(BaseTeacher):
 @pytest.fixture
 def failing_teacher():
     """Registers ``always-fails`` for one test only (other tests list every registered teacher)."""
-    register("always-fails", families=("SkillList",), paper="test double", summary="raises")(_FailingTeacher)
+    register("always-fails", kinds=("allocation",), paper="test double", summary="raises")(_FailingTeacher)
     yield "always-fails"
     del agent_base._REGISTRY["always-fails"]
 
@@ -68,9 +68,7 @@ class _FlakyTeacher(BaseTeacher):
 @pytest.fixture
 def flaky_teacher():
     """Registers ``flaky`` (failing until the test clears ``_FlakyTeacher.failing``) for one test."""
-    register("flaky", families=("SkillList",), paper="test double", summary="fails, then works")(
-        _FlakyTeacher
-    )
+    register("flaky", kinds=("allocation",), paper="test double", summary="fails, then works")(_FlakyTeacher)
     _FlakyTeacher.failing = True
     yield "flaky"
     del agent_base._REGISTRY["flaky"]
@@ -132,13 +130,13 @@ def test_records_and_anchors_do_not_depend_on_the_number_of_workers(
 ) -> None:
     one = _sweep(tmp_path / "one", ["uniform", "random"])
     in_driver = []
-    run_episode = runner.run_episode
+    run_episode = episodes.run_episode
 
     def spy(env, teacher, seed, **kwargs):
         in_driver.append(seed)  # a worker's calls land in the worker's copy of this list
         return run_episode(env, teacher, seed, **kwargs)
 
-    monkeypatch.setattr(runner, "run_episode", spy)
+    monkeypatch.setattr(episodes, "run_episode", spy)
     two = _sweep(tmp_path / "two", ["uniform", "random"], workers=2)
     assert in_driver == [], "with workers, anchor episodes run in the worker pool, not in the driver"
 
@@ -242,9 +240,7 @@ def test_current_anchors_are_kept_and_anchors_without_per_seed_accuracies_recomp
     path.write_text(json.dumps({TINY.name: current}, indent=2, sort_keys=True) + "\n")
     stored = path.read_bytes()
     with monkeypatch.context() as patch:
-        patch.setattr(
-            runner, "_measure_anchors", lambda *args: pytest.fail("current anchors were recomputed")
-        )
+        patch.setattr(runner, "measure_anchors", lambda *args: pytest.fail("current anchors were recomputed"))
         results = _sweep(tmp_path, ["uniform"], seeds=1)
     assert path.read_bytes() == stored, "current anchors are kept as they are"
     expected = (results[0]["test_accuracy"] - current["random"]) / (current["reference"] - current["random"])
@@ -261,14 +257,14 @@ def test_anchors_and_episodes_run_with_the_same_threads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen = []
-    run_episode = runner.run_episode
+    run_episode = episodes.run_episode
 
     def spy(env, teacher, seed, **kwargs):
         blas = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
         seen.append((kwargs["agent"], seed, torch.get_num_threads(), blas))
         return run_episode(env, teacher, seed, **kwargs)
 
-    monkeypatch.setattr(runner, "run_episode", spy)
+    monkeypatch.setattr(episodes, "run_episode", spy)
     previous = torch.get_num_threads()
     torch.set_num_threads(EPISODE_THREADS + 1)  # a driver that runs more threads than episodes do
     try:

@@ -91,6 +91,7 @@ class ScriptedCurriculumEnv(gym.Env):
         train_pool = getattr(self.domain, "train_pool", None)
         return TaskDescription(
             family=self.family,
+            action_kind="choice",
             observation_space=self.observation_space,
             action_space=self.action_space,
             skill_names=tuple(f"task-{k}" for k in range(self.num_tasks)),

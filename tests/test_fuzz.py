@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import teachgym
-from teachgym.domains.arithmetic_text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS
+from teachgym.domains.text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS
 from teachgym.env import TeachingEnv
 from teachgym.errors import InvalidActionError
 from teachgym.skills import Profile

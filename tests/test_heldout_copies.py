@@ -15,12 +15,9 @@ import numpy as np
 import pytest
 
 import teachgym
-from teachgym.domains.arithmetic_text import (
-    ArithmeticTextDomain,
-    canonical_problem,
-    canonical_problems,
-    validate_example,
-)
+from teachgym.domains.arithmetic_canonical import canonical_problem, canonical_problems
+from teachgym.domains.arithmetic_text import ArithmeticTextDomain
+from teachgym.domains.text import validate_example
 
 ENV_ID = "teachgym/OpenEnded-ArithmeticText-v0"
 _WORDS = {"+": "plus", "-": "minus", "*": "times"}

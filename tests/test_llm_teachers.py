@@ -15,7 +15,8 @@ import pytest
 
 from teachgym import agents
 from teachgym.agents.llm_teachers import parse_correction
-from teachgym.domains.arithmetic_text import SKILL_NAMES, ArithmeticTextDomain, validate_example
+from teachgym.domains.arithmetic_text import SKILL_NAMES, ArithmeticTextDomain
+from teachgym.domains.text import validate_example
 from teachgym.engines import allocate
 from teachgym.errors import ConfigError, UnsupportedError
 from teachgym.rollout import run_episode

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from teachgym.domains.arithmetic_text import ArithmeticTextDomain, TextItems, single_digit_problem
+from teachgym.domains.arithmetic_text import ArithmeticTextDomain, single_digit_problem
+from teachgym.domains.text import TextItems
 from teachgym.errors import ConfigError
 from teachgym.lm import TINY_MODEL_DIR, CharCodec, greedy_decode, load_model
 from teachgym.seeding import children

@@ -146,7 +146,7 @@ def test_doubles(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     test (other tests list every registered teacher)."""
     monkeypatch.setitem(students.STUDENTS, "diverging", ("latent", _build_diverging))
     for name, cls in (("raises", _RaisingTeacher), ("kills-worker", _KillingTeacher)):
-        register(name, families=("SkillList",), paper="test double", summary=name)(cls)
+        register(name, kinds=("allocation",), paper="test double", summary=name)(cls)
     yield
     for name in ("raises", "kills-worker"):
         del agent_base._REGISTRY[name]
@@ -255,7 +255,7 @@ def test_a_worker_killed_once_is_retried_and_nothing_is_recorded_twice(
 ) -> None:
     marker = tmp_path / "killed-once"
     monkeypatch.setattr(_KillsOnceTeacher, "MARKER", marker)
-    register("kills-once", families=("SkillList",), paper="test double", summary="kills once")(
+    register("kills-once", kinds=("allocation",), paper="test double", summary="kills once")(
         _KillsOnceTeacher
     )
     try:

@@ -272,7 +272,7 @@ def test_package_data_lists_no_pickle_files() -> None:
     ]
     assert patterns
     for pattern in patterns:
-        assert pattern.endswith((".safetensors", ".json", "py.typed")), pattern
+        assert pattern.endswith((".safetensors", ".json", "py.typed", ".css", ".js")), pattern
 
 
 def test_the_shipped_language_model_loads_without_torch_load(monkeypatch: pytest.MonkeyPatch) -> None:

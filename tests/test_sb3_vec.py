@@ -17,8 +17,8 @@ from stable_baselines3.common.utils import check_for_correct_spaces, is_vectoriz
 from stable_baselines3.common.vec_env import DummyVecEnv, VecCheckNan, VecMonitor
 
 import teachgym  # noqa: F401  (registers the ids)
-from teachgym.agents.sb3 import SB3VecEnv, info_to_list
 from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.rl.vec_env import SB3VecEnv, info_to_list
 
 ENV_ID = "teachgym/SkillList-Sim-v0"
 NUM_STEPS = 5  # episode length
@@ -298,9 +298,9 @@ def test_refuses_env_without_autoreset_mode() -> None:
 
 
 def test_policy_spaces_on_sync_and_native_vector_envs() -> None:
-    """The policy adapter (teachgym.agents.sb3.PolicyVectorEnv) gives the same batches over Gymnasium's
+    """The policy adapter (teachgym.rl.adapters.PolicyVectorEnv) gives the same batches over Gymnasium's
     sync vectorizer and the native batched env, and PPO trains on it without SB3's space warnings."""
-    from teachgym.agents.sb3 import PolicyVectorEnv
+    from teachgym.rl.adapters import PolicyVectorEnv
 
     native = gym.make_vec(
         ENV_ID, num_envs=NUM_ENVS, vectorization_mode="vector_entry_point", num_steps=NUM_STEPS

@@ -17,6 +17,7 @@ import pytest
 import teachgym
 from teachgym import agents
 from teachgym.agents import base
+from teachgym.agents.writer import AllocationWriter
 from teachgym.errors import ConfigError, UnsupportedError
 from teachgym.task import ExampleWriter, PrivilegedView, TaskDescription
 from tests.conftest import make_env
@@ -82,6 +83,8 @@ def test_every_teacher_builds_from_the_description_alone_and_plays_a_step(env_id
             teacher = registration.factory(task, **extra)
         except UnsupportedError:  # e.g. oracle on a neural student: refused clearly
             continue
+        if task.action_kind not in registration.kinds:  # an allocation teacher writing text
+            teacher = AllocationWriter(teacher, task)
         teacher.reset(task.observation_space, task.action_space, seed=0)
         obs, info = env.reset(seed=0)
         action = teacher.act(obs, info)
@@ -147,7 +150,7 @@ def test_a_privileged_teacher_is_refused_a_description_alone() -> None:
 
 def test_register_refuses_a_factory_that_asks_for_anything_else() -> None:
     def register(**extra: Any) -> Any:
-        return agents.register("_test-access", families=("SkillList",), paper="-", summary="-", **extra)
+        return agents.register("_test-access", kinds=("allocation",), paper="-", summary="-", **extra)
 
     class TakesTheEnv(agents.BaseTeacher):
         def __init__(self, env: gym.Env) -> None:

@@ -142,14 +142,14 @@ def test_teacher_randomness_is_not_the_env_stream() -> None:
     assert agents.teacher_rng(5).integers(2**62) != np.random.default_rng(5).integers(2**62)
 
 
-def test_one_name_may_serve_several_families_but_never_twice_for_one() -> None:
+def test_one_name_may_serve_several_kinds_but_never_twice_for_one() -> None:
     intervention = gym.make("teachgym/Intervention-Sim-v0")
     allocation = gym.make("teachgym/SkillList-Sim-v0")
     assert type(agents.make("random", intervention)) is not type(agents.make("random", allocation))
     assert {"SkillList", "Intervention"} <= set(agents.spec("random").families)
 
-    with pytest.raises(ConfigError, match="already registered for \\['SkillList'\\]"):
+    with pytest.raises(ConfigError, match="already registered for kinds \\['allocation'\\]"):
 
-        @agents.register("random", families=("SkillList",), paper="-", summary="-")
+        @agents.register("random", kinds=("allocation",), paper="-", summary="-")
         class Duplicate:
             pass

@@ -12,12 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from teachgym.domains.arithmetic_text import (
-    SKILL_NAMES,
-    ArithmeticTextDomain,
-    TextItems,
-    validate_example,
-)
+from teachgym.domains.arithmetic_text import SKILL_NAMES, ArithmeticTextDomain
+from teachgym.domains.text import TextItems, validate_example
 from teachgym.engines import ENGINES, Plan, ProceduralEngine, allocate, make_engine
 from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
 from teachgym.text_engines import (

@@ -21,20 +21,14 @@ from stable_baselines3 import PPO
 import teachgym  # noqa: F401  (registers the ids)
 from teachgym import agents
 from teachgym.actions import as_allocation, as_discrete
-from teachgym.agents.sb3 import (
-    ALLOCATION_SCALE,
-    PolicyAdapter,
-    PolicyEnv,
-    PolicyVectorEnv,
-    SB3Teacher,
-    SB3VecEnv,
-    load_teacher,
-    policy_env,
-)
+from teachgym.agents.sb3 import SB3Teacher, load_teacher
 from teachgym.cli import main
 from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
+from teachgym.rl.adapters import ALLOCATION_SCALE, PolicyAdapter, PolicyEnv, PolicyVectorEnv, policy_env
+from teachgym.rl.seed_stream import StudentSeedStream
+from teachgym.rl.vec_env import SB3VecEnv
 from teachgym.rollout import run_episode
-from teachgym.train import METADATA_KEYS, StudentSeedStream, TrainArgs, train
+from teachgym.train import METADATA_KEYS, TrainArgs, train
 
 SKILL_LIST = "teachgym/SkillList-Sim-v0"
 SHORT = {"num_steps": 5}  # five steps per episode: fast training and evaluation

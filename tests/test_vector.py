@@ -158,7 +158,7 @@ def _batch(env: gym.Env, size: int, rng: np.random.Generator):
 def test_sb3_trains_on_the_native_vector_env() -> None:
     from stable_baselines3 import PPO
 
-    from teachgym.agents.sb3 import SB3VecEnv
+    from teachgym.rl.vec_env import SB3VecEnv
 
     venv = SB3VecEnv(make_native(SIM, 4, num_steps=5))
     model = PPO("MultiInputPolicy", venv, n_steps=8, batch_size=16, n_epochs=1, seed=0, device="cpu")

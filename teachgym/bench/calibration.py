@@ -234,7 +234,7 @@ def run_candidates(
     ``first_seed + i``; keep the episodes in ``out/`` :data:`EPISODES_FILE` (rerunning resumes) and
     write ``out/CALIBRATION.md``, with ``out/`` :data:`NOTES_FILE` under the table if it exists; its
     path."""
-    from teachgym import agents
+    from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
     from teachgym.bench.runner import Job, reference_agent, run_episodes
     from teachgym.bench.suites import suite
 

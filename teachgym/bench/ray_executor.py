@@ -4,6 +4,10 @@ Each episode (a sweep's, or an anchor's) is one task (``num_cpus=1``, no retries
 failed record, as with the local executor). Records come back to the driver, which appends them to
 the results file as they finish, so resuming, the schema and the records themselves are the same as
 with ``--executor local`` (wall times aside). Needs the extra ``teachgym[ray]``.
+
+:class:`RayExecutor` is the ``ray`` entry of :data:`teachgym.bench.executors.EXECUTORS`; this module
+imports nothing of the bench but the error formatting (:mod:`teachgym.bench.failures`), and Ray itself
+only when a run or session starts.
 """
 
 from __future__ import annotations
@@ -11,9 +15,10 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
+from teachgym.bench.failures import error_message
 from teachgym.errors import UnsupportedError
 
 
@@ -71,8 +76,6 @@ def run_ray(
         address: an existing cluster's address (``ray start --head`` prints it), or None to start a
             local Ray instance (shut down at the end, unless a :func:`ray_session` holds one).
     """
-    from teachgym.bench.runner import _error_message
-
     with ray_session(address):
         ray = _ray()
         remote = ray.remote(num_cpus=1, max_retries=0)(_apply)
@@ -86,9 +89,33 @@ def run_ray(
                     try:
                         result = ray.get(ref)
                     except Exception as error:  # the task's worker died, or Ray lost the task
-                        result = lost(job, _error_message(error))
+                        result = lost(job, error_message(error))
                     sink(result)
         except KeyboardInterrupt:
             for ref in pending:
                 ray.cancel(ref, force=True)
             raise
+
+
+class RayExecutor:
+    """The ``ray`` executor (:class:`teachgym.bench.executors.Executor`): Ray tasks, one per job."""
+
+    def session(self, address: str | None) -> AbstractContextManager[None]:
+        """A Ray instance held for the enclosed runs (:func:`ray_session`)."""
+        return ray_session(address)
+
+    def run(
+        self,
+        jobs: Sequence[Any],
+        call: Callable[[Any], dict[str, Any]],
+        sink: Callable[[dict[str, Any]], None],
+        lost: Callable[[Any, str], dict[str, Any]],
+        *,
+        workers: int,
+        address: str | None,
+    ) -> None:
+        """:func:`run_ray` (``workers`` is not used: Ray gives each task one CPU of the cluster)."""
+        run_ray(jobs, call, sink, lost, address=address)
+
+
+__all__ = ["RayExecutor", "ray_session", "run_ray"]

@@ -1,18 +1,40 @@
-"""Arithmetic problems as text (prompt, answer) pairs, for language-model students and teachers."""
+"""Arithmetic problems as text (prompt, answer) pairs, for language-model students and teachers.
+
+The domain (skills, levels, splits, generation and grading) is here; the prompt formats and their
+exact parser are in :mod:`teachgym.domains.arithmetic_formats`, the canonical form of a problem
+however it is worded in :mod:`teachgym.domains.arithmetic_canonical`, and the text item type and
+the rules every text domain shares (:class:`~teachgym.domains.text.TextItems`,
+:func:`~teachgym.domains.text.validate_example`, :func:`~teachgym.domains.text.grade_text`) in
+:mod:`teachgym.domains.text`.
+"""
 
 from __future__ import annotations
 
-import math
-import re
-import string
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from teachgym.config import check_int
-from teachgym.domains.base import Items
+from teachgym.domains.arithmetic_canonical import canonical_problem, canonical_problems
+from teachgym.domains.arithmetic_formats import (
+    ARITHMETIC_PROMPT,
+    COMPARE_PROMPT,
+    NAMES,
+    OBJECTS,
+    PARSERS,
+    TEMPLATES,
+    evaluate,
+)
+from teachgym.domains.text import EXAMPLE_CHARSET as EXAMPLE_CHARSET  # re-exported for teachgym/lm.py
+from teachgym.domains.text import (
+    SIGN_CODES,
+    TextItems,
+    grade_text,
+    normalize_answer,
+    validate_example,
+)
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
 
@@ -30,14 +52,6 @@ _BUCKET = {"validation": 0, "test": 1}
 #: Draws allowed per wanted held-out problem before giving up (the spaces are far larger).
 _MAX_DRAWS_PER_PROBLEM = 2_000
 
-#: Longest accepted prompt or answer of a teacher-written example, characters.
-MAX_EXAMPLE_CHARS = 200
-#: Characters a teacher-written example may use: ASCII letters, digits, the space and this punctuation.
-EXAMPLE_PUNCTUATION = ".,:;?!'\"()+-*/=<>%$"
-EXAMPLE_CHARSET = frozenset(string.ascii_letters + string.digits + " " + EXAMPLE_PUNCTUATION)
-#: A well-formed answer: an integer without leading zeros (or ``-0``), or a comparison sign.
-_ANSWER_PATTERN = re.compile(r"0|-?[1-9][0-9]*|[<>=]")
-
 SKILL_NAMES = (
     "addition",
     "addition-carry",
@@ -47,27 +61,6 @@ SKILL_NAMES = (
     "comparison",
     "word-problem",
 )
-
-#: Comparison answers and their codes in ``Items.answer``.
-_SIGN_CODE = {"<": -1, "=": 0, ">": 1}
-
-_NAMES = (("Ann", "she"), ("Ben", "he"), ("Cara", "she"), ("Dan", "he"), ("Eva", "she"), ("Finn", "he"))
-_OBJECTS = ("apples", "marbles", "stickers", "books", "coins", "pencils")
-#: Word-problem templates: (prompt format, expression format); ``x`` has the level's full size, ``y``
-#: and ``z`` one digit fewer (``y`` in 2..9 for the boxes of template 2). Answers are never negative.
-_TEMPLATES = (
-    ("{name} has {x} {obj}, buys {y} and gives away {z}. How many {obj} does {pron} have?", "{x}+{y}-{z}"),
-    (
-        "{name} has {x} {obj}, loses {y} and then finds {z}. How many {obj} does {pron} have now?",
-        "{x}-{y}+{z}",
-    ),
-    ("{name} has {x} {obj} and buys {y} boxes of {z} {obj}. How many {obj} does {pron} have?", "{x}+{y}*{z}"),
-)
-
-
-#: Prompt formats of the number problems (``op`` is ``+``, ``-`` or ``*``).
-_ARITHMETIC_PROMPT = "What is {a} {op} {b}?"
-_COMPARE_PROMPT = "Which sign goes between {a} and {b}: <, > or =?"
 
 
 def _column_pairs(allowed: Callable[[int, int], bool], lead: bool) -> np.ndarray:
@@ -104,162 +97,8 @@ def has_borrow(a: int, b: int) -> bool:
     return any(x < y for x, y in zip(da, db, strict=True))
 
 
-def normalize_answer(text: str) -> str:
-    """The answer as graded: surrounding whitespace and one trailing period removed (``" 85. "`` ->
-    ``"85"``); nothing else changes (``"085"`` and ``"eighty-five"`` stay as they are)."""
-    text = text.strip()
-    if text.endswith("."):
-        text = text[:-1].rstrip()
-    return text
-
-
-def grade_text(answers_given: Sequence[str], answers_true: Sequence[str]) -> np.ndarray:
-    """Exact-match grading of final answers: bool ``(M,)``, True where
-    ``normalize_answer(given) == true``. ``"85"``, ``" 85 "`` and ``"85."`` are right for ``"85"``;
-    ``"085"``, ``"85.0"``, ``"eighty-five"`` and anything that is not a str are wrong.
-
-    Raises:
-        ConfigError: the two sequences differ in length.
-    """
-    if len(answers_given) != len(answers_true):
-        raise ConfigError(
-            f"grade_text got {len(answers_given)} answers for {len(answers_true)} problems; expected "
-            "one answer per problem"
-        )
-    return np.array(
-        [
-            isinstance(g, str) and normalize_answer(g) == t
-            for g, t in zip(answers_given, answers_true, strict=True)
-        ],
-        dtype=bool,
-    )
-
-
 #: Elementwise (broadcasting) exact match of a response against a canonical answer.
 _MATCH = np.frompyfunc(lambda given, true: isinstance(given, str) and normalize_answer(given) == true, 2, 1)
-
-
-def validate_example(prompt: object, answer: object) -> str | None:
-    """Why a teacher-written ``(prompt, answer)`` example is invalid, or None if it is valid.
-
-    An example is valid when prompt and answer are non-empty ``str`` (after stripping whitespace) of at
-    most :data:`MAX_EXAMPLE_CHARS` characters, use only :data:`EXAMPLE_CHARSET` (printable ASCII
-    letters, digits, the space and ``.,:;?!'"()+-*/=<>%$``; no newline, tab or non-ASCII character,
-    so nothing that is not valid UTF-8 text gets through), and the answer, once normalised as in
-    :func:`normalize_answer`, is an integer without leading zeros (``"85"``, ``"-3"``, ``"0"``) or one
-    of ``<``, ``>``, ``=``. Correctness is not checked here: a wrong answer is a valid example.
-    """
-    for name, text in (("prompt", prompt), ("answer", answer)):
-        if not isinstance(text, str):
-            return f"{name} is a {type(text).__name__}, expected a str"
-        if not text.strip():
-            return f"{name} is empty"
-        if len(text) > MAX_EXAMPLE_CHARS:
-            return f"{name} has {len(text)} characters, more than {MAX_EXAMPLE_CHARS}"
-        bad = sorted(set(text) - EXAMPLE_CHARSET)
-        if bad:
-            return f"{name} has characters outside the charset: {''.join(bad)!r}"
-    assert isinstance(answer, str)
-    if not _ANSWER_PATTERN.fullmatch(normalize_answer(answer)):
-        return f"answer {answer!r} is not an integer without leading zeros nor one of <, >, ="
-    return None
-
-
-@dataclass(frozen=True)
-class TextItems:
-    """Text problems with their :class:`~teachgym.domains.base.Items` view.
-
-    ``Items`` holds numeric arrays only, so the text lives beside it in object arrays of ``str``
-    aligned with it: shape ``(M,)`` for a held-out split, ``(P, M)`` for a population's training
-    batch. ``skill``, ``level``, ``answer``, ``take``, ``reshape`` and ``readonly`` act as on
-    ``Items``, so engines and envs handle text and numeric items alike.
-
-    Attributes:
-        items: ``skill`` and ``level`` int64; ``answer`` int64: the numeric answer, or for
-            comparisons the sign code -1 (``<``), 0 (``=``), 1 (``>``); -1 for teacher-written
-            examples, whose answer may not be a number. No features.
-        prompts: the problem statements, e.g. ``"What is 47 + 38?"``.
-        answers: the answers to train on or grade against, e.g. ``"85"`` or ``"<"``: the correct
-            one in canonical form for generated problems, the teacher's for teacher-written ones.
-        expressions: the arithmetic behind each problem, e.g. ``"47+38"``, ``"12+5-3"`` (word
-            problems) or ``"47?38"`` (comparisons); a problem's split is derived from it (``""``
-            for teacher-written examples).
-    """
-
-    items: Items
-    prompts: np.ndarray
-    answers: np.ndarray
-    expressions: np.ndarray
-
-    @classmethod
-    def from_lists(
-        cls,
-        skill: Sequence[int],
-        level: Sequence[int],
-        code: Sequence[int],
-        prompts: Sequence[str],
-        answers: Sequence[str],
-        expressions: Sequence[str],
-    ) -> TextItems:
-        """One-dimensional text items from aligned lists."""
-        return cls(
-            items=Items(
-                skill=np.array(skill, np.int64).reshape(-1),
-                level=np.array(level, np.int64).reshape(-1),
-                answer=np.array(code, np.int64).reshape(-1),
-            ),
-            prompts=_strings(prompts),
-            answers=_strings(answers),
-            expressions=_strings(expressions),
-        )
-
-    @property
-    def skill(self) -> np.ndarray:
-        return self.items.skill
-
-    @property
-    def level(self) -> np.ndarray:
-        return self.items.level
-
-    @property
-    def answer(self) -> np.ndarray:
-        return self.items.answer
-
-    def __len__(self) -> int:
-        return int(self.items.skill.shape[-1])
-
-    def pairs(self) -> list[tuple[str, str]]:
-        """The ``(prompt, answer)`` pairs, in order (all leading dimensions flattened)."""
-        return list(zip(self.prompts.ravel().tolist(), self.answers.ravel().tolist(), strict=True))
-
-    def take(self, index: np.ndarray) -> TextItems:
-        """Items at ``index`` along the leading axes."""
-        return TextItems(
-            self.items.take(index), self.prompts[index], self.answers[index], self.expressions[index]
-        )
-
-    def reshape(self, *shape: int) -> TextItems:
-        """The same items with new leading dimensions."""
-        return TextItems(
-            self.items.reshape(*shape),
-            self.prompts.reshape(shape),
-            self.answers.reshape(shape),
-            self.expressions.reshape(shape),
-        )
-
-    def readonly(self) -> TextItems:
-        """The same items with every array made read-only."""
-        self.items.readonly()
-        for array in (self.prompts, self.answers, self.expressions):
-            array.flags.writeable = False
-        return self
-
-
-def _strings(values: Sequence[str]) -> np.ndarray:
-    """A 1-D object array of the given strings (``np.array`` would make a fixed-width unicode array)."""
-    array = np.empty(len(values), dtype=object)
-    array[:] = list(values)
-    return array
 
 
 @dataclass(frozen=True)
@@ -268,153 +107,6 @@ class _Problem:
     answer: str
     expression: str
     code: int
-
-
-#: What each placeholder of a prompt format matches when a prompt is parsed back: numbers without
-#: leading zeros, an operator, and any one-word name or object (not only :data:`_NAMES`, :data:`_OBJECTS`).
-_NUMBER = "0|[1-9][0-9]*"
-_FIELDS = {
-    "a": _NUMBER,
-    "b": _NUMBER,
-    "x": _NUMBER,
-    "y": _NUMBER,
-    "z": _NUMBER,
-    "op": "[-+*]",
-    "name": "[A-Za-z]+",
-    "obj": "[A-Za-z]+",
-    "pron": "he|she",
-}
-
-
-def _format_pattern(text: str) -> re.Pattern[str]:
-    """A regex for the strings ``text.format(...)`` makes: the literal text escaped, one named group per
-    placeholder (a placeholder used again must repeat the same text, e.g. a word problem's object)."""
-    parts: list[str] = []
-    seen: set[str] = set()
-    for literal, field, _, _ in string.Formatter().parse(text):
-        parts.append(re.escape(literal))
-        if field is not None:
-            parts.append(f"(?P={field})" if field in seen else f"(?P<{field}>{_FIELDS[field]})")
-            seen.add(field)
-    return re.compile("".join(parts))
-
-
-def _evaluate(expression: str) -> int:
-    """The value of a sum of products of non-negative integers, e.g. ``"12+5*3-4"`` -> 23."""
-    return sum(
-        (-1 if sign == "-" else 1) * math.prod(int(factor) for factor in term.split("*"))
-        for sign, term in re.findall(r"([-+]?)([0-9*]+)", expression)
-    )
-
-
-#: Every prompt format the domain writes, as (regex, word-problem expression format or None for the
-#: number problems), derived from the format strings themselves.
-_PARSERS: tuple[tuple[re.Pattern[str], str | None], ...] = (
-    (_format_pattern(_ARITHMETIC_PROMPT), None),
-    (_format_pattern(_COMPARE_PROMPT), None),
-    *((_format_pattern(text), expression) for text, expression in _TEMPLATES),
-)
-
-
-# ---------------------------------------------------------------------- canonical problems
-#: A problem as its arithmetic, whatever the wording: a sum of signed products with the terms and
-#: each term's factors sorted (``"+33+44"`` for 44 + 33 and 33 + 44, ``"+44-33"`` for 44 - 33,
-#: ``"+3*12+44"`` for a word problem's 44 + 3 * 12), or ``"A?B"`` with ``A <= B`` for a comparison
-#: of A and B.
-CanonicalProblem = str
-
-#: Operators written in words, rewritten to symbols before problems are looked for; the phrases that
-#: name both operands come first ("subtract B from A" reverses them).
-_WORDED_OPERATORS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"\b(?:sum|total) of (\d+) and (\d+)"), r"\1 + \2"),
-    (re.compile(r"\bproduct of (\d+) and (\d+)"), r"\1 * \2"),
-    (re.compile(r"\bdifference (?:of|between) (\d+) and (\d+)"), r"\1 - \2"),
-    (re.compile(r"\bsubtract (\d+) from (\d+)"), r"\2 - \1"),
-    (re.compile(r"\badd (\d+) (?:and|to) (\d+)"), r"\1 + \2"),
-    (re.compile(r"\bmultiply (\d+) (?:and|by) (\d+)"), r"\1 * \2"),
-    (re.compile(r"\b(?:plus|added to)\b"), " + "),
-    (re.compile(r"\b(?:minus|take away)\b"), " - "),
-    (re.compile(r"\b(?:times|multiplied by)\b"), " * "),
-    (re.compile(r"(?<=\d)\s*x\s*(?=\d)"), " * "),
-)
-#: A thousands separator ("4,412"), dropped so that the number reads as one.
-_THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
-#: Numbers joined by ``+``, ``-`` or ``*``, spaced any way. A sign before the first number is not
-#: part of it (the domain has no negative operands): "-44 + 33" is read as 44 + 33, on the safe side.
-_CHAIN = re.compile(r"(?<!\d)\d+(?:\s*[-+*]\s*\d+)+")
-_NUMBERS = re.compile(r"(?<!\d)\d+")
-#: Words or signs that make a prompt with two numbers and no operator a comparison.
-_COMPARISON_CUE = re.compile(
-    r"sign|compar|greater|less than|larger|smaller|bigger|equal|[<>=]|\d\s*(?:\?|_+)\s*\d"
-)
-
-
-def _loose_word_pattern(text: str) -> re.Pattern[str]:
-    """A case- and spacing-free regex for the part of a word-problem format that holds its numbers
-    (``{x}`` to ``{z}``): its words in order with any spaces or punctuation between them, any word
-    for a name or object, one named group per number. What comes before and after (the name, the
-    question) may be reworded or left out."""
-    core = text[text.index("{x}") : text.index("{z}") + len("{z}")]
-    tokens: list[str] = []
-    for literal, field, _, _ in string.Formatter().parse(core):
-        tokens += [re.escape(word) for word in re.findall(r"[a-z]+", literal.lower())]
-        if field is not None:
-            tokens.append(f"(?P<{field}>\\d+)" if field in "xyz" else "[a-z]+")
-    return re.compile(r"(?<!\d)" + r"\W*".join(tokens) + r"(?!\d)")
-
-
-#: The word-problem templates, as (loose regex, expression format).
-_WORD_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (_loose_word_pattern(text), expression) for text, expression in _TEMPLATES
-)
-
-
-def _canonical_expression(expression: str) -> CanonicalProblem:
-    """The canonical form of a sum of products of non-negative integers (``"44 + 33"`` ->
-    ``"+33+44"``): leading zeros and spaces dropped, factors and terms sorted, so that commuted
-    operands give the same form."""
-    terms = sorted(
-        (sign or "+", tuple(sorted(int(factor) for factor in term.split("*"))))
-        for sign, term in re.findall(r"([-+]?)([0-9*]+)", expression.replace(" ", ""))
-    )
-    return "".join(sign + "*".join(str(f) for f in factors) for sign, factors in terms)
-
-
-def canonical_problems(prompt: object) -> frozenset[CanonicalProblem]:
-    """The canonical forms (:data:`CanonicalProblem`) of every arithmetic problem a prompt states,
-    however it is worded; empty for a prompt that states none (or is not a ``str``).
-
-    The prompt is read case-free with any spacing and with any words around the problem ("What is",
-    "Compute:", "Q:", "?", "="): numbers joined by ``+``, ``-``, ``*``, ``x`` or the words plus,
-    minus, times, multiplied by ("the sum/product/difference of A and B", "subtract B from A" too);
-    the part of a word-problem template that holds its numbers, with any name and object (its
-    arithmetic, so that it equals the bare expression); and, where there is no such problem, two
-    numbers with a comparison cue (sign, compare, greater, ``<``, ``A ? B``...). Operand order
-    does not matter for ``+``, ``*`` and comparisons (A vs B states the same fact as B vs A).
-    """
-    if not isinstance(prompt, str):
-        return frozenset()
-    text = _THOUSANDS.sub("", " ".join(prompt.lower().split()))
-    for pattern, replacement in _WORDED_OPERATORS:
-        text = pattern.sub(replacement, text)
-    found = {
-        _canonical_expression(expression.format(**match.groupdict()))
-        for pattern, expression in _WORD_PATTERNS
-        for match in pattern.finditer(text)
-    }
-    found.update(_canonical_expression(match.group()) for match in _CHAIN.finditer(text))
-    numbers = _NUMBERS.findall(text)
-    if not found and len(numbers) == 2 and _COMPARISON_CUE.search(text):
-        low, high = sorted(int(n) for n in numbers)
-        found.add(f"{low}?{high}")
-    return frozenset(found)
-
-
-def canonical_problem(prompt: object) -> CanonicalProblem | None:
-    """The canonical form of the one arithmetic problem a prompt states (see
-    :func:`canonical_problems`), or None if it states none or several."""
-    found = canonical_problems(prompt)
-    return next(iter(found)) if len(found) == 1 else None
 
 
 class ArithmeticTextDomain:
@@ -431,11 +123,13 @@ class ArithmeticTextDomain:
     multiplier in 2..9); a word problem starts from an ``(l + 2)``-digit quantity and changes it by
     ``(l + 1)``-digit ones (the box count is in 2..9).
 
-    **Text.** Problems are :class:`TextItems`: ``Items`` (skill, level, numeric answer) with aligned
-    prompts, answers and expressions. Prompts read ``"What is 47 + 38?"``, ``"What is 47 * 8?"``,
-    ``"Which sign goes between 47 and 38: <, > or =?"`` or a word problem; answers are canonical
-    integers (``"85"``) or a sign. Grade model output with :func:`grade_text`; check teacher-written
-    examples with :func:`validate_example`; :func:`canonical_problems` gives the arithmetic a prompt
+    **Text.** Problems are :class:`~teachgym.domains.text.TextItems`: ``Items`` (skill, level, numeric
+    answer) with aligned prompts, answers and expressions. Prompts read ``"What is 47 + 38?"``,
+    ``"What is 47 * 8?"``, ``"Which sign goes between 47 and 38: <, > or =?"`` or a word problem;
+    answers are canonical integers (``"85"``) or a sign. Grade model output with
+    :func:`~teachgym.domains.text.grade_text`; check teacher-written examples with
+    :func:`~teachgym.domains.text.validate_example`;
+    :func:`~teachgym.domains.arithmetic_canonical.canonical_problems` gives the arithmetic a prompt
     states however it is worded (the OpenEnded env drops copies of held-out problems with it).
 
     **Splits.** A problem's split is a stable hash of its arithmetic, ``crc32(f"{seed}|{expression}")
@@ -593,7 +287,7 @@ class ArithmeticTextDomain:
     @staticmethod
     def _arithmetic(a: int, op: str, b: int) -> _Problem:
         value = a + b if op == "+" else a - b if op == "-" else a * b
-        return _Problem(_ARITHMETIC_PROMPT.format(a=a, op=op, b=b), str(value), f"{a}{op}{b}", value)
+        return _Problem(ARITHMETIC_PROMPT.format(a=a, op=op, b=b), str(value), f"{a}{op}{b}", value)
 
     def _addition(self, level: int, rng: np.random.Generator) -> _Problem:
         a, b = self._by_columns(_NO_CARRY, level + 2, rng)
@@ -632,18 +326,18 @@ class ArithmeticTextDomain:
     @staticmethod
     def _compare(a: int, b: int) -> _Problem:
         sign = "<" if a < b else ">" if a > b else "="
-        prompt = _COMPARE_PROMPT.format(a=a, b=b)
-        return _Problem(prompt, sign, f"{a}?{b}", _SIGN_CODE[sign])
+        prompt = COMPARE_PROMPT.format(a=a, b=b)
+        return _Problem(prompt, sign, f"{a}?{b}", SIGN_CODES[sign])
 
     def _word_problem(self, level: int, rng: np.random.Generator) -> _Problem:
-        template = int(rng.integers(len(_TEMPLATES)))
-        name, pron = _NAMES[int(rng.integers(len(_NAMES)))]
-        obj = _OBJECTS[int(rng.integers(len(_OBJECTS)))]
+        template = int(rng.integers(len(TEMPLATES)))
+        name, pron = NAMES[int(rng.integers(len(NAMES)))]
+        obj = OBJECTS[int(rng.integers(len(OBJECTS)))]
         x = self._number(level + 2, rng)
         y = int(rng.integers(2, 10)) if template == 2 else self._number(level + 1, rng)
         z = self._number(level + 1, rng)
         value = (x + y - z, x - y + z, x + y * z)[template]
-        text, expression = _TEMPLATES[template]
+        text, expression = TEMPLATES[template]
         prompt = text.format(name=name, pron=pron, obj=obj, x=x, y=y, z=z)
         return _Problem(prompt, str(value), expression.format(x=x, y=y, z=z), value)
 
@@ -673,7 +367,7 @@ class ArithmeticTextDomain:
         if not isinstance(prompt, str):
             return None
         text = prompt.strip()
-        for pattern, expression in _PARSERS:
+        for pattern, expression in PARSERS:
             match = pattern.fullmatch(text)
             if match is None:
                 continue
@@ -682,7 +376,7 @@ class ArithmeticTextDomain:
             level = min(max(len(first) - 2, 0), self.num_levels - 1)
             if expression is not None:
                 arithmetic = expression.format(**fields)
-                return SKILL_NAMES.index("word-problem"), level, str(_evaluate(arithmetic)), arithmetic
+                return SKILL_NAMES.index("word-problem"), level, str(evaluate(arithmetic)), arithmetic
             a, b, op = int(fields["a"]), int(fields["b"]), fields.get("op")
             if op is None:
                 problem = self._compare(a, b)
@@ -718,14 +412,14 @@ def single_digit_problem(rng: np.random.Generator) -> tuple[str, str]:
     elif kind == 3:
         problem = ArithmeticTextDomain._compare(a, b)
     else:
-        template = int(rng.integers(len(_TEMPLATES)))
-        name, pron = _NAMES[int(rng.integers(len(_NAMES)))]
-        obj = _OBJECTS[int(rng.integers(len(_OBJECTS)))]
+        template = int(rng.integers(len(TEMPLATES)))
+        name, pron = NAMES[int(rng.integers(len(NAMES)))]
+        obj = OBJECTS[int(rng.integers(len(OBJECTS)))]
         while True:
             x, y, z = (int(v) for v in rng.integers(1, 10, size=3))
             value = (x + y - z, x - y + z, x + y * z)[template]
             if value >= 0 and (template != 1 or x >= y):
                 break
-        prompt = _TEMPLATES[template][0].format(name=name, pron=pron, obj=obj, x=x, y=y, z=z)
+        prompt = TEMPLATES[template][0].format(name=name, pron=pron, obj=obj, x=x, y=y, z=z)
         return prompt, str(value)
     return problem.prompt, problem.answer

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 
 from teachgym.config import check_int, check_real
-from teachgym.domains.arithmetic_text import TextItems
+from teachgym.domains.text import TextItems
 from teachgym.errors import ConfigError
 from teachgym.lm import TINY_MODEL, Codec, greedy_decode, load_model, require_transformers
 from teachgym.seeding import children
