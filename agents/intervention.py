@@ -20,7 +20,7 @@ import numpy as np
 
 from teachgym.agents.base import BaseTeacher, Observation, make, register
 from teachgym.config import check_choice, check_int, check_real
-from teachgym.envs.intervention import ACTIONS, BUDGETS, NONE
+from teachgym.envs.intervention_rules import ACTIONS, BUDGETS, NONE
 from teachgym.numeric import logit, sigmoid
 from teachgym.task import PrivilegedView, TaskDescription
 

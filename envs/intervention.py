@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import dataclasses
-import math
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,24 +11,28 @@ from gymnasium import spaces
 
 from teachgym.actions import as_discrete
 from teachgym.bench.effects import Effect
-from teachgym.composition import TeachingConfig
-from teachgym.config import parse_config, require
+from teachgym.config import parse_config
 from teachgym.domains.base import Items
 from teachgym.engines import Plan, allocate
 from teachgym.env import Lesson, TeachingEnv
-from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError, UnsupportedError
-from teachgym.numeric import logit, sigmoid
+from teachgym.envs.intervention_rules import (  # noqa: F401  (the moves, re-exported for users of the env)
+    ACTIONS,
+    BUDGETS,
+    EXPLAIN,
+    HINT,
+    NONE,
+    REVEAL,
+    InterventionConfig,
+    ItemDraw,
+    answer_right,
+    chance_right,
+    draw_item,
+)
+from teachgym.errors import EpisodeStateError, InvalidActionError, UnsupportedError
 from teachgym.objectives import Cost
 from teachgym.skills import Profile
 
 ENV_CLASS = "InterventionEnv"
-
-#: The teacher's moves, in action order: ``Discrete(4)`` index -> name.
-ACTIONS: tuple[str, ...] = ("none", "hint", "explain", "reveal")
-NONE, HINT, EXPLAIN, REVEAL = range(len(ACTIONS))
-
-#: Saha et al.'s budgets: the fraction of the items the teacher may intervene on.
-BUDGETS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 #: ``SimulatedStudent`` options of the ``Sim`` variant. A wider zone of proximal development than the
 #: data-allocation families use (3 logits, not 1): the student is taught through worked explanations
@@ -103,110 +105,6 @@ EFFECTS: tuple[Effect, ...] = (
         ),
     ),
 )
-
-
-@dataclass(frozen=True)
-class InterventionConfig(TeachingConfig):
-    """Settings of :class:`InterventionEnv`: those of every teaching env (one item per step) and the
-    intervention budget, lessons and their effects.
-
-    Attributes:
-        num_steps: items in the stream (one per step).
-        examples_per_step: items shown per step; must be 1.
-        budget_fraction: fraction of the items the teacher may intervene on, in [0, 1] (Saha et al.
-            use 0, 0.2, ..., 1.0). The episode's interventions are ``floor(budget_fraction *
-            num_steps)``.
-        intervention_cost: reward charged per intervention, in units of one item answered
-            correctly (the reward divides both by ``num_steps``), >= 0.
-        explain_examples, hint_examples, reveal_examples: size of the lesson each move leaves, in
-            training examples of the item's (skill, level): the item itself with its answer, then
-            fresh items of that cell (0 = nothing is learned).
-        confirm_examples: the largest lesson a move leaves when the student's own answer was
-            already right: there is no impasse to repair, so the move only confirms the item
-            (tutoring teaches at impasses, VanLehn et al. 2003).
-        explain_strength, hint_strength: chance that a correct explanation (hint) turns a wrong
-            answer into the right one, and that a wrong one turns a right answer wrong, in [0, 1].
-        teacher_confidence_low, teacher_confidence_high: the teacher's confidence in its own
-            answer to an item is drawn uniformly from this interval (within [0.5, 1]); its answer
-            and explanation are right with exactly that probability.
-        confidence_noise: standard deviation (logits) of a simulated student's self-estimate of its
-            success probability around the true one; neural students report their own largest
-            predicted probability instead.
-        warmup_examples: examples (uniform over cells) the student learns from at reset, before the
-            first item and the initial assessment (a weak student rather than a blank one).
-    """
-
-    num_steps: int = 60
-    examples_per_step: int = 1
-    budget_fraction: float = 0.4
-    intervention_cost: float = 0.1
-    explain_examples: int = 8
-    hint_examples: int = 2
-    reveal_examples: int = 0
-    confirm_examples: int = 1
-    explain_strength: float = 0.6
-    hint_strength: float = 0.3
-    teacher_confidence_low: float = 0.5
-    teacher_confidence_high: float = 1.0
-    confidence_noise: float = 0.5
-    warmup_examples: int = 0
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        owner = "Intervention env"
-        require(self.examples_per_step == 1, owner, "examples_per_step", self.examples_per_step, "1")
-        for name in ("budget_fraction", "explain_strength", "hint_strength"):
-            value = getattr(self, name)
-            require(0.0 <= value <= 1.0, owner, name, value, "a number in [0, 1]")
-        require(
-            0.0 <= self.intervention_cost <= 100.0,
-            owner,
-            "intervention_cost",
-            self.intervention_cost,
-            "a number in [0, 100]",
-        )
-        for name in (
-            "explain_examples",
-            "hint_examples",
-            "reveal_examples",
-            "confirm_examples",
-            "warmup_examples",
-        ):
-            value = getattr(self, name)
-            require(0 <= value <= 10_000, owner, name, value, "an int in [0, 10000]")
-        require(
-            0.5 <= self.teacher_confidence_low <= self.teacher_confidence_high <= 1.0,
-            owner,
-            "teacher_confidence_low",
-            (self.teacher_confidence_low, self.teacher_confidence_high),
-            "0.5 <= teacher_confidence_low <= teacher_confidence_high <= 1",
-        )
-        require(
-            0.0 <= self.confidence_noise <= 10.0,
-            owner,
-            "confidence_noise",
-            self.confidence_noise,
-            "a number in [0, 10] logits",
-        )
-
-    @property
-    def num_interventions(self) -> int:
-        """Interventions allowed in one episode: ``floor(budget_fraction * num_steps)``."""
-        return math.floor(self.budget_fraction * self.num_steps + 1e-9)
-
-
-@dataclass(frozen=True)
-class _Item:
-    """The item on the table and everything drawn for it when it was shown."""
-
-    items: Items  # (1, 1)
-    correct: bool  # the student's own (unaided) answer is right
-    confidence: float  # the student's confidence in that answer
-    teacher_confidence: float
-    teacher_right: bool  # the teacher's own answer (and explanation) is right
-    agrees: bool  # the student's answer equals the teacher's answer
-    wrong_answer: int  # the answer a wrong teacher gives
-    outcome_draw: float  # uniform in [0, 1): decides whether a hint or explanation lands
 
 
 class InterventionEnv(TeachingEnv):
@@ -431,48 +329,12 @@ class InterventionEnv(TeachingEnv):
         self._stream_score = 0.0
         self._heldout_gain = 0.0
         self._last: dict[str, Any] = {"intervention": "", "current_correct": False, "cost": 0.0}
-        self._item: _Item | None = self._present()
+        self._item: ItemDraw | None = self._present()
 
-    def _present(self) -> _Item:
-        """Draw the next item, the student's answer and confidence, and the teacher's side."""
-        rng = self._stream_rng
-        num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
-        cell = int(rng.integers(num_skills * num_levels))
-        counts = np.zeros((1, num_skills, num_levels), np.int64)
-        counts.flat[cell] = 1
-        items = self.engine.generate(Plan(counts), rng)
-        response = self.student.attempt(items)
-        correct = bool(self.domain.grade(items, response)[0, 0])
-        if hasattr(self.student, "predict_proba"):
-            # A diverged network's NaN would leave the observation space; it then knows nothing.
-            confidence = float(np.nan_to_num(self.student.predict_proba(items)[0, 0].max(), nan=0.0))
-        else:
-            success = self._success_probability(items)
-            noisy = logit(success) + self.config.confidence_noise * rng.standard_normal()
-            confidence = float(sigmoid(noisy))
-        low, high = self.config.teacher_confidence_low, self.config.teacher_confidence_high
-        teacher_confidence = float(rng.uniform(low, high)) if high > low else low
-        teacher_right = bool(rng.random() < teacher_confidence)
-        answer = int(items.answer[0, 0])
-        wrong_answer = int((answer + 1 + rng.integers(self.num_answers - 1)) % self.num_answers)
-        teacher_answer = answer if teacher_right else wrong_answer
-        return _Item(
-            items=items,
-            correct=correct,
-            confidence=confidence,
-            teacher_confidence=teacher_confidence,
-            teacher_right=teacher_right,
-            agrees=bool(int(response[0, 0]) == teacher_answer),
-            wrong_answer=wrong_answer,
-            outcome_draw=float(rng.random()),
-        )
-
-    def _success_probability(self, items: Items) -> float:
-        """A simulated student's chance of answering the (1, 1) ``items`` right."""
-        num_skills = self.skills.num_skills
-        difficulty = np.full((num_skills, 1), float(items.difficulty[0, 0]))  # type: ignore[index]
-        expected = self.student.expected_accuracy(difficulty)  # type: ignore[attr-defined]
-        return float(expected[0, int(items.skill[0, 0]), 0])
+    def _present(self) -> ItemDraw:
+        """Draw the next item and everything about it from the episode's stream generator."""
+        config, rng = self.config, self._stream_rng
+        return draw_item(rng, self.engine, self.student, self.domain, config, self.num_answers)
 
     # ------------------------------------------------------------------ step
     def _check_action(self, action: Any) -> int:
@@ -496,7 +358,7 @@ class InterventionEnv(TeachingEnv):
         move, item = int(plan), self._item
         assert item is not None  # checked by _check_action
         return Lesson(
-            plan=(move, item, self._answer_counts_right(move, item)), batch=self._lesson_items(move, item)
+            plan=(move, item, answer_right(move, item, self._strength)), batch=self._lesson_items(move, item)
         )
 
     def _end_step(
@@ -530,15 +392,6 @@ class InterventionEnv(TeachingEnv):
         self._item = None if truncated else self._present()
         return self._observation(), reward, False, truncated, self._info(final=truncated)
 
-    def _answer_counts_right(self, move: int, item: _Item) -> bool:
-        """Whether the answer that counts after ``move`` on ``item`` is right (see Action Space)."""
-        if move == NONE:
-            return item.correct
-        if move == REVEAL:
-            return item.teacher_right
-        lands = item.outcome_draw < self._strength[move]
-        return (item.correct or lands) if item.teacher_right else (item.correct and not lands)
-
     def success(self) -> np.ndarray:
         """Chance ``(4,)`` that the answer that counts is right after each move, given everything
         already drawn for the item on the table except whether a hint or explanation lands.
@@ -548,30 +401,24 @@ class InterventionEnv(TeachingEnv):
         """
         if self._item is None:
             raise EpisodeStateError("no item on the table (before reset() or after the last step)")
-        a, t = float(self._item.correct), self._item.teacher_right
-        chances = np.empty(len(ACTIONS))
-        chances[NONE] = a
-        chances[REVEAL] = float(t)
-        for helping_move, s in self._strength.items():
-            chances[helping_move] = a + (1.0 - a) * s if t else a * (1.0 - s)
-        return chances
+        return np.array([chance_right(move, self._item, self._strength) for move in range(len(ACTIONS))])
 
-    def _lesson_items(self, move: int, item: _Item) -> Items:
+    def _lesson_items(self, move: int, item: ItemDraw) -> Items:
         """The training examples ``move`` leaves (``(1, n)``, possibly empty)."""
         size = self._lesson_size[move]
         if size == 0:
-            return _head(item.items, 0)
+            return item.items.head(0)
         if not item.teacher_right:
             if self.domain.view == "latent":  # a simulated learner cannot unlearn: nothing sticks
-                return _head(item.items, 0)
+                return item.items.head(0)
             return dataclasses.replace(item.items, answer=np.full((1, 1), item.wrong_answer, np.int64))
         if item.correct:  # nothing to repair: the move only confirms the item (no impasse)
             size = min(size, self.config.confirm_examples)
         if size <= 1:
-            return _head(item.items, size)
+            return item.items.head(size)
         counts = np.zeros((1, self.skills.num_skills, self.skills.num_levels), np.int64)
         counts[0, int(item.items.skill[0, 0]), int(item.items.level[0, 0])] = size - 1
-        return _concat(item.items, self.engine.generate(Plan(counts), self._engine_rng))
+        return item.items.concat(self.engine.generate(Plan(counts), self._engine_rng))
 
     # ------------------------------------------------------------------ views
     def _extra_observation(self) -> dict[str, np.ndarray]:
@@ -639,24 +486,3 @@ class InterventionEnv(TeachingEnv):
             f"agrees {'yes' if item.agrees else 'no'}  interventions "
             f"{self._interventions_used}/{self.num_interventions}\n"
         )
-
-
-def _head(items: Items, size: int) -> Items:
-    """The first ``size`` items along the second axis of ``(1, M)`` items."""
-    return Items(
-        **{  # type: ignore[arg-type]
-            field.name: None if getattr(items, field.name) is None else getattr(items, field.name)[:, :size]
-            for field in dataclasses.fields(items)
-        }
-    )
-
-
-def _concat(first: Items, second: Items) -> Items:
-    """``(1, M1)`` and ``(1, M2)`` items joined along the second axis."""
-    joined: dict[str, np.ndarray | None] = {}
-    for field in dataclasses.fields(first):
-        a, b = getattr(first, field.name), getattr(second, field.name)
-        if (a is None) != (b is None):
-            raise ConfigError(f"cannot join items with and without {field.name}")
-        joined[field.name] = None if a is None else np.concatenate([a, b], axis=1)
-    return Items(**joined)  # type: ignore[arg-type]

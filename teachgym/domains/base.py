@@ -48,6 +48,23 @@ class Items:
         """Items at ``index`` along the leading axes (fancy indexing on every field)."""
         return Items(**{f.name: _take(getattr(self, f.name), index) for f in fields(self)})  # type: ignore[arg-type]
 
+    def head(self, size: int) -> Items:
+        """The first ``size`` items along the second axis of ``(P, M)`` items."""
+        return Items(
+            **{f.name: None if (a := getattr(self, f.name)) is None else a[:, :size] for f in fields(self)}  # type: ignore[arg-type]
+        )
+
+    def concat(self, other: Items) -> Items:
+        """These ``(P, M1)`` items followed by ``other``'s ``(P, M2)`` along the second axis (a
+        ValueError if one has a field the other lacks)."""
+        joined: dict[str, np.ndarray | None] = {}
+        for f in fields(self):
+            a, b = getattr(self, f.name), getattr(other, f.name)
+            if (a is None) != (b is None):
+                raise ValueError(f"cannot join items with and without {f.name}")
+            joined[f.name] = None if a is None else np.concatenate([a, b], axis=1)
+        return Items(**joined)  # type: ignore[arg-type]
+
     def reshape(self, *shape: int) -> Items:
         """Same items with new leading dimensions."""
 
