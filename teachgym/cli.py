@@ -20,6 +20,7 @@ import numpy as np
 
 import teachgym
 from teachgym.bench.executors import EXECUTORS
+from teachgym.bench.records import write_json_lines
 from teachgym.composition import TeachingConfig
 from teachgym.registry_utils import load
 from teachgym.rollout import EpisodeResult, run_episode
@@ -105,22 +106,6 @@ def summarize_action(action: Any, skill_names: Sequence[str]) -> str:
         if share[skill, level] > 0:
             parts.append(f"{skill_names[skill]}@{level} {share[skill, level]:.0%}")
     return ", ".join(parts)
-
-
-def write_jsonl_atomic(path: Path, records: list[dict[str, Any]]) -> None:
-    """Write ``records`` as JSON Lines to ``path`` atomically (temp file in the folder, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            for record in records:
-                handle.write(json.dumps(record, sort_keys=True) + "\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def prepare_output(path: Path) -> None:
@@ -211,7 +196,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     if len(results) > 1:
         print(format_table(summary_rows(results)))
     if args.json:
-        write_jsonl_atomic(Path(args.json), [r.to_dict() for r in results])
+        write_json_lines(Path(args.json), [r.to_dict() for r in results])
         print(f"wrote {len(results)} record(s) to {args.json}")
 
 

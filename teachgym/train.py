@@ -47,12 +47,9 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
-import json
 import math
-import os
 import platform
 import sys
-import tempfile
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -67,6 +64,7 @@ from stable_baselines3.common.vec_env import VecMonitor
 
 import teachgym
 from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.files import save_atomic, write_json_atomic
 from teachgym.rl.adapters import PolicyAdapter, PolicyVectorEnv
 from teachgym.rl.constants import ALGORITHMS, METADATA_FILE, MODEL_FILE
 from teachgym.rl.policy_teacher import PolicyTeacher
@@ -432,36 +430,13 @@ class _TrainCallback(BaseCallback):
         return True
 
 
-def _publish(tmp: str, path: Path) -> None:
-    """Rename the finished temporary file to ``path``, with the permissions of a new file (mkstemp's
-    are owner-only)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)
-    os.replace(tmp, path)
-
-
 def _save_atomic(model: Any, path: Path) -> None:
-    """``model.save`` to a temporary file in ``path``'s folder, then rename it to ``path``."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".zip")
-    os.close(fd)
-    try:
-        model.save(tmp)
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """``model.save`` to ``path`` atomically (tests wrap this to interrupt a save)."""
+    save_atomic(path, model.save)
 
 
 def _write_json_atomic(path: Path, value: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(value, indent=2, allow_nan=False) + "\n")
-        _publish(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_json_atomic(path, value, sort_keys=False)  # teacher.json keeps METADATA_KEYS' order
 
 
 __all__ = [

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 from teachgym.errors import ConfigError
+from teachgym.files import write_atomic
 
 SCHEMA = 1
 #: Key -> accepted JSON types (``type(None)`` where the value may be missing for a failed episode).
@@ -201,15 +202,6 @@ def append_record(path: str | Path, record: dict[str, Any]) -> None:
             os.fsync(handle.fileno())
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def write_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` (UTF-8, ``\\n`` line ends) to ``path`` atomically: a temporary file beside it,
-    then a rename, so a reader never sees half a file and an interrupt leaves the old one."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8", newline="\n")
-    os.replace(tmp, path)
 
 
 def read_json_lines(path: str | Path) -> list[dict[str, Any]]:

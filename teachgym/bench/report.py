@@ -70,6 +70,7 @@ from teachgym.bench.report_text import (
     TEACHER_COLUMNS,
     file_stem,
 )
+from teachgym.files import write_atomic
 
 __all__ = [
     "ANCHORS_FILE",
@@ -131,9 +132,9 @@ def render(results_dir: Path, *, reps: int = 2000, seed: int = 0) -> list[Path]:
         images[family] = path.read_bytes()
         written.append(path)
     readme = results_dir / "README.md"
-    readme.write_text(readme_text(report), encoding="utf-8", newline="\n")
+    write_atomic(readme, readme_text(report))
     page = results_dir / "index.html"
-    page.write_text(page_html(report, images), encoding="utf-8", newline="\n")
+    write_atomic(page, page_html(report, images))
     if not (results_dir / "anchors.json").exists():  # the calibration table needs each task's reference
         return [readme, *written, page]
     table = calibration.write_table(

@@ -12,6 +12,7 @@ import numpy as np
 
 from teachgym.bench.records import key
 from teachgym.bench.report_model import Report
+from teachgym.files import save_atomic
 
 #: Two-sided 95% quantile of the standard normal, for the curves' bands (mean +- Z * standard error).
 NORMAL_Z_95 = 1.959963984540054
@@ -88,4 +89,4 @@ def plot_family(report: Report, family: str, records: list[dict[str, Any]], path
             figure.legend(
                 list(handles.values()), list(handles), loc="outside lower center", ncols=min(len(handles), 4)
             )
-        figure.savefig(path, format="png", metadata={"Software": None})
+        save_atomic(path, lambda tmp: figure.savefig(tmp, format="png", metadata={"Software": None}))

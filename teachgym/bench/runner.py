@@ -59,6 +59,7 @@ from teachgym.bench.executors import EXECUTORS, Execute, get_executor
 from teachgym.bench.progress import Progress
 from teachgym.bench.suites import Task
 from teachgym.errors import ConfigError, UnknownNameError
+from teachgym.files import write_json_atomic
 
 
 def run_sweep(
@@ -182,7 +183,7 @@ def _anchors(out: Path, tasks: Iterable[Task], quiet: bool, execute: Execute) ->
 
     def store(task: Task, entry: dict[str, Any]) -> None:
         anchors[task.name] = entry
-        _write_json_atomic(path, anchors)
+        write_json_atomic(path, anchors)
 
     if stale_tasks:
         measure_anchors(stale_tasks, execute, quiet, store)
@@ -211,11 +212,7 @@ def _write_suite_file(
         "agents": sorted(set(info.get("agents", [])) | set(agent_names or ["all"])),
         "seeds": max(seeds, int(info.get("seeds", 0))),
     }
-    _write_json_atomic(path, info)
-
-
-def _write_json_atomic(path: Path, value: Any) -> None:
-    records.write_atomic(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+    write_json_atomic(path, info)
 
 
 __all__ = [
