@@ -65,10 +65,10 @@ from stable_baselines3.common.vec_env import VecMonitor
 import teachgym
 from teachgym.errors import ConfigError, UnsupportedError
 from teachgym.files import save_atomic, write_json_atomic
+from teachgym.progress import Progress
 from teachgym.rl.adapters import PolicyAdapter, PolicyVectorEnv
 from teachgym.rl.constants import ALGORITHMS, METADATA_FILE, MODEL_FILE
 from teachgym.rl.policy_teacher import PolicyTeacher
-from teachgym.rl.progress import ProgressLine
 from teachgym.rl.seed_stream import StudentSeedStream
 from teachgym.rl.vec_env import SB3VecEnv
 from teachgym.rollout import git_revision, run_episode
@@ -312,7 +312,7 @@ class _Trainer:
         model.set_logger(configure(str(self.out), self.logs))
         self.model = model
         self.teacher = PolicyTeacher(model, self.adapter, source=f"{args.algo} in training")
-        self.progress = ProgressLine(enabled=args.progress)
+        self.progress = Progress(args.steps, quiet=not args.progress, unit="step")
         callback = _TrainCallback(self)
         try:
             model.learn(total_timesteps=args.steps, callback=callback)
@@ -321,8 +321,9 @@ class _Trainer:
             _save_atomic(model, self.out / FINAL_MODEL_FILE)
             metadata = self.metadata(model.num_timesteps, "done")
             _write_json_atomic(self.out / METADATA_FILE, metadata)
-            self.progress.show(self.status_line(model.num_timesteps, callback), final=True)
+            self.progress.advance_to(args.steps, self.status_line(callback))
         finally:
+            self.progress.close()
             env.close()
             self.eval_env.close()
         return metadata
@@ -385,19 +386,15 @@ class _Trainer:
         assert tuple(metadata) == METADATA_KEYS
         return metadata
 
-    def status_line(self, steps: int, callback: _TrainCallback) -> str:
+    def status_line(self, callback: _TrainCallback) -> str:
+        """The progress bar's label: episodes, mean return of the last 100, the last and best
+        evaluations (the bar shows the steps and the ETA)."""
         returns = callback.returns
         mean_return = f"{np.mean(returns):+.3f}" if returns else "-"
         last = self.history[-1][SELECTED_ON] if self.history else math.nan
         best = self.best[SELECTED_ON] if self.best else math.nan
-        elapsed = time.perf_counter() - self.start_time
-        remaining = max(self.args.steps - steps, 0)
-        eta = elapsed / steps * remaining if steps else math.nan
-        return (
-            f"[{steps}/{self.args.steps}] {min(steps / self.args.steps, 1.0):4.0%}  "
-            f"episodes {callback.episodes}  "
-            f"mean return {mean_return}  eval validation {last:.3f} (best {best:.3f})  ETA {eta:5.0f} s"
-        )
+        evaluations = f"eval validation {last:.3f} (best {best:.3f})"
+        return f"episodes {callback.episodes}  mean return {mean_return}  {evaluations}"
 
 
 class _TrainCallback(BaseCallback):
@@ -412,7 +409,7 @@ class _TrainCallback(BaseCallback):
 
     def _on_training_start(self) -> None:
         self.trainer.evaluate(0, 0)  # the untrained policy: the first best checkpoint
-        self.trainer.progress.show(self.trainer.status_line(0, self), force=True)
+        self.trainer.progress.advance_to(0, self.trainer.status_line(self))
 
     def _on_step(self) -> bool:
         for done, info in zip(self.locals["dones"], self.locals["infos"], strict=True):
@@ -420,13 +417,11 @@ class _TrainCallback(BaseCallback):
                 self.episodes += 1
                 if "episode" in info:  # VecMonitor's
                     self.returns.append(float(info["episode"]["r"]))
-        evaluated = False
         if self.num_timesteps >= self.next_eval:
             self.trainer.evaluate(self.num_timesteps, self.episodes)
             while self.next_eval <= self.num_timesteps:
                 self.next_eval += self.trainer.eval_every
-            evaluated = True
-        self.trainer.progress.show(self.trainer.status_line(self.num_timesteps, self), force=evaluated)
+        self.trainer.progress.advance_to(self.num_timesteps, self.trainer.status_line(self))
         return True
 
 

@@ -18,9 +18,9 @@ from typing import Any
 from teachgym.bench import stats
 from teachgym.bench.episodes import Job, episode_result, lost_episode, reference_agent
 from teachgym.bench.executors import Execute, get_executor
-from teachgym.bench.progress import Progress
 from teachgym.bench.suites import Task
 from teachgym.errors import ConfigError
+from teachgym.progress import Progress
 
 #: Seeds of the anchor episodes (random and reference teachers): 30, so that the paired interval of
 #: reference - random is narrow; disjoint from the benchmark's seeds 0..N-1 and from the students of

@@ -56,10 +56,10 @@ from teachgym.bench.episodes import (
     supported_agents,
 )
 from teachgym.bench.executors import EXECUTORS, Execute, get_executor
-from teachgym.bench.progress import Progress
 from teachgym.bench.suites import Task
 from teachgym.errors import ConfigError, UnknownNameError
 from teachgym.files import write_json_atomic
+from teachgym.progress import Progress
 
 
 def run_sweep(

@@ -12,8 +12,7 @@ imports :mod:`teachgym.agents` (the ``sb3:DIR`` teacher in ``teachgym.agents.sb3
 * :mod:`teachgym.rl.constants`: the algorithms by name and the files of a trained teacher's folder.
 * :mod:`teachgym.rl.seed_stream`: :class:`~teachgym.rl.seed_stream.StudentSeedStream`, a new student
   seed for every training episode.
-* :mod:`teachgym.rl.batches` and :mod:`teachgym.rl.progress`: small helpers (observation batches,
-  the training progress line).
+* :mod:`teachgym.rl.batches`: observation batches (rows in, rows out).
 
 Importing this package imports none of its modules (so neither stable-baselines3 nor torch); import
 the module you need.
