@@ -3,7 +3,8 @@ here, as every teacher module imports it from this one).
 
 A teacher is any object with ``act(obs, info) -> action``; ``reset`` and ``observe`` are optional
 (see :func:`~teachgym.teacher.as_teacher`). Registered teachers are built by name with
-:func:`make`, which refuses a teacher on a family it does not declare.
+:func:`make`, which refuses a teacher on a task whose action kind it does not handle or whose
+observation lacks a key it needs.
 
 **What a teacher may read.** A registered teacher class is built as ``cls(task, **knobs)`` from the
 task's read-only :class:`~teachgym.task.TaskDescription` (spaces, skill names and levels, budget,
@@ -84,7 +85,9 @@ class TeacherSpec:
             return False
         if action_kind in self.kinds:
             return True
-        return action_kind == "text" and writes_data and "allocation" in self.kinds
+        # Through the allocation writer; not for privileged references, whose hidden state (a
+        # simulated student's) a text task's student does not have.
+        return action_kind == "text" and writes_data and "allocation" in self.kinds and not self.privileged
 
     def handles(self, task: TaskDescription) -> bool:
         """Whether it acts on ``task`` (its action kind, observation keys and example writer)."""
@@ -239,7 +242,8 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
         return trained
     registrations = _registrations(name)
     if family is not None:
-        for registration in registrations:
+        kind = family_classes()[family].action_kind if family in family_classes() else None
+        for registration in sorted(registrations, key=lambda r: kind not in r.kinds):
             if family in registration.families:
                 return registration
         families = [f for r in registrations for f in r.families]
@@ -271,7 +275,9 @@ def _registration_for(name: str, task: TaskDescription) -> TeacherSpec:
     if _is_sb3(name):
         return spec(name, task.family)
     registrations = _registrations(name)
-    for registration in registrations:
+    # A registration of the task's own kind first: a native text teacher over the allocation writer.
+    ranked = sorted(registrations, key=lambda r: task.action_kind not in r.kinds)
+    for registration in ranked:
         if registration.handles(task):
             return registration
     kinds = [kind for r in registrations for kind in r.kinds]

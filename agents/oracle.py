@@ -61,7 +61,8 @@ class OracleTeacher(BaseTeacher):
         self.student = student
         self.difficulty = view["domain"].mean_difficulty()
         self.examples_per_step = task.examples_per_step
-        self.current_fraction = task.settings.get("current_fraction") if task.family == "Rehearsal" else None
+        # The Rehearsal mix: the current task's floor, a public setting of the family.
+        self.current_fraction = task.settings.get("current_fraction")
 
     def act(self, obs: Observation, info: dict[str, Any]) -> np.ndarray | np.int64:
         if isinstance(self.action_space, spaces.Discrete):

@@ -124,10 +124,23 @@ def load_teacher(directory: str | Path, task: TaskDescription) -> SB3Teacher:
     :raises UnsupportedError: another family, or spaces that do not match (naming both spaces).
     """
     teachers = trained_teachers(directory)
-    # A folder of teachers picks the one trained on this env id (else the only one, for transfer).
-    metadata = teachers.get(str(task.env_id)) or next(iter(teachers.values()))
-    directory = metadata["folder"]
     name = task.env_id or f"a {task.family} env"
+    # A folder of teachers picks the one trained on this env id; else, for transfer, its one
+    # teacher of the task's family (the only teacher of a single-teacher folder, whose family is
+    # checked below).
+    metadata = teachers.get(str(task.env_id))
+    if metadata is None:
+        same_family = [m for m in teachers.values() if m["family"] == task.family]
+        if len(teachers) == 1:
+            metadata = next(iter(teachers.values()))
+        elif len(same_family) == 1:
+            metadata = same_family[0]
+        else:
+            raise UnsupportedError(
+                f"{str(directory)!r} holds teachers for {sorted(teachers)}, none for {name}, and "
+                f"{len(same_family)} of family {task.family!r}; use the folder of one of them"
+            )
+    directory = metadata["folder"]
     if metadata["family"] != task.family:
         raise UnsupportedError(
             f"the teacher in {str(directory)!r} was trained on {metadata['env_id']} (family "

@@ -21,7 +21,7 @@ from teachgym.errors import ConfigError, EpisodeStateError, UnsupportedError
 from teachgym.objectives import Cost, Objective, TargetSkillGain, make_objective
 from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.base import Student
-from teachgym.task import ExampleWriter, PrivilegedView, TaskDescription
+from teachgym.task import ACTION_KINDS, ExampleWriter, PrivilegedView, TaskDescription
 
 
 @dataclass(frozen=True)
@@ -126,6 +126,11 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
                 "level_profile": spaces.Box(0.0, 1.0, (num_skills, num_levels), np.float32),
                 **shared,
             }
+        if self.action_kind not in ACTION_KINDS:
+            raise TypeError(
+                f"{type(self).__name__}.action_kind={self.action_kind!r}; a family declares one of "
+                f"{ACTION_KINDS}"
+            )
         extra = self._extra_spaces()
         if sorted(extra) != sorted(self.extra_observation_keys):
             raise TypeError(

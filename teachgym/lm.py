@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import torch
 
-from teachgym.domains.arithmetic_text import EXAMPLE_CHARSET
+from teachgym.domains.text import EXAMPLE_CHARSET
 from teachgym.errors import ConfigError, UnsupportedError
 
 #: The tiny character-level GPT-2 pre-trained on single-digit arithmetic (regenerate it with

@@ -62,12 +62,13 @@ class TaskDescription:
 
     Attributes:
         family: the family name (``TeachingEnv.family``), e.g. ``"SkillList"``.
-        action_kind: what the action is, one of :data:`ACTION_KINDS` (``TeachingEnv.action_kind``).
         observation_space, action_space: copies of the env's spaces.
         skill_names: skill ``k`` is ``skill_names[k]`` (sub-tasks, classes or tasks in some families).
         num_levels: difficulty levels per skill.
         num_steps: teaching steps per episode (the budget).
         examples_per_step: training examples per step (1 where a step is one item or exercise).
+        action_kind: what the action is, one of :data:`ACTION_KINDS` (``TeachingEnv.action_kind``);
+            only ``sb3:DIR`` teachers act on a task that names none.
         env_id: the registered id (``"teachgym/SkillList-Sim-v0"``), or None for an unregistered env.
         prerequisites: skill name -> names of its prerequisites, where the family shows the graph
             (SkillTree, Tutor); empty elsewhere.
@@ -80,13 +81,13 @@ class TaskDescription:
     """
 
     family: str
-    action_kind: str
     observation_space: gym.Space[Any]
     action_space: gym.Space[Any]
     skill_names: tuple[str, ...]
     num_levels: int
     num_steps: int
     examples_per_step: int
+    action_kind: str = ""
     env_id: str | None = None
     prerequisites: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     settings: Mapping[str, Any] = field(default_factory=dict)

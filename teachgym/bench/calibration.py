@@ -213,6 +213,9 @@ def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> P
 #: Seeds of calibration runs: disjoint from the benchmark's (0..N-1), the anchors' (10000-10029) and
 #: training's (20000.., 1,000,000..), so choosing settings on them does not select the benchmark's.
 CALIBRATION_SEEDS_START = 5000
+#: Calibration seeds lie in ``[1000, 10000)``: above the benchmark's seeds (0..N-1, N <= 1000) and
+#: below the anchors' (10000-10029), the PPO evaluation students' (20000..) and training's (10^6..).
+CALIBRATION_SEED_RANGE = range(1_000, 10_000)
 EPISODES_FILE = "calibration_episodes.jsonl"
 #: Optional Markdown in the output folder, written under the table: the settings, baselines or
 #: seeds chosen after seeing results, and why (BENCHMARK.md's pre-registration rule).
@@ -238,8 +241,9 @@ def run_candidates(
     from teachgym.bench.runner import Job, reference_agent, run_episodes
     from teachgym.bench.suites import suite
 
-    num_seeds = check_int("teachgym calibrate", "seeds", num_seeds, 2)
-    first_seed = check_int("teachgym calibrate", "first_seed", first_seed, 0)
+    num_seeds = check_int("teachgym calibrate", "seeds", num_seeds, 2, 9_000)
+    low, high = CALIBRATION_SEED_RANGE.start, CALIBRATION_SEED_RANGE.stop
+    first_seed = check_int("teachgym calibrate", "first_seed", first_seed, low, high - num_seeds)
     tasks = suite(suite_name)
     out.mkdir(parents=True, exist_ok=True)
     path = out / EPISODES_FILE
@@ -248,19 +252,27 @@ def run_candidates(
     seeds = range(first_seed, first_seed + num_seeds)
     references = {task.name: reference_agent(task) for task in tasks}
     jobs = []
+    wanted_of: dict[str, list[str]] = {}
     for task in tasks:
         env = task.make()
         wanted = dict.fromkeys(["random", "uniform", task.baseline, references[task.name]])
         names = [n for n in wanted if agents.supports(n, env) and agents.builds(n, env)]
         env.close()
+        wanted_of[task.name] = names
         jobs += [Job(task, n, s) for n in names for s in seeds if (task.name, n, s) not in done]
     episodes += run_episodes(jobs, workers=workers, quiet=quiet)
     records.write_json_lines(path, episodes)
+    # The table is this run's: its teachers on its seeds. Episodes of teachers no longer run (an
+    # earlier reference) or of other seed ranges stay in the file but do not count.
+    counted = [e for e in episodes if e["seed"] in seeds and e["agent"] in wanted_of[e["task"]]]
     first, last = seeds[0], seeds[-1]
-    note = f"Calibration seeds {first}-{last}, disjoint from the benchmark's; episodes in `{EPISODES_FILE}`."
+    note = (
+        f"Calibration seeds {first}-{last}, disjoint from the benchmark's, the anchors' and training's; "
+        f"episodes in `{EPISODES_FILE}` (the table counts only its teachers on these seeds)."
+    )
     notes_path = out / NOTES_FILE
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
-    text = table(check(episodes, references, {t.name: t.baseline for t in tasks}), command, note, notes)
+    text = table(check(counted, references, {t.name: t.baseline for t in tasks}), command, note, notes)
     target = out / CALIBRATION_FILE
     records.write_atomic(target, text)
     return target

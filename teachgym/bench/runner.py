@@ -33,11 +33,9 @@ from typing import Any
 
 from teachgym.bench import records
 from teachgym.bench.anchors import (
-    ANCHOR_CONFIDENCE,
     ANCHOR_SEEDS,
     anchor_definition,
     anchor_entry,
-    anchors_for,
     check_separated,
     measure_anchors,
     separation_problem,
@@ -48,16 +46,15 @@ from teachgym.bench.episodes import (
     Job,
     episode_result,
     episode_threads,
-    failed_record,
     lost_episode,
     lost_record,
     reference_agent,
     run_job,
     supported_agents,
 )
-from teachgym.bench.executors import EXECUTORS, Execute, get_executor
+from teachgym.bench.executors import Execute, get_executor
 from teachgym.bench.suites import Task
-from teachgym.errors import ConfigError, UnknownNameError
+from teachgym.errors import ConfigError
 from teachgym.files import write_json_atomic
 from teachgym.progress import Progress
 
@@ -216,20 +213,14 @@ def _write_suite_file(
 
 
 __all__ = [
-    "ANCHOR_CONFIDENCE",
     "ANCHOR_SEEDS",
     "EPISODE_THREADS",
-    "EXECUTORS",
     "Job",
-    "Progress",
-    "UnknownNameError",
     "anchor_definition",
     "anchor_entry",
-    "anchors_for",
     "check_separated",
     "episode_result",
     "episode_threads",
-    "failed_record",
     "measure_anchors",
     "reference_agent",
     "run_episodes",

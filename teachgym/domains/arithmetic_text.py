@@ -27,7 +27,6 @@ from teachgym.domains.arithmetic_formats import (
     TEMPLATES,
     evaluate,
 )
-from teachgym.domains.text import EXAMPLE_CHARSET as EXAMPLE_CHARSET  # re-exported for teachgym/lm.py
 from teachgym.domains.text import (
     SIGN_CODES,
     TextItems,
