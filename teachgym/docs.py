@@ -1,7 +1,8 @@
 """Keep the README's generated tables in step with the registries.
 
-``python -m teachgym.docs README.md`` rewrites every ``<!-- NAME:begin -->`` ... ``<!-- NAME:end -->``
-block that has a generator below; the tests fail when the committed README differs from this.
+``python -m teachgym.docs README.md leaderboards/README.md`` rewrites every
+``<!-- NAME:begin -->`` ... ``<!-- NAME:end -->`` block that has a generator below; the tests fail
+when a committed file differs from this.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from teachgym.bench.records import schema_table
 from teachgym.cli import agent_rows, env_rows, format_table
 
 #: Block name -> function producing its Markdown.
 GENERATED: dict[str, Callable[[], str]] = {
     "envs": lambda: format_table(env_rows(), markdown=True),
     "agents": lambda: format_table(agent_rows(), markdown=True),
+    "record-schema": lambda: schema_table().rstrip("\n"),
 }
 
 

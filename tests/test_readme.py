@@ -23,6 +23,14 @@ def test_generated_tables_match_the_registries() -> None:
     assert render(README) == README, "README tables are stale: run `python -m teachgym.docs README.md`"
 
 
+def test_the_record_schema_table_matches_the_record_type() -> None:
+    leaderboards = (ROOT / "leaderboards" / "README.md").read_text()
+    assert "<!-- record-schema:begin -->\n| field |" in leaderboards
+    assert render(leaderboards) == leaderboards, (
+        "leaderboards/README.md's schema table is stale: run `python -m teachgym.docs leaderboards/README.md`"
+    )
+
+
 def test_readme_python_examples_run() -> None:
     for block in re.findall(r"```python\n(.*?)```", README, re.S):
         exec(compile(block, "README.md", "exec"), {})

@@ -149,13 +149,8 @@ def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict
         env.close()
         fields = result.to_dict()
         json.dumps(fields, allow_nan=False)  # a NaN or inf anywhere (e.g. a diverged curve) fails here
-        return {
-            **base,
-            **{k: fields[k] for k in records.FIELDS if k in fields and k not in base},
-            "status": "ok",
-            "error": None,
-            "score": score,
-        }
+        outcome = {k: fields[k] for k in records.FIELDS if k in fields and k not in base}
+        return records.Record(**base, **outcome, status="ok", error=None, score=score).to_dict()
     except Exception as error:  # recorded, not raised: one broken episode must not end a sweep
         return failed_record(base, error, time.perf_counter() - start)
 
@@ -167,26 +162,26 @@ def lost_record(job: Job, message: str, *, suite: str, command: str) -> dict[str
 
 def failed_record(base: dict[str, Any], error: BaseException | str, wall_time: float) -> dict[str, Any]:
     """A record marked failed, with the error's type and message (and the last traceback line)."""
-    return {
+    return records.Record(
         **base,
-        "status": "failed",
-        "error": error_message(error),
-        "score": None,
-        "test_accuracy": None,
-        "initial_test_accuracy": None,
-        "final_accuracy": None,
-        "initial_accuracy": None,
-        "validation_test_gap": None,
-        "episode_return": None,
-        "curve": [],
-        "final_profile": {},
-        "test_profile": {},
-        "examples_used": 0,
-        "compute_used": 0,
-        "family_info": {},
-        "wall_time": wall_time,
-        "version": _version(),
-    }
+        status="failed",
+        error=error_message(error),
+        score=None,
+        test_accuracy=None,
+        initial_test_accuracy=None,
+        final_accuracy=None,
+        initial_accuracy=None,
+        validation_test_gap=None,
+        episode_return=None,
+        curve=[],
+        final_profile={},
+        test_profile={},
+        examples_used=0,
+        compute_used=0,
+        family_info={},
+        wall_time=wall_time,
+        version=_version(),
+    ).to_dict()
 
 
 def _version() -> str:

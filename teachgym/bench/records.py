@@ -8,24 +8,9 @@ never interleave, and an interrupt can leave at most a truncated last line, whic
 :func:`read_records` detects and :func:`repair` cuts off (with a warning) before a sweep resumes.
 No pickle: records are plain JSON.
 
-Schema (version :data:`SCHEMA`), every key always present:
-
-- ``schema`` (int), ``suite`` (str), ``task`` (str: the env id and its overrides' label, e.g.
-  ``"SkillList-Sim-v0[forgetting]"``), ``env_id`` (str), ``env_kwargs`` (dict: the overrides),
-  ``family`` (str), ``agent`` (str), ``seed`` (int);
-- ``status``: ``"ok"`` or ``"failed"``; ``error``: None, or ``"ExceptionType: message"`` if failed;
-- ``reference`` (bool): the agent reads privileged state (e.g. ``oracle``) and is never ranked;
-- ``score``: the family's normalized score (None if failed), unitless and not clipped: 0 at the
-  ``random`` teacher's mean test accuracy over the anchor seeds, 1 at the reference teacher's (both in
-  ``anchors.json``), below 0 or above 1 beyond them. Records of sweeps run before scores were
-  unclipped (their ``anchors.json`` has 5 seeds and no per-seed accuracies) hold scores clipped to
-  [0, 1];
-- ``test_accuracy``, ``initial_test_accuracy``, ``final_accuracy`` (validation), ``initial_accuracy``,
-  ``validation_test_gap``, ``episode_return`` (floats; None if failed);
-- ``curve``: per step ``{"step", "reward", "mean_accuracy", "examples_used"}``;
-- ``final_profile``, ``test_profile``: skill name -> accuracy;
-- ``examples_used``, ``compute_used`` (ints), ``family_info`` (dict);
-- ``wall_time`` (s), ``version``, ``git_revision`` (str or None), ``command`` (the exact command line).
+Schema (version :data:`SCHEMA`): the fields of :class:`Record`, every key always present. The
+validation (:data:`FIELDS`, :func:`check_record`) and the writers (the runner builds a
+:class:`Record` per episode) read it from that one class.
 """
 
 from __future__ import annotations
@@ -35,6 +20,7 @@ import json
 import os
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -42,37 +28,88 @@ from teachgym.errors import ConfigError
 from teachgym.files import write_atomic
 
 SCHEMA = 1
-#: Key -> accepted JSON types (``type(None)`` where the value may be missing for a failed episode).
-FIELDS: dict[str, tuple[type, ...]] = {
-    "schema": (int,),
-    "suite": (str,),
-    "task": (str,),
-    "env_id": (str,),
-    "env_kwargs": (dict,),
-    "family": (str,),
-    "agent": (str,),
-    "seed": (int,),
-    "status": (str,),
-    "error": (str, type(None)),
-    "reference": (bool,),
-    "score": (float, int, type(None)),
-    "test_accuracy": (float, int, type(None)),
-    "initial_test_accuracy": (float, int, type(None)),
-    "final_accuracy": (float, int, type(None)),
-    "initial_accuracy": (float, int, type(None)),
-    "validation_test_gap": (float, int, type(None)),
-    "episode_return": (float, int, type(None)),
-    "curve": (list,),
-    "final_profile": (dict,),
-    "test_profile": (dict,),
-    "examples_used": (int,),
-    "compute_used": (int,),
-    "family_info": (dict,),
-    "wall_time": (float, int),
-    "version": (str,),
-    "git_revision": (str, type(None)),
-    "command": (str,),
-}
+
+
+@dataclass(frozen=True)
+class Record:
+    """One episode of a sweep: one line of a results file (`to_dict` is what is written).
+
+    Each field's `metadata["doc"]` says what it holds; `schema_table()` renders them."""
+
+    schema: int = field(metadata={"doc": "the schema version, `SCHEMA`"})
+    suite: str = field(metadata={"doc": "the suite swept, e.g. `core-v1`"})
+    task: str = field(
+        metadata={"doc": "the env id and its overrides' label, e.g. `SkillList-Sim-v0[forgetting]`"}
+    )
+    env_id: str = field(metadata={"doc": "the registered id, e.g. `teachgym/SkillList-Sim-v1`"})
+    env_kwargs: dict[str, Any] = field(metadata={"doc": "the task's keyword overrides"})
+    family: str = field(metadata={"doc": "the env's family"})
+    agent: str = field(metadata={"doc": "the teacher's name"})
+    seed: int = field(
+        metadata={"doc": "the episode's seed (the same seed is the same student under every teacher)"}
+    )
+    status: str = field(metadata={"doc": "`ok` or `failed`"})
+    error: str | None = field(metadata={"doc": "None, or `ExceptionType: message (at file:line)` if failed"})
+    reference: bool = field(
+        metadata={"doc": "the agent reads privileged state (e.g. `oracle`): never ranked"}
+    )
+    score: float | None = field(
+        metadata={
+            "doc": "the family's normalized score, not clipped: 0 at `random`'s and 1 at the "
+            "reference's mean test accuracy on the anchor seeds (`anchors.json`); None if failed "
+            "(records of sweeps run before scores were unclipped hold scores clipped to [0, 1])"
+        }
+    )
+    test_accuracy: float | None = field(metadata={"doc": "mean accuracy on the hidden test split at the end"})
+    initial_test_accuracy: float | None = field(metadata={"doc": "the same at reset"})
+    final_accuracy: float | None = field(metadata={"doc": "mean validation accuracy at the end"})
+    initial_accuracy: float | None = field(metadata={"doc": "the same at reset"})
+    validation_test_gap: float | None = field(metadata={"doc": "final validation minus test accuracy"})
+    episode_return: float | None = field(metadata={"doc": "the sum of the episode's rewards"})
+    curve: list[Any] = field(
+        metadata={"doc": 'per step `{"step", "reward", "mean_accuracy", "examples_used"}`'}
+    )
+    final_profile: dict[str, Any] = field(metadata={"doc": "skill name -> validation accuracy at the end"})
+    test_profile: dict[str, Any] = field(metadata={"doc": "skill name -> test accuracy at the end"})
+    examples_used: int = field(metadata={"doc": "training examples the student learned from"})
+    compute_used: int = field(metadata={"doc": "the student's training compute, in its own units"})
+    family_info: dict[str, Any] = field(
+        metadata={"doc": "the family's own end-of-episode entries (e.g. steps to threshold)"}
+    )
+    wall_time: float = field(metadata={"doc": "seconds the episode took"})
+    version: str = field(metadata={"doc": "teachgym's version"})
+    git_revision: str | None = field(
+        metadata={"doc": "the code's git revision (`+dirty` if it had uncommitted changes)"}
+    )
+    command: str = field(metadata={"doc": "the exact command line of the sweep"})
+
+    def to_dict(self) -> dict[str, Any]:
+        """The record as written: every field, JSON types only."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+def _accepted(annotation: str) -> tuple[type, ...]:
+    """The JSON types a field's annotation accepts (ints for floats, as JSON does not tell them apart)."""
+    names = [part.strip().split("[")[0] for part in annotation.split("|")]
+    types = {"int": (int,), "str": (str,), "bool": (bool,), "float": (float, int), "None": (type(None),)}
+    types |= {"dict": (dict,), "list": (list,)}
+    return tuple(t for name in names for t in types[name])
+
+
+#: Key -> accepted JSON types, read from :class:`Record` (``type(None)`` where the value may be missing
+#: for a failed episode).
+FIELDS: dict[str, tuple[type, ...]] = {f.name: _accepted(str(f.type)) for f in fields(Record)}
+
+
+def schema_table() -> str:
+    """The schema as a Markdown table (field, JSON types, meaning), from :class:`Record`."""
+    rows = ["| field | JSON types | meaning |", "| --- | --- | --- |"]
+    for f in fields(Record):
+        kinds = ", ".join(dict.fromkeys("null" if t is type(None) else t.__name__ for t in FIELDS[f.name]))
+        rows.append(f"| `{f.name}` | {kinds} | {f.metadata['doc']} |")
+    return "\n".join(rows) + "\n"
+
+
 STATUSES = ("ok", "failed")
 
 
