@@ -22,6 +22,11 @@ Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
 - ``suite_wall``: seconds of ``teachgym bench SUITE --agents all --workers 2`` at the suite's default
   seeds (anchors included) in a subprocess, for ``quick`` and ``core-v1`` (not with ``--quick``).
   Target: core-v1, all teachers x 100 seeds, <= 20 min.
+- ``ppo_wall``: seconds of stable-baselines3 PPO's ``learn`` for 10^6 env steps (``--quick``:
+  2 x 10^4) on 64 students of ``SkillList-Sim-v1`` and ``Tutor-Sim-Dense-v0`` (Tutor's per-step
+  reward, as ``teachgym train`` uses for PPO), with ``teachgym train``'s PPO settings and env stack
+  (native vector env, a new student seed per episode, the policy adapter); ``detail`` gives the
+  seconds of it spent in the vector env's ``step`` and ``reset`` and their share.
 - ``peak_rss``: peak resident memory (MB = 2**20 bytes, the child's ``VmHWM``; its ``ru_maxrss`` is
   in ``detail``, see :func:`child_peak_mb`) of a fresh subprocess that steps a batched vector env of
   1024 SkillList-Sim-v0 students (target <= 500 MB) or of 32 SkillList-Digits-v0 MLP students;
@@ -334,6 +339,65 @@ def peak_rss(quick: bool) -> Iterator[Record]:
         yield record(name, value, "MB", bare, target=target, steps=5, ru_maxrss_mb=maxrss)
 
 
+class _TimedVectorEnv(gym.vector.VectorWrapper):  # type: ignore[misc]
+    """Adds up the wall seconds spent in the wrapped vector env's ``step`` and ``reset``."""
+
+    def __init__(self, env: Any) -> None:
+        super().__init__(env)
+        self.seconds = 0.0
+
+    def step(self, actions: Any) -> Any:
+        start = time.perf_counter()
+        result = self.env.step(actions)
+        self.seconds += time.perf_counter() - start
+        return result
+
+    def reset(self, **kwargs: Any) -> Any:
+        start = time.perf_counter()
+        result = self.env.reset(**kwargs)
+        self.seconds += time.perf_counter() - start
+        return result
+
+
+def ppo_seconds(env_id: str, num_envs: int, steps: int) -> tuple[float, float]:
+    """Wall seconds of PPO's ``learn`` for ``steps`` env steps on ``num_envs`` students of ``env_id``
+    (``teachgym train``'s settings and env stack, no evaluation), and the seconds of it in the env."""
+    from stable_baselines3 import PPO
+    from stable_baselines3.common.vec_env import VecMonitor
+
+    from teachgym.rl.adapters import PolicyAdapter, PolicyVectorEnv
+    from teachgym.rl.seed_stream import StudentSeedStream
+    from teachgym.rl.vec_env import SB3VecEnv
+    from teachgym.train import algo_defaults, train_seed_start
+
+    timed = _TimedVectorEnv(gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point"))
+    adapter = PolicyAdapter(timed.single_observation_space, timed.single_action_space, name=env_id)
+    env = VecMonitor(SB3VecEnv(PolicyVectorEnv(StudentSeedStream(timed, train_seed_start(0)), adapter)))
+    model = PPO(adapter.policy_name, env, seed=0, device="cpu", verbose=0, **algo_defaults("ppo", steps))
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    total = time.perf_counter() - start
+    env.close()
+    return total, timed.seconds
+
+
+def ppo_wall(quick: bool) -> Iterator[Record]:
+    """PPO's wall time for a million env steps on 64 students, and the env's share of it."""
+    steps, num_envs = (20_000 if quick else 1_000_000), 64
+    for env_id in ("teachgym/SkillList-Sim-v1", "teachgym/Tutor-Sim-Dense-v0"):
+        total, in_env = ppo_seconds(env_id, num_envs, steps)
+        yield record(
+            f"ppo_wall[{env_id}]",
+            total,
+            "s",
+            target="none",
+            steps=steps,
+            num_envs=num_envs,
+            env_seconds=round(in_env, 2),
+            env_share=round(in_env / total, 3),
+        )
+
+
 # --------------------------------------------------------------- main
 MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
     "sim_native_vs_sync": sim_native_vs_sync,
@@ -341,6 +405,7 @@ MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
     "env_overhead": env_overhead,
     "matmul_efficiency": matmul_efficiency,
     "suite_wall": suite_wall,
+    "ppo_wall": ppo_wall,
     "peak_rss": peak_rss,
 }
 
