@@ -21,6 +21,7 @@ import numpy as np
 
 from teachgym.bench import records, stats
 from teachgym.config import check_int
+from teachgym.files import write_atomic
 
 #: Smallest paired gain (test accuracy) that counts as teaching mattering.
 MIN_EFFECT = 0.03
@@ -206,7 +207,7 @@ def write_table(results_dir: Path, baselines: dict[str, str], command: str) -> P
     """Write ``results_dir/CALIBRATION.md`` atomically; return its path."""
     path = results_dir / CALIBRATION_FILE
     note = "It reads this folder's records; nothing is rerun."
-    records.write_atomic(path, table(calibrate(results_dir, baselines), command, note))
+    write_atomic(path, table(calibrate(results_dir, baselines), command, note))
     return path
 
 
@@ -274,5 +275,5 @@ def run_candidates(
     notes = notes_path.read_text(encoding="utf-8") if notes_path.exists() else ""
     text = table(check(counted, references, {t.name: t.baseline for t in tasks}), command, note, notes)
     target = out / CALIBRATION_FILE
-    records.write_atomic(target, text)
+    write_atomic(target, text)
     return target

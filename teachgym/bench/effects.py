@@ -30,10 +30,10 @@ from teachgym.bench.records import (
     effective_records,
     read_json_lines,
     read_records,
-    write_atomic,
     write_json_lines,
 )
 from teachgym.errors import ConfigError
+from teachgym.files import write_atomic
 
 RESULTS_FILE = "results.jsonl"
 #: Episodes run by ``teachgym effects DIR --run`` for effects whose task the folder's sweep did not
