@@ -23,11 +23,6 @@ from teachgym.vector import TeachingVectorEnv
 FAMILIES: dict[str, str] = {
     "SkillList": "skill_list",
     "SkillTree": "skill_tree",
-    "Curriculum": "curriculum",
-    "Rehearsal": "rehearsal",
-    "Intervention": "intervention",
-    "Tutor": "tutoring",
-    "OpenEnded": "open_ended",
 }
 
 

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from teachgym.actions import as_allocation
+from teachgym.actions import as_allocations
 from teachgym.bench.effects import Effect
-from teachgym.composition import TEXT_SETTINGS, TeachingConfig
-from teachgym.config import parse_config
+from teachgym.composition import TEXT_SETTINGS
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
 
 ENV_CLASS = "SkillListEnv"
 
@@ -132,7 +135,14 @@ EFFECTS: tuple[Effect, ...] = (
 )
 
 
-class SkillListEnv(TeachingEnv):
+@dataclass(frozen=True)
+class SkillListState:
+    """The family's own state of ``n`` episodes."""
+
+    last_allocation: np.ndarray  # float32 (n, K, L): share of the last step's examples per cell
+
+
+class SkillList(Family):
     """## Description
 
     The skill-list setting of DataEnvGym (Khan et al., 2024) and the skill-targeted data selection of
@@ -181,30 +191,32 @@ class SkillListEnv(TeachingEnv):
       calibration: teaching must matter, measured; see ``leaderboards/CALIBRATION.md``).
     """
 
-    family = "SkillList"
+    name = "SkillList"
     action_kind = "allocation"
     extra_observation_keys = ("last_allocation",)
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(TeachingConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        skills = parts["domain"].skills
-        self.action_space = spaces.Box(0.0, 1.0, (skills.num_skills, skills.num_levels), np.float32)
-        super().__init__(**parts, render_mode=render_mode)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.action_space = spaces.Box(0.0, 1.0, (self.skills.num_skills, self.skills.num_levels), np.float32)
 
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
-        shape = (self.skills.num_skills, self.skills.num_levels)
-        return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32)}
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
+        return {"last_allocation": spaces.Box(0.0, 1.0, self.action_space.shape, np.float32)}
 
-    def _plan(self, action: Any) -> Plan:
-        weights = as_allocation(action, self.action_space)
-        return Plan(allocate(weights[None], self.examples_per_step))
+    def reset(self, state: EpisodeState, student: Any) -> tuple[SkillListState, bool]:
+        return SkillListState(np.zeros((state.size, *self.action_space.shape), np.float32)), False
 
-    def _after_reset(self) -> None:
-        self._last_allocation = np.zeros(self.action_space.shape, np.float32)
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        weights = as_allocations(actions, self.action_space)
+        return Lesson(Plan(allocate(weights, self.examples_per_step)))
 
-    def _after_step(self, plan: Plan) -> None:
-        self._last_allocation = (plan.counts[0] / plan.num_examples).astype(np.float32)
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> SkillListState:
+        return SkillListState((lesson.plan.counts / self.examples_per_step).astype(np.float32))
 
-    def _extra_observation(self) -> dict[str, np.ndarray]:
-        return {"last_allocation": self._last_allocation.copy()}
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        return {"last_allocation": state.family.last_allocation.copy()}
+
+
+class SkillListEnv(TeachingEnv):
+    """The SkillList family as a Gymnasium env (see :class:`SkillList`)."""
+
+    FAMILY = SkillList

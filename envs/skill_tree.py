@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
 from teachgym.bench.effects import Effect
-from teachgym.engines import Plan
-from teachgym.envs.skill_list import SkillListEnv
+from teachgym.env import TeachingEnv
+from teachgym.envs.skill_list import SkillList, SkillListState
+from teachgym.family import Lesson
+from teachgym.loop import EpisodeState
 
 ENV_CLASS = "SkillTreeEnv"
 
@@ -77,7 +80,15 @@ EFFECTS: tuple[Effect, ...] = (
 )
 
 
-class SkillTreeEnv(SkillListEnv):
+@dataclass(frozen=True)
+class SkillTreeState(SkillListState):
+    """SkillList's state and the nodes explored so far."""
+
+    explored: np.ndarray  # bool (n, K): nodes that have received data
+    explore_share: np.ndarray  # float64 (n,): share of the last step's examples on new nodes
+
+
+class SkillTree(SkillList):
     """## Description
 
     The skill-tree setting of DataEnvGym (Khan et al., 2024), with prerequisite-structured skills as
@@ -128,37 +139,43 @@ class SkillTreeEnv(SkillListEnv):
     * v0: initial version.
     """
 
-    family = "SkillTree"
-    action_kind = "allocation"
+    name = "SkillTree"
     extra_observation_keys = ("last_allocation", "explored", "prerequisites")
     extra_info_keys = ("explore_share", "num_explored")
 
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
         num_skills = self.skills.num_skills
         return {
-            **super()._extra_spaces(),
+            **super().observation_spaces(),
             "prerequisites": spaces.Box(0.0, 1.0, (num_skills, num_skills), np.float32),
             "explored": spaces.Box(0.0, 1.0, (num_skills,), np.float32),
         }
 
-    def _after_reset(self) -> None:
-        super()._after_reset()
-        self._explored = np.zeros(self.skills.num_skills, dtype=bool)
-        self._explore_share = 0.0
+    def reset(self, state: EpisodeState, student: Any) -> tuple[SkillTreeState, bool]:
+        last, _ = super().reset(state, student)
+        n, num_skills = state.size, self.skills.num_skills
+        return SkillTreeState(last.last_allocation, np.zeros((n, num_skills), bool), np.zeros(n)), False
 
-    def _after_step(self, plan: Plan) -> None:
-        super()._after_step(plan)
-        per_node = plan.counts[0].sum(axis=-1)
-        new = (per_node > 0) & ~self._explored
-        self._explore_share = float(per_node[new].sum() / plan.num_examples)
-        self._explored |= per_node > 0
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> SkillTreeState:
+        last = super().update(state, lesson, answers, student)
+        per_node = lesson.plan.counts.sum(axis=-1)  # (n, K)
+        new = (per_node > 0) & ~state.family.explored
+        share = (per_node * new).sum(axis=-1) / self.examples_per_step
+        return SkillTreeState(last.last_allocation, state.family.explored | (per_node > 0), share)
 
-    def _extra_observation(self) -> dict[str, np.ndarray]:
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        prerequisites = self.skills.prerequisite_matrix().astype(np.float32)
         return {
-            **super()._extra_observation(),
-            "prerequisites": self.skills.prerequisite_matrix().astype(np.float32),
-            "explored": self._explored.astype(np.float32),
+            **super().observe(state),
+            "prerequisites": np.broadcast_to(prerequisites, (state.size, *prerequisites.shape)).copy(),
+            "explored": state.family.explored.astype(np.float32),
         }
 
-    def _extra_info(self) -> dict[str, Any]:
-        return {"explore_share": self._explore_share, "num_explored": int(self._explored.sum())}
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        return {"explore_share": state.family.explore_share.copy(), "num_explored": state.family.explored.sum(axis=-1)}
+
+
+class SkillTreeEnv(TeachingEnv):
+    """The SkillTree family as a Gymnasium env (see :class:`SkillTree`)."""
+
+    FAMILY = SkillTree

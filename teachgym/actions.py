@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import numpy as np
 from gymnasium import spaces
 
 from teachgym.errors import InvalidActionError
+
+T = TypeVar("T")
 
 
 def as_allocation(action: Any, space: spaces.Box) -> np.ndarray:
@@ -40,6 +43,39 @@ def as_allocation(action: Any, space: spaces.Box) -> np.ndarray:
     if weights.sum() <= 0:
         raise InvalidActionError(f"action weights are all zero; expected a positive sum in {space}")
     return weights
+
+
+def as_allocations(actions: Sequence[Any], space: spaces.Box) -> np.ndarray:
+    """``n`` actions (a list, or an ``(n, *space.shape)`` batch) as float64 weights ``(n, ...)``, checked
+    as :func:`as_allocation` checks one; the first bad one is refused with its message (naming its
+    env where ``n > 1``) before anything changes."""
+    plain = isinstance(actions, np.ndarray) and not isinstance(actions, np.ma.MaskedArray)
+    batch = np.asarray(actions) if plain else None
+    if batch is not None and batch.dtype.kind in "fiu" and batch.shape[1:] == space.shape:
+        weights = batch.astype(np.float64)
+        flat = weights.reshape(len(weights), -1)
+        if (
+            np.all(np.isfinite(flat))
+            and np.all(weights >= space.low)
+            and np.all(weights <= space.high)
+            and np.all(flat.sum(axis=1) > 0)
+        ):
+            return weights
+    return np.stack(each(actions, lambda action: as_allocation(action, space)))
+
+
+def each(actions: Sequence[Any], check: Callable[[Any], T]) -> list[T]:
+    """``check(action)`` of every one of ``n`` actions; a refusal names its env where ``n > 1``
+    ("env 3 of the vector env: ..."), as the vector env's errors do."""
+    out = []
+    for index, action in enumerate(actions):
+        try:
+            out.append(check(action))
+        except InvalidActionError as error:
+            if len(actions) == 1:
+                raise
+            raise InvalidActionError(f"env {index} of the vector env: {error}") from None
+    return out
 
 
 def _short(value: Any) -> str:

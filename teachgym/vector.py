@@ -1,16 +1,14 @@
-"""The batched vector env: ``N`` teaching envs whose students are one population.
+"""The batched vector env: the teaching loop on ``N`` episodes whose students are one population.
 
 ``gymnasium.make_vec(id, num_envs=N, vectorization_mode="vector_entry_point")`` builds a
-:class:`TeachingVectorEnv` for every registered id. Each of its ``N`` envs keeps its own teaching
-state (budget, plan, observation) as an ordinary env of the family, but their students are the
-members of one population student: every step trains all members on their batches at once (numpy
-arrays for simulated learners, stacked parameters for torch networks) and answers the shared
-validation split in one call. What a family does with one student alone (a tutoring probe, the next
-item of an intervention stream, the final test) goes to that member
-(:class:`~teachgym.students.members.MemberStudent`).
+:class:`TeachingVectorEnv` for every registered id. It runs the family's loop
+(:class:`teachgym.loop.TeachingLoop`) on all ``N`` episodes at once: one plan, one training call on
+the population (numpy arrays for simulated learners, stacked parameters for torch networks), one
+assessment of the shared validation split, arrays for the observation and ``info``.
 
-Trajectories equal those of ``N`` single envs with the same seeds (tested per family): member ``p``
-trains and answers exactly as a one-member student would.
+Trajectories equal those of ``N`` single envs with the same seeds (tested per family): the single env
+is the same loop on a batch of one, and member ``p`` trains and answers exactly as a one-member
+student would.
 
 Autoreset follows Gymnasium 1.x's default (``AutoresetMode.NEXT_STEP``): the step after an episode
 ends resets that env, ignores its action and returns reward 0. ``reset(options={"reset_mask": m})``
@@ -19,33 +17,25 @@ resets only the envs where the bool ``(N,)`` mask ``m`` is true (the SB3 adapter
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Sequence
-from operator import methodcaller
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
-from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
+from gymnasium.vector.utils import batch_space
 
 from teachgym.config import check_int
-from teachgym.env import Lesson, TeachingEnv
+from teachgym.env import TeachingEnv, describe, observation_space, privileged_view
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
+from teachgym.loop import PROFILE_KEYS, EpisodeState, TeachingLoop, Transition, info_row
 from teachgym.registry_utils import load
 from teachgym.skills import Profile
-from teachgym.students.members import (
-    MemberStudent,
-    attempt_shared,
-    group_indices,
-    learn_each,
-    on_members,
-    reset_each,
-    stack_rows,
-)
+from teachgym.students.members import MemberStudent
+from teachgym.task import PrivilegedView, TaskDescription
 
 
 class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
-    """``num_envs`` envs of the family ``env_class`` with one population student.
+    """``num_envs`` episodes of the family of ``env_class`` with one population student.
 
     Args:
         env_class: the family's env class, or its ``"module:Class"`` path.
@@ -53,8 +43,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         **kwargs: the family's keyword arguments, the same for every env (as for ``gymnasium.make``).
 
     Raises:
-        ConfigError: a bad ``num_envs`` or keyword argument, or a family whose held-out split
-            differs between two envs made with the same arguments (they could not be batched).
+        ConfigError: a bad ``num_envs`` or keyword argument.
     """
 
     metadata: dict[str, Any] = {"autoreset_mode": AutoresetMode.NEXT_STEP, "supports_reset_mask": True}
@@ -64,29 +53,24 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         cls = load(env_class) if isinstance(env_class, str) else env_class
         if kwargs.get("render_mode") is not None:
             raise ConfigError(f"render_mode={kwargs['render_mode']!r}: a batched vector env does not render")
-        self.envs: list[TeachingEnv] = [cls(**kwargs) for _ in range(self.num_envs)]
-        first = self.envs[0]
-        for env in self.envs[1:]:
-            for split in ("_validation", "_test"):
-                if not _same(getattr(first, split), getattr(env, split)):
-                    raise ConfigError(
-                        f"{cls.__name__} made with {kwargs!r} gave two envs different {split[1:]} items; "
-                        "a batched vector env needs one shared held-out split"
-                    )
-        self.student = first.config.population(first.domain, self.num_envs)  # type: ignore[attr-defined]
-        for index, env in enumerate(self.envs):
-            env.student = MemberStudent(self.student, index)  # type: ignore[assignment]
-        self._validation, self._test = first._validation, first._test
-        self.single_observation_space = first.observation_space
-        self.single_action_space = first.action_space
+        kwargs.pop("render_mode", None)
+        self.rules = cls.FAMILY(**kwargs)
+        self.loop = TeachingLoop(self.rules, self.num_envs)
+        self.rules.check_student(self.loop.student)
+        self.student = self.loop.student
+        self.single_observation_space = observation_space(self.rules)
+        self.single_action_space = self.rules.action_space
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
-        self.metadata = {**self.metadata, "family": first.family}
+        self.metadata = {**self.metadata, "family": self.rules.name}
         self.spec = None
         self.render_mode = None
-        self._observations: list[Any] = [None] * self.num_envs
+        self.state: EpisodeState | None = None
+        self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
+        self._observation: dict[str, np.ndarray] = {}
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
-        self._started = False
+        #: One view per env, with the single env's read API (``describe``, ``privileged_view``, ...).
+        self.envs = [EpisodeView(self, i) for i in range(self.num_envs)]
 
     # ------------------------------------------------------------------ reset
     def reset(
@@ -102,17 +86,15 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
                 raise ConfigError(
                     f"reset_mask={mask!r} is invalid; expected a bool array of shape ({self.num_envs},)"
                 )
-            if not self._started and not mask.all():
+            if self.state is None and not mask.all():
                 raise ConfigError("the first reset of a vector env must reset every env (no reset_mask)")
+        if options:
+            raise ConfigError(f"reset() takes no options in this env, got {options!r}")
         seeds = self._seeds(seed)
-        members = [int(i) for i in np.flatnonzero(mask)]
-        infos: dict[str, Any] = {}
-        for i, (observation, info) in zip(members, self._reset_members(members, seeds, options), strict=True):
-            self._observations[i] = observation
-            infos = self._add_info(infos, info, i)
-        self._autoreset[members] = False
-        self._started = True
-        return self._batch_observations(), infos
+        rows = np.flatnonzero(mask)
+        info = self._reset_rows(rows, [seeds[i] for i in rows])
+        self._autoreset[rows] = False
+        return self._observations(), _gymnasium_info(info, self.rules.skills.names)
 
     def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
         if seed is None:
@@ -126,97 +108,85 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             )
         return seeds
 
-    def _reset_members(
-        self, members: list[int], seeds: Sequence[int | None], options: dict[str, Any]
-    ) -> list[tuple[Any, dict[str, Any]]]:
-        if not members:
-            return []
-        student_seeds = [self.envs[i]._begin_reset(seeds[i], options or None) for i in members]
-        reset_each(self.student, members, student_seeds)
-        validation = self._profiles(members, self._validation)
-        test = self._profiles(members, self._test)
-        return [self.envs[i]._end_reset(validation[j], test[j]) for j, i in enumerate(members)]
-
-    def _profiles(self, members: list[int], items: Any) -> list[Profile]:
-        """One-member profiles of the ``members`` on shared held-out ``items``, graded at once."""
-        answers = attempt_shared(self.student, members, items)
-        profile = self.envs[0]._profile_of(items, answers)
-        return profile.rows()
+    def _reset_rows(self, rows: np.ndarray, seeds: Sequence[int | None]) -> dict[str, Any]:
+        """Reset the episodes ``rows``; their batched info, spread over all ``N`` envs."""
+        if not len(rows):
+            return {}
+        previous = [self._rngs[i] for i in rows]
+        state, observation, info = self._on(rows, lambda: self.loop.reset(seeds, previous))
+        for j, i in enumerate(rows):
+            self._rngs[i] = state.episode_rng[j]
+        self.state = state if self.state is None or len(rows) == self.num_envs else self.state.put(rows, state)
+        self._write(rows, observation)
+        return _spread(info, rows, self.num_envs)
 
     # ------------------------------------------------------------------ step
     def step(self, actions: Any) -> tuple[Any, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         """One step of every env: those whose episode ended on the last step are reset instead
         (their action ignored, reward 0). An invalid action in any env is refused before any env
         changes (``InvalidActionError`` naming the env)."""
-        if not self._started:
+        if self.state is None:
             raise EpisodeStateError("step() called before reset()")
-        per_env = self._split_actions(actions)
-        resetting = [int(i) for i in np.flatnonzero(self._autoreset)]
-        stepping = [int(i) for i in np.flatnonzero(~self._autoreset)]
-        plans: dict[int, Any] = {}
-        for i in stepping:  # check every action first, so that a refusal changes nothing anywhere
-            try:
-                plans[i] = self.envs[i]._check_action(per_env[i])
-            except ValueError as error:
-                raise type(error)(f"env {i} of the vector env: {error}") from error
+        actions = self._check_batch(actions)
+        stepping, resetting = np.flatnonzero(~self._autoreset), np.flatnonzero(self._autoreset)
         rewards = np.zeros(self.num_envs)
         terminations = np.zeros(self.num_envs, dtype=bool)
         truncations = np.zeros(self.num_envs, dtype=bool)
-        infos: dict[str, Any] = {}
-        for i, (observation, info) in zip(
-            resetting, self._reset_members(resetting, [None] * self.num_envs, {}), strict=True
-        ):
-            self._observations[i] = observation
-            infos = self._add_info(infos, info, i)
-        for i, (observation, reward, terminated, truncated, info) in zip(
-            stepping, self._step_members(stepping, plans), strict=True
-        ):
-            self._observations[i] = observation
-            rewards[i], terminations[i], truncations[i] = reward, terminated, truncated
-            infos = self._add_info(infos, info, i)
+        info: dict[str, Any] = {}
+        if len(stepping):
+            state = self.state
+            sub = state if len(stepping) == self.num_envs else state.take(stepping)
+            new, out = self._on(stepping, lambda: self.loop.step(sub, _rows(actions, stepping)))
+            self.state = new if len(stepping) == self.num_envs else state.put(stepping, new)
+            self._write(stepping, out.observation)
+            rewards[stepping], terminations[stepping], truncations[stepping] = out.reward, out.terminated, out.truncated
+            info = _spread(out.info, stepping, self.num_envs)
+        if len(resetting):
+            info = _merge(info, self._reset_rows(resetting, [None] * len(resetting)))
         self._autoreset = terminations | truncations
-        return self._batch_observations(), rewards, terminations, truncations, infos
+        return self._observations(), rewards, terminations, truncations, _gymnasium_info(info, self.rules.skills.names)
 
-    def _split_actions(self, actions: Any) -> list[Any]:
-        """One action per env out of the batch ``actions``; InvalidActionError for a batch of another
-        size or form (nothing changes)."""
+    def _check_batch(self, actions: Any) -> Any:
+        """``actions`` if it holds one action per env (an array or a sequence of ``N``); else an
+        InvalidActionError (nothing changes)."""
         try:
-            per_env = list(iterate(self.action_space, actions))
-        except Exception as error:  # Gymnasium raises TypeError/IndexError/ValueError on a wrong form
+            size = len(actions)
+        except TypeError:
+            size = None
+        if size != self.num_envs or isinstance(actions, (str, bytes, dict)):
             raise InvalidActionError(
                 f"vector action {_short(actions)} is not a batch of {self.num_envs} actions of "
-                f"{self.single_action_space} ({type(error).__name__}: {error})"
-            ) from None
-        if len(per_env) != self.num_envs:
-            raise InvalidActionError(
-                f"vector action holds {len(per_env)} actions; expected one per env ({self.num_envs}) of "
                 f"{self.single_action_space}"
             )
-        return per_env
+        return actions
 
-    def _step_members(self, members: list[int], plans: dict[int, Any]) -> list[tuple[Any, ...]]:
-        if not members:
-            return []
-        lessons: list[Lesson] = [self.envs[i]._lesson(plans[i]) for i in members]
-        probed = [j for j, lesson in enumerate(lessons) if lesson.probe is not None]
-        for group in group_indices([len(lessons[j].probe) for j in probed]):
-            rows = [probed[k] for k in group]
-            probes = stack_rows([lessons[j].probe for j in rows])
-            answers = on_members(self.student, [members[j] for j in rows], methodcaller("attempt", probes))
-            for k, j in enumerate(rows):
-                self.envs[members[j]]._on_probe(lessons[j], answers[k : k + 1])
-        compute = learn_each(self.student, members, [lesson.batch for lesson in lessons])
-        validation = self._profiles(members, self._validation)
-        return [self.envs[i]._end_step(lessons[j], compute[j], validation[j]) for j, i in enumerate(members)]
+    def _on(self, rows: np.ndarray, call: Callable[[], Any]) -> Any:
+        """``call()`` with the loop's student narrowed to the members ``rows`` (written back after)."""
+        if len(rows) == self.num_envs:
+            return call()
+        population = self.loop.student
+        sub = population.select(rows)
+        self.loop.student = sub
+        try:
+            return call()
+        finally:
+            self.loop.student = population
+            population.scatter(rows, sub)
 
     # ------------------------------------------------------------------ views
-    def _batch_observations(self) -> Any:
-        out: Any = create_empty_array(self.single_observation_space, self.num_envs)
-        # Every env's observation is built afresh each step, so the batch shares nothing to copy.
-        return concatenate(self.single_observation_space, self._observations, out)
+    def _write(self, rows: np.ndarray, observation: dict[str, np.ndarray]) -> None:
+        if not self._observation:
+            self._observation = {
+                key: np.zeros((self.num_envs, *value.shape[1:]), value.dtype) for key, value in observation.items()
+            }
+        for key, value in observation.items():
+            self._observation[key][rows] = value
+
+    def _observations(self) -> dict[str, np.ndarray]:
+        return {key: value.copy() for key, value in self._observation.items()}
 
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
-        """``getattr(env, name)(*args, **kwargs)`` (or the attribute itself) of every env."""
+        """``getattr(env, name)(*args, **kwargs)`` (or the attribute itself) of every env's view."""
         results = []
         for env in self.envs:
             value = getattr(env, name)
@@ -224,24 +194,124 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         return tuple(results)
 
     def get_attr(self, name: str) -> tuple[Any, ...]:
-        """The attribute ``name`` of every env."""
+        """The attribute ``name`` of every env's view."""
         return tuple(getattr(env, name) for env in self.envs)
 
-    def close_extras(self, **kwargs: Any) -> None:
-        for env in self.envs:
-            env.close()
+
+class EpisodeView:
+    """Env ``index`` of a vector env, with the single env's read API: what a teacher is built from
+    (``describe``, ``privileged_view``) and what a runner logs (``mean_accuracy``, ``progress``)."""
+
+    def __init__(self, vector: TeachingVectorEnv, index: int) -> None:
+        self._vector, self.index = vector, index
+        rules = vector.rules
+        self.rules, self.config, self.domain, self.skills = rules, rules.config, rules.domain, rules.skills
+        self.family, self.num_steps, self.examples_per_step = rules.name, rules.num_steps, rules.examples_per_step
+        self.observation_space, self.action_space = vector.single_observation_space, rules.action_space
+        self.spec = None
+
+    @property
+    def student(self) -> MemberStudent:
+        return MemberStudent(self._vector.loop.student, self.index)
+
+    def _state(self) -> EpisodeState:
+        if self._vector.state is None:
+            raise EpisodeStateError("no profile before reset()")
+        return self._vector.state
+
+    @property
+    def profile(self) -> Profile:
+        return self._state().profile.member(self.index)
+
+    def mean_accuracy(self) -> float:
+        return float(self._vector.loop.mean_accuracy(self._state())[self.index])
+
+    def progress(self) -> float:
+        return float(self._vector.loop.progress(self._state())[self.index])
+
+    def describe(self) -> TaskDescription:
+        return describe(self.rules, self.observation_space, None)
+
+    def privileged(self) -> dict[str, Any]:
+        family = self.rules.privileged(self._state, self.index, self.student)
+        return {"student": self.student, "domain": self.domain, **family}
+
+    def privileged_view(self, fields: Sequence[str]) -> PrivilegedView:
+        return privileged_view(self.family, self.privileged(), fields)
 
 
-def _same(a: Any, b: Any) -> bool:
-    """Whether two held-out splits (dataclasses of arrays) hold the same items."""
-    for f in dataclasses.fields(a):
-        x, y = getattr(a, f.name), getattr(b, f.name)
-        if dataclasses.is_dataclass(x):
-            if not _same(x, y):
-                return False
-        elif (x is None) != (y is None) or (x is not None and not np.array_equal(x, y)):
-            return False
-    return True
+def _rows(actions: Any, rows: np.ndarray) -> Any:
+    """The actions of the envs ``rows`` (all of them: the batch itself)."""
+    if len(rows) == len(actions):
+        return actions
+    if isinstance(actions, np.ndarray):
+        return actions[rows]
+    return [actions[i] for i in rows]
+
+
+def _spread(info: dict[str, Any], rows: np.ndarray, size: int) -> dict[str, Any]:
+    """A batched info of the episodes ``rows`` as one of all ``size`` envs (masked out elsewhere)."""
+    if len(rows) == size:
+        return info
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if key.startswith("_"):
+            mask = np.zeros(size, dtype=bool)
+            mask[rows] = value
+            out[key] = mask
+        elif isinstance(value, np.ndarray):
+            full = np.zeros((size, *value.shape[1:]), value.dtype)
+            full[rows] = value
+            out[key] = full
+        else:
+            full_list: list[Any] = [None] * size
+            for j, i in enumerate(rows):
+                full_list[i] = value[j]
+            out[key] = full_list
+    return out
+
+
+def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two spread infos of disjoint envs as one."""
+    out = dict(a)
+    for key, value in b.items():
+        if key.startswith("_") or key not in out:
+            out[key] = value if key not in out else out[key] | value
+            continue
+        mask = b[f"_{key}"]
+        if isinstance(value, np.ndarray) and isinstance(out[key], np.ndarray) and value.dtype == out[key].dtype:
+            merged = out[key].copy()
+            merged[mask] = value[mask]
+        else:
+            merged = [v if m else w for v, w, m in zip(value, out[key], mask, strict=True)]  # type: ignore[assignment]
+        out[key] = merged
+    return out
+
+
+def _gymnasium_info(info: dict[str, Any], skill_names: Sequence[str]) -> dict[str, Any]:
+    """A batched info in Gymnasium's vector form: values of masked-out envs zeroed (as Gymnasium's
+    ``_add_info`` leaves them), profiles as ``{skill: (N,) array, "_skill": mask}``, and per-env
+    objects (strings, dicts) as object arrays."""
+    out: dict[str, Any] = {}
+    for key, value in info.items():
+        if key.startswith("_"):
+            continue
+        mask = info[f"_{key}"]
+        if key in PROFILE_KEYS:
+            rows = [info_row({key: value, f"_{key}": mask}, i, skill_names).get(key) for i in range(len(mask))]
+            out[key] = {
+                name: np.array([row[name] if row else 0.0 for row in rows]) for name in skill_names
+            }
+            out[key].update({f"_{name}": mask.copy() for name in skill_names})
+        elif isinstance(value, np.ndarray) and value.dtype != object:
+            out[key] = np.where(mask.reshape(-1, *[1] * (value.ndim - 1)), value, np.zeros((), value.dtype))
+        else:
+            objects = np.empty(len(mask), dtype=object)
+            for i, (item, keep) in enumerate(zip(value, mask, strict=True)):
+                objects[i] = item if keep else None
+            out[key] = objects
+        out[f"_{key}"] = mask.copy()
+    return out
 
 
 def _short(value: Any, limit: int = 80) -> str:
