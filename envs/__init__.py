@@ -3,9 +3,9 @@
 Each family module declares its variants as data (``VARIANTS``: variant name -> (version, keyword
 arguments), or a list of such pairs, oldest first, when earlier versions stay registered as Gymnasium
 keeps them); :func:`register_all` turns every pair into the id ``teachgym/<Family>-<Variant>-v<version>``.
-To add a family, write ``envs/<family>.py`` with an env class (a :class:`~teachgym.env.TeachingEnv`
-with a ``family`` name, named by ``ENV_CLASS``) and a ``VARIANTS`` table, and add the module to
-:data:`FAMILIES`.
+To add a family, write ``envs/<family>.py`` with its rules (a :class:`~teachgym.family.Family`), a
+two-line env class (``class MyEnv(TeachingEnv): FAMILY = MyFamily``, named by ``ENV_CLASS``) and a
+``VARIANTS`` table, and add the module to :data:`FAMILIES`.
 """
 
 from __future__ import annotations
@@ -23,6 +23,9 @@ from teachgym.vector import TeachingVectorEnv
 FAMILIES: dict[str, str] = {
     "SkillList": "skill_list",
     "SkillTree": "skill_tree",
+    "Curriculum": "curriculum",
+    "Rehearsal": "rehearsal",
+    "Tutor": "tutoring",
 }
 
 

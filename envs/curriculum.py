@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
 import numpy as np
 from gymnasium import spaces
 
-from teachgym.actions import as_discrete
+from teachgym.actions import as_discretes
 from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
-from teachgym.config import check_real, parse_config
+from teachgym.config import check_real
 from teachgym.engines import Plan
 from teachgym.env import TeachingEnv
 from teachgym.errors import ConfigError
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
 
 ENV_CLASS = "CurriculumEnv"
 
@@ -152,12 +155,28 @@ class CurriculumConfig(TeachingConfig):
 
 @dataclass(frozen=True)
 class CurriculumPlan(Plan):
-    """A plan that remembers which sub-task the teacher chose (engines read only ``counts``)."""
+    """A plan (counts ``(n, K, 1)``) that remembers which sub-task each episode's teacher chose
+    (engines read only ``counts``).
 
-    choice: int
+    Attributes:
+        choice: int64 ``(n,)`` the chosen sub-task of each episode.
+    """
+
+    choice: np.ndarray
 
 
-class CurriculumEnv(TeachingEnv):
+@dataclass(frozen=True)
+class CurriculumState:
+    """The family's own state of ``n`` episodes."""
+
+    replay_entropy: np.ndarray  # int64 (n,): each episode's replay seed, drawn at reset
+    last_task: np.ndarray  # float32 (n, K): one-hot of the last step's choice (zeros after reset)
+    introduced: np.ndarray  # float32 (n, K): 1 for every sub-task chosen so far
+    best: np.ndarray  # float64 (n, K): best validation score of each introduced sub-task so far
+    reached: np.ndarray  # int64 (n, K): first step at which a sub-task reached threshold (0: not yet)
+
+
+class Curriculum(Family):
     """## Description
 
     Teacher-student curriculum learning (Matiisen et al. 2017, TSCL) and class-incremental teaching
@@ -231,78 +250,105 @@ class CurriculumEnv(TeachingEnv):
     * v0: initial version.
     """
 
-    family = "Curriculum"
+    name = "Curriculum"
     action_kind = "choice"
+    config_class = CurriculumConfig
     extra_observation_keys = ("last_task", "introduced")
     public_settings = ("ordered", "threshold", "replay_fraction")
     extra_info_keys = ("steps_to_threshold", "forgetting")
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(CurriculumConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        skills = parts["domain"].skills
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        skills = self.skills
         if skills.num_levels != 1:
             raise ConfigError(
-                f"{self.family} env needs a domain with one difficulty level per skill (a sub-task per "
+                f"{self.name} env needs a domain with one difficulty level per skill (a sub-task per "
                 f"skill); domain {self.config.domain!r} has num_levels={skills.num_levels}"
             )
-        self.threshold = self.config.threshold
-        self.replay_fraction = self.config.replay_fraction
+        config = cast(CurriculumConfig, self.config)
+        self.threshold = config.threshold
+        self.replay_fraction = config.replay_fraction
         self.action_space = spaces.Discrete(skills.num_skills)
-        super().__init__(**parts, render_mode=render_mode)
 
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
         shape = (self.skills.num_skills,)
         return {
             "last_task": spaces.Box(0.0, 1.0, shape, np.float32),
             "introduced": spaces.Box(0.0, 1.0, shape, np.float32),
         }
 
-    def _plan(self, action: Any) -> Plan:
-        choice = as_discrete(action, self.action_space)
-        counts = np.zeros((1, self.skills.num_skills, 1), np.int64)
-        others = np.flatnonzero(self._introduced)
-        others = others[others != choice]
-        # At least one example of the chosen sub-task, whatever the rounding.
-        num_replay = min(round(self.replay_fraction * self.examples_per_step), self.examples_per_step - 1)
-        num_replay = num_replay if others.size else 0
-        if num_replay:
-            # A generator that depends only on the episode's replay seed and the step, so planning
-            # changes no state (a refused or failed step leaves every generator as it was).
-            seed = np.random.SeedSequence(self._replay_entropy, spawn_key=(self._step_count,))
-            drawn = np.random.default_rng(seed).multinomial(num_replay, np.full(others.size, 1 / others.size))
-            counts[0, others, 0] = drawn
-        counts[0, choice, 0] = self.examples_per_step - num_replay
-        return CurriculumPlan(counts, choice=choice)
-
-    def _after_reset(self) -> None:
-        num_skills = self.skills.num_skills
-        self._replay_entropy = int(self.np_random.integers(2**63))
-        self._last_task = np.zeros(num_skills, np.float32)
-        self._introduced = np.zeros(num_skills, np.float32)
+    def reset(self, state: EpisodeState, student: Any) -> tuple[CurriculumState, bool]:
+        n, num_skills = state.size, self.skills.num_skills
+        # One draw from each episode's generator, after the loop's own (as the single env drew it).
+        entropy = np.array([int(rng.integers(2**63)) for rng in state.episode_rng], dtype=np.int64)
+        zeros = np.zeros((n, num_skills), np.float32)
         # Records start when a sub-task is first trained: an untrained network's chance artefacts
         # (e.g. one class predicted for every input scores 1.0 on it) are neither progress nor memory.
-        self._best = np.zeros(num_skills)
-        self._steps_to_threshold: dict[str, int] = {}
+        family = CurriculumState(
+            replay_entropy=entropy,
+            last_task=zeros,
+            introduced=zeros.copy(),
+            best=np.zeros((n, num_skills)),
+            reached=np.zeros((n, num_skills), np.int64),
+        )
+        return family, False
 
-    def _after_step(self, plan: Plan) -> None:
-        choice = cast(CurriculumPlan, plan).choice
-        self._last_task = np.zeros(self.skills.num_skills, np.float32)
-        self._last_task[choice] = 1.0
-        self._introduced[choice] = 1.0
-        introduced = self._introduced > 0
-        self._best[introduced] = np.maximum(self._best[introduced], self.profile.accuracy[introduced])
-        for k in np.flatnonzero(introduced & (self.profile.accuracy >= self.threshold)):
-            self._steps_to_threshold.setdefault(self.skills.names[k], self._step_count)
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        choice = as_discretes(actions, cast(spaces.Discrete, self.action_space))
+        n, num_skills, per_step = len(choice), self.skills.num_skills, self.examples_per_step
+        rows = np.arange(n)
+        counts = np.zeros((n, num_skills, 1), np.int64)
+        others = state.family.introduced > 0
+        others[rows, choice] = False
+        # At least one example of the chosen sub-task, whatever the rounding.
+        num_replay = np.where(
+            others.any(axis=1), min(round(self.replay_fraction * per_step), per_step - 1), 0
+        )
+        entropy = state.family.replay_entropy
+        for i in np.flatnonzero(num_replay):  # each episode's own generator
+            # A generator that depends only on the episode's replay seed and the step, so planning
+            # changes no state (a refused or failed step leaves every generator as it was).
+            seed = np.random.SeedSequence(int(entropy[i]), spawn_key=(int(state.step[i]),))
+            rng = np.random.default_rng(seed)
+            replayed = np.flatnonzero(others[i])
+            counts[i, replayed, 0] = rng.multinomial(num_replay[i], np.full(replayed.size, 1 / replayed.size))
+        counts[rows, choice, 0] = per_step - num_replay
+        return Lesson(CurriculumPlan(counts, choice=choice))
 
-    def _extra_observation(self) -> dict[str, np.ndarray]:
-        return {"last_task": self._last_task.copy(), "introduced": self._introduced.copy()}
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> CurriculumState:
+        old, choice = state.family, cast(CurriculumPlan, lesson.plan).choice
+        rows = np.arange(state.size)
+        last_task = np.zeros_like(old.last_task)
+        last_task[rows, choice] = 1.0
+        introduced = old.introduced.copy()
+        introduced[rows, choice] = 1.0
+        trained = introduced > 0
+        accuracy = np.asarray(state.profile.accuracy)
+        best = np.where(trained, np.maximum(old.best, accuracy), old.best)
+        # ``state.step`` is the step just taken (counted from 1), as ``steps_to_threshold`` reports it.
+        newly = trained & (accuracy >= self.threshold) & (old.reached == 0)
+        reached = np.where(newly, state.step[:, None], old.reached)
+        return CurriculumState(old.replay_entropy, last_task, introduced, best, reached)
 
-    def _extra_info(self) -> dict[str, Any]:
-        forgetting = self._best - self.profile.accuracy
-        return {
-            "steps_to_threshold": dict(self._steps_to_threshold),
-            "forgetting": {
-                self.skills.names[k]: round(float(forgetting[k]), 6) for k in np.flatnonzero(self._introduced)
-            },
-        }
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        return {"last_task": state.family.last_task.copy(), "introduced": state.family.introduced.copy()}
+
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        family, names = state.family, self.skills.names
+        forgetting = family.best - np.asarray(state.profile.accuracy)
+        steps_to_threshold, forgotten = [], []
+        for i in range(state.size):  # dicts of sub-task names: inherently per episode
+            reached = np.flatnonzero(family.reached[i])
+            # In the order the sub-tasks reached the threshold (by step, then by index).
+            order = reached[np.lexsort((reached, family.reached[i, reached]))]
+            steps_to_threshold.append({names[k]: int(family.reached[i, k]) for k in order})
+            forgotten.append(
+                {names[k]: round(float(forgetting[i, k]), 6) for k in np.flatnonzero(family.introduced[i])}
+            )
+        return {"steps_to_threshold": steps_to_threshold, "forgetting": forgotten}
+
+
+class CurriculumEnv(TeachingEnv):
+    """The Curriculum family as a Gymnasium env (see :class:`Curriculum`)."""
+
+    FAMILY = Curriculum

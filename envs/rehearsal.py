@@ -3,19 +3,22 @@ earlier ones (continual learning: power-law rehearsal, spaced repetition)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from teachgym.actions import as_allocation
+from teachgym.actions import as_allocations
 from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
-from teachgym.config import parse_config, require
+from teachgym.config import require
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
-from teachgym.objectives import Cost
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
 from teachgym.skills import Profile, SkillSpace
 
 ENV_CLASS = "RehearsalEnv"
@@ -116,7 +119,7 @@ def mix_shares(weights: np.ndarray, current: int, current_fraction: float) -> np
     """The shares ``(..., K, L)`` (each summing to 1) of a step's examples that valid action
     ``weights`` ``(..., K, L)`` give each (task, level) cell when task ``current`` is current (tasks
     ``0 .. current`` have arrived) and the current task gets at least ``current_fraction``; see
-    :class:`RehearsalEnv`'s Action Space. Leading axes hold candidate actions (the oracle's search)."""
+    :class:`Rehearsal`'s Action Space. Leading axes hold candidate actions (the oracle's search)."""
     weights = np.asarray(weights, dtype=np.float64)
     num_levels = weights.shape[-1]
     arrived = weights[..., : current + 1, :]
@@ -136,7 +139,7 @@ def mix_shares(weights: np.ndarray, current: int, current_fraction: float) -> np
 
 @dataclass(frozen=True)
 class RehearsalConfig(TeachingConfig):
-    """Settings of :class:`RehearsalEnv`: those of every teaching env and the arrival schedule.
+    """Settings of :class:`Rehearsal`: those of every teaching env and the arrival schedule.
 
     Attributes:
         steps_per_task: steps between two arrivals: task ``k`` (skill ``k`` of the domain) becomes
@@ -171,7 +174,34 @@ class RehearsalConfig(TeachingConfig):
         )
 
 
-class RehearsalEnv(TeachingEnv):
+@dataclass(frozen=True)
+class RehearsalState:
+    """The family's own state of ``n`` episodes."""
+
+    last_allocation: np.ndarray  # float32 (n, K, L): share of the last step's examples per cell
+    best: np.ndarray  # float64 (n, K): best validation accuracy of each arrived task since it arrived
+    num_tracked: np.ndarray  # int64 (n,): tasks whose best is recorded (those arrived so far)
+
+
+@dataclass(frozen=True)
+class ArrivedProfile(Profile):
+    """Profiles ``(n, K, L)`` of episodes with different numbers of arrived tasks (a vector env whose
+    envs were reset at different steps): ``mean`` is each episode's mean over its own arrived tasks,
+    while ``accuracy`` and ``level_accuracy`` keep all ``K`` tasks (a profile cannot be ragged)."""
+
+    num_arrived: np.ndarray  # int64 (n,)
+
+    @cached_property
+    def mean(self) -> np.ndarray:
+        accuracy, mean = self.accuracy, np.empty(len(self.num_arrived))
+        for count in np.unique(self.num_arrived):  # a group per count: the same sums as one episode's
+            rows = self.num_arrived == count
+            mean[rows] = accuracy[rows, :count].mean(axis=-1)
+        mean.flags.writeable = False
+        return mean
+
+
+class Rehearsal(Family):
     """## Description
 
     Continual learning with a teacher who decides what to rehearse. The domain's ``K`` skills are
@@ -254,127 +284,133 @@ class RehearsalEnv(TeachingEnv):
     * v0: initial version.
     """
 
-    family = "Rehearsal"
+    name = "Rehearsal"
     action_kind = "allocation"
+    config_class = RehearsalConfig
     extra_observation_keys = ("arrived", "current", "last_allocation")
-    public_settings = ("steps_per_task", "current_fraction")
     extra_info_keys = ("forgetting", "mean_forgetting")
+    public_settings = ("steps_per_task", "current_fraction")
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(RehearsalConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        skills = parts["domain"].skills
-        self.num_tasks = skills.num_skills
-        self.steps_per_task = self.config.steps_per_task
-        self.current_fraction = self.config.current_fraction
-        self.action_space = spaces.Box(0.0, 1.0, (skills.num_skills, skills.num_levels), np.float32)
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.config: RehearsalConfig
+        self.num_tasks: int = self.skills.num_skills
+        self.steps_per_task: int = self.config.steps_per_task
+        self.current_fraction: float = self.config.current_fraction
+        self.action_space = spaces.Box(0.0, 1.0, (self.num_tasks, self.skills.num_levels), np.float32)
         self._arrived_skills: dict[int, SkillSpace] = {}
-        super().__init__(**parts, render_mode=render_mode)
 
     # ------------------------------------------------------------------ schedule
-    def current_task(self, step: int) -> int:
-        """The current task of step ``step`` (steps count from 0)."""
-        return min(step // self.steps_per_task, self.num_tasks - 1)
+    def current_task(self, step: int | np.ndarray) -> Any:
+        """The current task of step ``step`` (steps count from 0): an int, or an int64 array of the
+        steps' current tasks."""
+        task = np.minimum(np.asarray(step) // self.steps_per_task, self.num_tasks - 1)
+        return int(task) if task.ndim == 0 else task
 
-    def num_arrived(self, step: int) -> int:
+    def num_arrived(self, step: int | np.ndarray) -> Any:
         """Tasks arrived by step ``step``: tasks ``0 .. current_task(step)``. Counted at most up to the
         episode's last step: once the episode is over, no further task arrives."""
-        return self.current_task(min(step, self.num_steps - 1)) + 1
+        return self.current_task(np.minimum(step, self.num_steps - 1)) + 1
 
     def mix(self, weights: np.ndarray, step: int) -> np.ndarray:
         """The shares ``(K, L)`` (summing to 1) of step ``step``'s examples that the valid ``weights``
         give each (task, level) cell; see the Action Space section."""
         return mix_shares(weights, self.current_task(step), self.current_fraction)
 
-    # ------------------------------------------------------------------ hooks
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
-        num_tasks, num_levels = self.skills.num_skills, self.skills.num_levels
+    def mixes(self, weights: np.ndarray, steps: np.ndarray) -> np.ndarray:
+        """:meth:`mix` of ``n`` episodes' weights ``(n, K, L)`` at their steps ``(n,)``."""
+        current = self.current_task(steps)
+        shares = np.empty_like(weights)
+        for task in np.unique(current):  # one call per current task (usually one: a shared schedule)
+            rows = current == task
+            shares[rows] = mix_shares(weights[rows], int(task), self.current_fraction)
+        return shares
+
+    def restrict(self, profile: Profile, num_arrived: np.ndarray) -> Profile:
+        """``profile`` ``(n, K, L)`` over the first ``num_arrived[i]`` tasks of each episode ``i``: a
+        profile of those tasks only where the counts agree, else an :class:`ArrivedProfile`."""
+        counts = np.unique(num_arrived)
+        if len(counts) > 1:
+            return ArrivedProfile(profile.skills, profile.level_accuracy, profile.level_counts, num_arrived)
+        count = int(counts[0])
+        if count == self.num_tasks:
+            return profile
+        if count not in self._arrived_skills:
+            self._arrived_skills[count] = SkillSpace(
+                names=self.skills.names[:count], num_levels=self.skills.num_levels
+            )
+        return Profile(
+            self._arrived_skills[count],
+            profile.level_accuracy[..., :count, :],
+            profile.level_counts[:count],
+        )
+
+    # ------------------------------------------------------------------ array functions
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
+        num_tasks, num_levels = self.num_tasks, self.skills.num_levels
         return {
             "arrived": spaces.Box(0.0, 1.0, (num_tasks,), np.float32),
             "current": spaces.Box(0.0, 1.0, (num_tasks,), np.float32),
             "last_allocation": spaces.Box(0.0, 1.0, (num_tasks, num_levels), np.float32),
         }
 
-    def _plan(self, action: Any) -> Plan:
-        weights = as_allocation(action, self.action_space)
-        shares = self.mix(weights, self._step_count)
-        return Plan(allocate(shares[None], self.examples_per_step))
+    def reset(self, state: EpisodeState, student: Any) -> tuple[RehearsalState, bool]:
+        n = state.size
+        last_allocation = np.zeros((n, *self.action_space.shape), np.float32)  # type: ignore[misc]
+        best, num_tracked = np.zeros((n, self.num_tasks)), np.zeros(n, np.int64)
+        return self._tracked(state, last_allocation, best, num_tracked), False
 
-    def _after_reset(self) -> None:
-        self._last_allocation = np.zeros(self.action_space.shape, np.float32)
-        self._best = np.zeros(self.num_tasks)
-        self._num_tracked = 0
-        self._track_best()
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        weights = as_allocations(actions, self.action_space)  # type: ignore[arg-type]
+        return Lesson(Plan(allocate(self.mixes(weights, state.step), self.examples_per_step)))
 
-    def _after_step(self, plan: Plan) -> None:
-        self._last_allocation = (plan.counts[0] / plan.num_examples).astype(np.float32)
-        self._track_best()
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> RehearsalState:
+        last_allocation = (lesson.plan.counts / self.examples_per_step).astype(np.float32)
+        return self._tracked(state, last_allocation, state.family.best, state.family.num_tracked)
 
-    def _track_best(self) -> None:
-        """Best validation accuracy of every arrived task since its arrival."""
-        accuracy = self.profile.accuracy
-        num_arrived = self.num_arrived(self._step_count)
-        new = slice(self._num_tracked, num_arrived)
-        self._best[new] = accuracy[new]  # a task's record starts when it arrives
-        self._best[:num_arrived] = np.maximum(self._best[:num_arrived], accuracy[:num_arrived])
-        self._num_tracked = num_arrived
+    def _tracked(
+        self, state: EpisodeState, last_allocation: np.ndarray, best: np.ndarray, num_tracked: np.ndarray
+    ) -> RehearsalState:
+        """The family's state with the best validation accuracy of every arrived task since its arrival."""
+        accuracy = state.profile.accuracy
+        num_arrived = self.num_arrived(state.step)
+        tasks = np.arange(self.num_tasks)
+        arrived = tasks < num_arrived[:, None]
+        # A task's record starts when it arrives.
+        best = np.where(arrived & (tasks >= num_tracked[:, None]), accuracy, best)
+        best = np.where(arrived, np.maximum(best, accuracy), best)
+        return RehearsalState(last_allocation, best, num_arrived)
 
-    def _extra_observation(self) -> dict[str, np.ndarray]:
-        num_arrived = self.num_arrived(self._step_count)
-        arrived = (np.arange(self.num_tasks) < num_arrived).astype(np.float32)
-        current = np.zeros(self.num_tasks, np.float32)
-        current[num_arrived - 1] = 1.0
-        return {"arrived": arrived, "current": current, "last_allocation": self._last_allocation.copy()}
+    def scored(self, state: EpisodeState, profile: Profile) -> Profile:
+        """``profile`` over the tasks arrived by ``state``'s step (a task that arrives with a step joins
+        the mean of the profile after it; see Rewards)."""
+        return self.restrict(profile, self.num_arrived(state.step))
 
-    def mean_accuracy(self) -> float:
-        """Mean validation accuracy over the tasks arrived so far: the quantity whose gains the
-        reward sums (not the template's mean over all tasks)."""
-        return float(self.profile.accuracy[: self.num_arrived(self._step_count)].mean())
-
-    def _extra_info(self) -> dict[str, Any]:
-        num_arrived = self.num_arrived(self._step_count)
-        accuracy = self.profile.accuracy[:num_arrived]
-        forgetting = self._best[:num_arrived] - accuracy
-        names = self.skills.names[:num_arrived]
-        earlier = forgetting[: num_arrived - 1]
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        last = self.num_arrived(state.step)[:, None] - 1  # the current task of the next step
+        tasks = np.arange(self.num_tasks)
         return {
-            "forgetting": {name: round(float(f), 6) for name, f in zip(names, forgetting, strict=True)},
-            "mean_forgetting": float(earlier.mean()) if earlier.size else 0.0,
+            "arrived": (tasks <= last).astype(np.float32),
+            "current": (tasks == last).astype(np.float32),
+            "last_allocation": state.family.last_allocation.copy(),
         }
 
-    # ------------------------------------------------------------------ reward and final info
-    def _restrict(self, profile: Profile, num_arrived: int) -> Profile:
-        """``profile`` (any population shape) over its first ``num_arrived`` tasks only."""
-        if num_arrived not in self._arrived_skills:
-            self._arrived_skills[num_arrived] = SkillSpace(
-                names=self.skills.names[:num_arrived], num_levels=self.skills.num_levels
-            )
-        return Profile(
-            self._arrived_skills[num_arrived],
-            profile.level_accuracy[..., :num_arrived, :],
-            profile.level_counts[:num_arrived],
-        )
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        num_arrived = self.num_arrived(state.step)
+        forgetting = state.family.best - state.profile.accuracy  # (n, K); reported for arrived tasks
+        names = self.skills.names
+        per_task = [
+            {name: round(float(f), 6) for name, f in zip(names[:count], row[:count], strict=True)}
+            for row, count in zip(forgetting, num_arrived, strict=True)
+        ]
+        mean = np.zeros(state.size)  # 0 while the current task is the only one
+        for count in np.unique(num_arrived[num_arrived > 1]):
+            rows = num_arrived == count
+            mean[rows] = forgetting[rows, : count - 1].mean(axis=-1)  # the tasks before the current one
+        return {"forgetting": per_task, "mean_forgetting": mean}
 
-    def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
-        # Called before the step count advances: ``previous`` belongs to the tasks arrived by this
-        # step, ``current`` to those arrived by the next one (a task that arrives now joins the mean).
-        step = self._step_count
-        return super()._reward(
-            self._restrict(previous, self.num_arrived(step)),
-            self._restrict(current, self.num_arrived(step + 1)),
-            cost,
-        )
 
-    def _final_info(self) -> dict[str, Any]:
-        # The template's entries, with every mean taken over the arrived tasks (as the return is).
-        num_arrived = self.num_arrived(self._step_count)
-        first = self.num_arrived(0)
-        test = self._assess(self._test).member(0)
-        validation = self.profile.accuracy[:num_arrived].mean()
-        return {
-            "test_profile": test.named(),
-            "test_accuracy": float(test.accuracy[:num_arrived].mean()),
-            "initial_test_accuracy": float(self._initial_test_profile.member(0).accuracy[:first].mean()),
-            "initial_accuracy": float(self._initial_profile.member(0).accuracy[:first].mean()),
-            "validation_test_gap": float(validation - test.accuracy[:num_arrived].mean()),
-        }
+class RehearsalEnv(TeachingEnv):
+    """The Rehearsal family as a Gymnasium env (see :class:`Rehearsal`)."""
+
+    FAMILY = Rehearsal

@@ -172,7 +172,10 @@ class SkillTree(SkillList):
         }
 
     def info(self, state: EpisodeState) -> dict[str, Any]:
-        return {"explore_share": state.family.explore_share.copy(), "num_explored": state.family.explored.sum(axis=-1)}
+        return {
+            "explore_share": state.family.explore_share.copy(),
+            "num_explored": state.family.explored.sum(axis=-1),
+        }
 
 
 class SkillTreeEnv(TeachingEnv):

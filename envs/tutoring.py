@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from teachgym.actions import as_discrete
+from teachgym.actions import as_discretes
 from teachgym.bench.effects import Effect
 from teachgym.composition import TeachingConfig
-from teachgym.config import parse_config, require
-from teachgym.domains.base import Items
+from teachgym.config import require
 from teachgym.engines import Plan
-from teachgym.env import Lesson, TeachingEnv
-from teachgym.errors import ConfigError
-from teachgym.objectives import Cost
-from teachgym.skills import Profile
+from teachgym.env import TeachingEnv
+from teachgym.errors import ConfigError, UnsupportedError
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
 
 ENV_CLASS = "TutorEnv"
 
@@ -144,7 +145,7 @@ REWARDS = ("post-test", "per-step")
 
 @dataclass(frozen=True)
 class TutorConfig(TeachingConfig):
-    """Settings of :class:`TutorEnv`: those of every teaching env, one exercise per step, and the
+    """Settings of :class:`Tutor`: those of every teaching env, one exercise per step, and the
     tutor's view and schedule.
 
     Attributes:
@@ -186,7 +187,19 @@ class TutorConfig(TeachingConfig):
         )
 
 
-class TutorEnv(TeachingEnv):
+@dataclass(frozen=True)
+class TutorState:
+    """The family's own state of ``n`` episodes: what a tutor has seen so far."""
+
+    attempts: np.ndarray  # int64 (n, K, L): exercises given per cell
+    correct: np.ndarray  # int64 (n, K, L): correct answers per cell
+    recent: np.ndarray  # float32 (n, N, K + L + 1): the last N exercises, most recent first
+    last_practice: np.ndarray  # float64 (n, K): time of each skill's last exercise (-inf: never)
+    time: np.ndarray  # float64 (n,): time elapsed, exercises and breaks
+    last: np.ndarray  # int64 (n, 3): the last exercise's skill, level and correctness (-1 after reset)
+
+
+class Tutor(Family):
     """## Description
 
     Intelligent tutoring with a simulated human learner, in the spirit of EduSim's KSS (2019), BKT
@@ -211,9 +224,10 @@ class TutorEnv(TeachingEnv):
     ## Action Space
 
     ``Discrete(K * L)``: exercise ``a`` is skill ``a // L`` at level ``a % L`` (level 0 the easiest),
-    the row-major cell index of a ``(K, L)`` grid; :meth:`exercise` and :meth:`action_of` convert.
-    Every value is valid; anything else (floats, bools, out-of-range values, arrays of more than one
-    entry) is refused with ``InvalidActionError`` and changes nothing. One flat choice (rather than
+    the row-major cell index of a ``(K, L)`` grid; :meth:`exercise` and :meth:`action_of` convert
+    (an env's are ``env.unwrapped.rules.exercise`` and ``.action_of``). Every value is valid;
+    anything else (floats, bools, out-of-range values, arrays of more than one entry) is refused
+    with ``InvalidActionError`` and changes nothing. One flat choice (rather than
     ``MultiDiscrete([K, L])``) keeps the family usable by every SB3 algorithm (DQN included) and by
     the generic ``random`` and ``round-robin`` teachers.
 
@@ -273,30 +287,33 @@ class TutorEnv(TeachingEnv):
     * v0: initial version.
     """
 
-    family = "Tutor"
+    name = "Tutor"
     action_kind = "choice"
+    config_class = TutorConfig
     extra_observation_keys = ("prerequisites", "attempts", "correct", "since_practice", "recent", "elapsed")
     public_settings = ("reward", "history_length", "session_length", "break_length")
     reveals_profile = False
     extra_info_keys = ("last_skill", "last_level", "last_correct", "elapsed_time")
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(TutorConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        domain, student = parts["domain"], parts["student"]
-        skills = domain.skills
-        if self.config.session_length and self.config.break_length and not hasattr(student, "clock"):
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        config: TutorConfig = self.config  # type: ignore[assignment]
+        self.num_levels = self.skills.num_levels
+        self.history_length = config.history_length
+        self.action_space: spaces.Discrete = spaces.Discrete(self.skills.num_skills * self.num_levels)
+        self.reward_at_end = config.reward == "post-test"
+        num_breaks = (self.num_steps - 1) // config.session_length if config.session_length else 0
+        #: Time of a whole episode, exercises plus breaks.
+        self.total_time = float(self.num_steps + num_breaks * config.break_length)
+        self._prerequisites = self.skills.prerequisite_matrix().astype(np.float32)  # constant (K, K)
+
+    def check_student(self, student: Any) -> None:
+        config: TutorConfig = self.config  # type: ignore[assignment]
+        if config.session_length and config.break_length and not hasattr(student, "clock"):
             raise ConfigError(
-                f"Tutor env breaks (break_length={self.config.break_length}) need a student with a clock, "
+                f"Tutor env breaks (break_length={config.break_length}) need a student with a clock, "
                 f"not {type(student).__name__}"
             )
-        self.num_levels = skills.num_levels
-        self.history_length = self.config.history_length
-        self.action_space = spaces.Discrete(skills.num_skills * skills.num_levels)
-        super().__init__(**parts, render_mode=render_mode)
-        num_breaks = (self.num_steps - 1) // self.config.session_length if self.config.session_length else 0
-        #: Time of a whole episode, exercises plus breaks.
-        self.total_time = float(self.num_steps + num_breaks * self.config.break_length)
 
     # ------------------------------------------------------------------ cells
     def exercise(self, action: int) -> tuple[int, int]:
@@ -307,9 +324,9 @@ class TutorEnv(TeachingEnv):
         """The action that gives an exercise of ``skill`` at ``level``."""
         return int(skill) * self.num_levels + int(level)
 
-    # ------------------------------------------------------------------ hooks
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
-        num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
+    # ------------------------------------------------------------------ array functions
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
+        num_skills, num_levels = self.skills.num_skills, self.num_levels
         width = num_skills + num_levels + 1
         return {
             "elapsed": spaces.Box(0.0, 1.0, (1,), np.float32),
@@ -320,79 +337,100 @@ class TutorEnv(TeachingEnv):
             "prerequisites": spaces.Box(0.0, 1.0, (num_skills, num_skills), np.float32),
         }
 
-    def _plan(self, action: Any) -> Plan:
-        skill, level = self.exercise(as_discrete(action, self.action_space))
-        counts = np.zeros((1, self.skills.num_skills, self.num_levels), np.int64)
-        counts[0, skill, level] = 1
-        return Plan(counts)
+    def reset(self, state: EpisodeState, student: Any) -> tuple[TutorState, bool]:
+        n, num_skills, num_levels = state.size, self.skills.num_skills, self.num_levels
+        width = num_skills + num_levels + 1
+        fresh = TutorState(
+            attempts=np.zeros((n, num_skills, num_levels), np.int64),
+            correct=np.zeros((n, num_skills, num_levels), np.int64),
+            recent=np.zeros((n, self.history_length, width), np.float32),
+            last_practice=np.full((n, num_skills), -np.inf),
+            time=np.zeros(n),
+            last=np.full((n, 3), -1, np.int64),
+        )
+        return fresh, False
 
-    def _probe(self, batch: Items) -> Items:
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        chosen = as_discretes(actions, self.action_space)
+        counts = np.zeros((len(chosen), self.skills.num_skills * self.num_levels), np.int64)
+        counts[np.arange(len(chosen)), chosen] = 1
+        return Lesson(Plan(counts.reshape(len(chosen), self.skills.num_skills, self.num_levels)))
+
+    def lesson(self, state: EpisodeState, lesson: Lesson, student: Any) -> Lesson:
+        lesson = super().lesson(state, lesson, student)
+        if isinstance(lesson.batch, (list, tuple)):
+            # The population answers one probe of one exercise per episode; only an engine that can
+            # fail delivers another number, and an episode without its exercise has no answer to record.
+            raise UnsupportedError(
+                f"the Tutor env needs one exercise per step for every episode; the engine delivered "
+                f"{[len(b) for b in lesson.batch]}"
+            )
         # The learner attempts the exercise (its answer is recorded) before it learns from it.
-        return batch
+        return dataclasses.replace(lesson, probe=lesson.batch)
 
-    def _on_probe(self, lesson: Lesson, answers: np.ndarray) -> None:
-        self._last_correct = bool(self.domain.grade(lesson.probe, answers).reshape(-1)[0])
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> TutorState:
+        old: TutorState = state.family
+        n, num_skills = state.size, self.skills.num_skills
+        rows = np.arange(n)
+        cell = lesson.plan.counts.reshape(n, -1).argmax(axis=1)
+        skill, level = np.divmod(cell, self.num_levels)
+        correct = self.domain.grade(lesson.probe, answers).reshape(n, -1)[:, 0].astype(bool)
+        attempts, right = old.attempts.copy(), old.correct.copy()
+        attempts[rows, skill, level] += 1
+        right[rows, skill, level] += correct
+        row = np.zeros((n, old.recent.shape[2]), np.float32)
+        row[rows, skill] = row[rows, num_skills + level] = 1.0
+        row[:, -1] = correct
+        recent = np.concatenate([row[:, None], old.recent[:, :-1]], axis=1)
+        time = old.time + 1.0
+        last_practice = old.last_practice.copy()
+        last_practice[rows, skill] = time
+        time = self._take_break(state.step, time, student)
+        last = np.stack([skill, level, correct.astype(np.int64)], axis=1)
+        return TutorState(attempts, right, recent, last_practice, time, last)
 
-    def _after_reset(self) -> None:
-        num_skills = self.skills.num_skills
-        self._attempts = np.zeros((num_skills, self.num_levels), np.int64)
-        self._correct = np.zeros((num_skills, self.num_levels), np.int64)
-        self._recent = np.zeros(self.observation_space["recent"].shape, np.float32)
-        self._last_practice = np.full(num_skills, -np.inf)
-        self._time = 0.0
-        self._last: tuple[int, int, int] = (-1, -1, -1)
+    def _take_break(self, step: np.ndarray, time: np.ndarray, student: Any) -> np.ndarray:
+        """The time between two sessions passes for the episodes whose session ended at ``step``
+        ``(n,)`` (not the last one): their learners' clocks advance, no practice. The new times."""
+        config: TutorConfig = self.config  # type: ignore[assignment]
+        session, gap = config.session_length, config.break_length
+        if not (session and gap):
+            return time
+        breaking = (step % session == 0) & (step < self.num_steps)
+        if not breaking.any():
+            return time
+        # Member i of the population is episode i's learner: its clock is row i of (n, 1).
+        clock = np.array(student.clock, dtype=np.float64)
+        clock[breaking] += gap
+        student.clock = clock
+        return np.where(breaking, time + gap, time)
 
-    def _after_step(self, plan: Plan) -> None:
-        cell = int(np.flatnonzero(plan.counts[0])[0])
-        skill, level = divmod(cell, self.num_levels)
-        correct = self._last_correct
-        self._attempts[skill, level] += 1
-        self._correct[skill, level] += correct
-        row = np.zeros(self._recent.shape[1], np.float32)
-        row[skill] = row[self.skills.num_skills + level] = 1.0
-        row[-1] = float(correct)
-        self._recent = np.concatenate([row[None], self._recent[:-1]])
-        self._time += 1.0
-        self._last_practice[skill] = self._time
-        self._last = (skill, level, int(correct))
-        session = self.config.session_length
-        if session and self._step_count % session == 0 and self._step_count < self.num_steps:
-            self._take_break()
-
-    def _take_break(self) -> None:
-        """The time between two sessions passes: the learner's clock advances, no practice."""
-        gap = self.config.break_length
-        if gap:
-            self.student.clock = self.student.clock + gap  # type: ignore[attr-defined]
-            self._time += gap
-
-    def _extra_observation(self) -> dict[str, np.ndarray]:
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        family: TutorState = state.family
         total = self.total_time
-        since = np.minimum((self._time - self._last_practice) / total, 1.0)
+        since = np.minimum((family.time[:, None] - family.last_practice) / total, 1.0)
+        prerequisites = self._prerequisites
         return {
-            "elapsed": np.array([min(self._time / total, 1.0)], np.float32),
-            "recent": self._recent.copy(),
-            "attempts": (self._attempts / self.num_steps).astype(np.float32),
-            "correct": (self._correct / self.num_steps).astype(np.float32),
+            "elapsed": np.minimum(family.time / total, 1.0).astype(np.float32)[:, None],
+            "recent": family.recent.copy(),
+            "attempts": (family.attempts / self.num_steps).astype(np.float32),
+            "correct": (family.correct / self.num_steps).astype(np.float32),
             "since_practice": since.astype(np.float32),
-            "prerequisites": self.skills.prerequisite_matrix().astype(np.float32),
+            "prerequisites": np.broadcast_to(prerequisites, (state.size, *prerequisites.shape)).copy(),
         }
 
-    def _extra_info(self) -> dict[str, Any]:
-        skill, level, correct = self._last
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        family: TutorState = state.family
+        names = self.skills.names
         return {
-            "last_skill": self.skills.names[skill] if skill >= 0 else "",
-            "last_level": level,
-            "last_correct": correct,
-            "elapsed_time": self._time,
+            "last_skill": [names[skill] if skill >= 0 else "" for skill in family.last[:, 0]],
+            "last_level": family.last[:, 1].copy(),
+            "last_correct": family.last[:, 2].copy(),
+            "elapsed_time": family.time.copy(),
         }
 
-    def _reward(self, previous: Profile, current: Profile, cost: Cost) -> float:
-        if self.config.reward == "per-step":
-            return super()._reward(previous, current, cost)
-        # Called before the step count advances: the last step is num_steps - 1. The objective of
-        # (initial, final) is the post-test gain, charged with the whole episode's cost so that a
-        # cost-bearing objective sums as in the dense variant; earlier steps still call it (checked).
-        total = Cost(examples=cost.examples + self._examples_used, compute=cost.compute + self._compute_used)
-        value = super()._reward(self._initial_profile, current, total)
-        return value if self._step_count == self.num_steps - 1 else 0.0
+
+class TutorEnv(TeachingEnv):
+    """The Tutor family as a Gymnasium env (see :class:`Tutor`)."""
+
+    FAMILY = Tutor

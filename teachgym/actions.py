@@ -64,6 +64,24 @@ def as_allocations(actions: Sequence[Any], space: spaces.Box) -> np.ndarray:
     return np.stack(each(actions, lambda action: as_allocation(action, space)))
 
 
+def as_discretes(actions: Sequence[Any], space: spaces.Discrete) -> np.ndarray:
+    """``n`` actions (a list, or an int ``(n,)`` batch) as int64 ``(n,)`` values in ``space``, checked as
+    :func:`as_discrete` checks one; the first bad one is refused with its message
+    (naming its env where ``n > 1``) before anything changes."""
+    low, high = int(space.start), int(space.start + space.n)
+    if (
+        isinstance(actions, np.ndarray)
+        and not isinstance(actions, np.ma.MaskedArray)
+        and actions.dtype.kind in "iu"
+        and actions.ndim == 1
+        and actions.size
+        and actions.min() >= low
+        and actions.max() < high
+    ):
+        return actions.astype(np.int64)
+    return np.array(each(actions, lambda action: as_discrete(action, space)), dtype=np.int64)
+
+
 def each(actions: Sequence[Any], check: Callable[[Any], T]) -> list[T]:
     """``check(action)`` of every one of ``n`` actions; a refusal names its env where ``n > 1``
     ("env 3 of the vector env: ..."), as the vector env's errors do."""

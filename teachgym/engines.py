@@ -16,6 +16,7 @@ import numpy as np
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
 from teachgym.registry_utils import call_checked, load, lookup
+from teachgym.students.members import stack_rows
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,8 @@ class Plan:
     def cells(self) -> tuple[np.ndarray, np.ndarray]:
         """Skill and level of every planned example, each ``(P, M)``, grouped by cell."""
         num_members, num_skills, num_levels = self.counts.shape
-        cell_ids = np.arange(num_skills * num_levels)
-        flat = self.counts.reshape(num_members, -1)
-        cells = np.stack([np.repeat(cell_ids, row) for row in flat])
+        cell_ids = np.tile(np.arange(num_skills * num_levels), num_members)
+        cells = np.repeat(cell_ids, self.counts.ravel()).reshape(num_members, -1)
         return cells // num_levels, cells % num_levels
 
 
@@ -81,6 +81,16 @@ class ProceduralEngine:
         skill, level = plan.cells()
         items: Items = self.domain.generate(skill.ravel(), level.ravel(), rng)  # type: ignore[attr-defined]
         return items.reshape(*skill.shape)
+
+    def generate_each(self, plan: Plan, rngs: list[np.random.Generator]) -> Items:
+        """Row ``i`` of the ``(n, M)`` batch is what :meth:`generate` gives for row ``i`` of ``plan``
+        drawn from ``rngs[i]``; at once where the domain offers ``generate_each``."""
+        skill, level = plan.cells()
+        batched = getattr(self.domain, "generate_each", None)
+        if batched is not None:
+            return batched(skill, level, rngs)  # type: ignore[no-any-return]
+        rows = [self.domain.generate(s, lv, rng) for s, lv, rng in zip(skill, level, rngs, strict=True)]  # type: ignore[attr-defined]
+        return stack_rows([row.reshape(1, -1) for row in rows])
 
 
 class PoolEngine:

@@ -114,7 +114,13 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             raise EpisodeStateError("step() called before reset()")
         self.state, out = self.loop.step(self.state, [action])
         info = info_row(out.info, 0, self.skills.names)
-        return _row(out.observation), float(out.reward[0]), bool(out.terminated[0]), bool(out.truncated[0]), info
+        return (
+            _row(out.observation),
+            float(out.reward[0]),
+            bool(out.terminated[0]),
+            bool(out.truncated[0]),
+            info,
+        )
 
     # ------------------------------------------------------------------ views
     def _running(self) -> EpisodeState:
@@ -169,7 +175,9 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
             return f"step {steps}/{self.num_steps}  examples {examples}\n"
         profile = self.profile
         width = max(len(n) for n in self.skills.names)
-        lines = [f"step {steps}/{self.num_steps}  mean accuracy {float(profile.mean):.3f}  examples {examples}"]
+        lines = [
+            f"step {steps}/{self.num_steps}  mean accuracy {float(profile.mean):.3f}  examples {examples}"
+        ]
         for name, accuracy in zip(self.skills.names, profile.accuracy, strict=True):
             bar = "#" * round(20 * float(accuracy))
             lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
@@ -202,14 +210,14 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         return privileged_view(self.family, self.privileged(), fields)
 
 
-def describe(rules: Family, observation_space: spaces.Dict, env_id: str | None) -> TaskDescription:
+def describe(rules: Family, observation_space: spaces.Space[Any], env_id: str | None) -> TaskDescription:
     """What a real teacher of a family's task knows, read-only: spaces, skill names and levels, the
     budget, the prerequisite graph where the observation shows it, the family's public settings,
     the domain's training pool where it has one, and its generator of training examples where the
     teacher writes the data. Teachers are built from this, never from the env; no validation or test
     item is in it."""
     domain, skills = rules.domain, rules.skills
-    shows_prerequisites = "prerequisites" in observation_space.spaces
+    shows_prerequisites = "prerequisites" in getattr(observation_space, "spaces", {})
     train_pool = getattr(domain, "train_pool", None)
     return TaskDescription(
         family=rules.name,
@@ -224,7 +232,7 @@ def describe(rules: Family, observation_space: spaces.Dict, env_id: str | None) 
         prerequisites=skills.prerequisites if shows_prerequisites else {},
         settings={name: getattr(rules.config, name) for name in rules.public_settings},
         training_pool=train_pool() if callable(train_pool) else None,
-        example_writer=ExampleWriter(domain.generate) if rules.teacher_writes_data else None,
+        example_writer=ExampleWriter(domain.generate) if rules.teacher_writes_data else None,  # type: ignore[attr-defined]
     )
 
 
@@ -237,7 +245,9 @@ def privileged_view(family: str, hidden: dict[str, Any], fields: Sequence[str]) 
     """
     unknown = [name for name in fields if name not in hidden]
     if unknown:
-        raise UnsupportedError(f"the {family} env has no hidden state {unknown}; expected any of {sorted(hidden)}")
+        raise UnsupportedError(
+            f"the {family} env has no hidden state {unknown}; expected any of {sorted(hidden)}"
+        )
     return PrivilegedView({name: hidden[name] for name in fields})
 
 

@@ -166,13 +166,14 @@ def generate(engine: Any, lesson: Lesson, rngs: Sequence[np.random.Generator]) -
     """``lesson`` with the engine's training items for its plan (counts ``(n, K, L)``): episode ``i``'s
     drawn from ``rngs[i]``, exactly as a single env draws them."""
     plan: Plan = lesson.plan
+    each = getattr(engine, "generate_each", None)
+    if each is not None:  # engines that draw every row at once (each from its own generator)
+        return Lesson(plan=plan, batch=each(plan, list(rngs)), probe=lesson.probe)
     batches, reports = [], []
     for i, rng in enumerate(rngs):
         batches.append(engine.generate(Plan(plan.counts[i : i + 1]), rng))
         report = getattr(engine, "last_report", None)
         if report is not None:
             reports.append(dict(report))
-    batch: Items | list[Items] = (
-        stack_rows(batches) if len({len(b) for b in batches}) == 1 else batches
-    )
+    batch: Items | list[Items] = stack_rows(batches) if len({len(b) for b in batches}) == 1 else batches
     return Lesson(plan=lesson.plan, batch=batch, probe=lesson.probe, reports=reports or None)

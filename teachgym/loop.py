@@ -83,11 +83,11 @@ class EpisodeState:
     def size(self) -> int:
         return len(self.step)
 
-    def take(self, rows: Sequence[int]) -> EpisodeState:
+    def take(self, rows: Sequence[int] | np.ndarray) -> EpisodeState:
         """The state of the episodes ``rows`` (copies of their arrays)."""
         return _take(self, np.asarray(rows, dtype=np.int64))  # type: ignore[no-any-return]
 
-    def put(self, rows: Sequence[int], sub: EpisodeState) -> EpisodeState:
+    def put(self, rows: Sequence[int] | np.ndarray, sub: EpisodeState) -> EpisodeState:
         """This state with the episodes ``rows`` replaced by ``sub``'s (a new state)."""
         return _put(self, np.asarray(rows, dtype=np.int64), sub)  # type: ignore[no-any-return]
 
@@ -102,7 +102,9 @@ def _take(value: Any, rows: np.ndarray) -> Any:
     if isinstance(value, list):
         return [value[i] for i in rows]
     if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _take(getattr(value, f.name), rows) for f in _fields(value)})  # type: ignore[type-var]
+        return dataclasses.replace(
+            value, **{f.name: _take(getattr(value, f.name), rows) for f in _fields(value)}
+        )  # type: ignore[type-var]
     return value  # settings shared by every episode
 
 
@@ -124,7 +126,8 @@ def _put(value: Any, rows: np.ndarray, sub: Any) -> Any:
         return out_list
     if dataclasses.is_dataclass(value):
         return dataclasses.replace(
-            value, **{f.name: _put(getattr(value, f.name), rows, getattr(sub, f.name)) for f in _fields(value)}  # type: ignore[type-var]
+            value,
+            **{f.name: _put(getattr(value, f.name), rows, getattr(sub, f.name)) for f in _fields(value)},  # type: ignore[type-var]
         )
     return sub
 
@@ -222,7 +225,9 @@ class TeachingLoop:
         family_state, changed = self.family.reset(state, self.student)
         if changed:  # the family taught the fresh student before the first step (a warm-up)
             validation, test = self.assess(self.validation), self.assess(self.test)
-            state = dataclasses.replace(state, profile=validation, initial_profile=validation, initial_test=test)
+            state = dataclasses.replace(
+                state, profile=validation, initial_profile=validation, initial_test=test
+            )
         state = dataclasses.replace(state, family=family_state)
         return state, self.observe(state), self.info(state, np.zeros(n, dtype=bool))
 
@@ -233,7 +238,9 @@ class TeachingLoop:
         num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
         batches = []
         for rng in rngs:
-            known = rng.choice(num_skills, max(1, round(self.prior_skill_fraction * num_skills)), replace=False)
+            known = rng.choice(
+                num_skills, max(1, round(self.prior_skill_fraction * num_skills)), replace=False
+            )
             weights = np.zeros((1, num_skills, num_levels))
             weights[0, known] = 1.0
             batches.append(self.engine.generate(Plan(allocate(weights, self.prior_examples)), rng))
@@ -257,23 +264,26 @@ class TeachingLoop:
         examples = self.family.examples(lesson)
         cost = Cost(examples=examples, compute=compute)
         last = state.step + 1 >= self.num_steps
-        if self.family.reward_at_end:
-            # The objective of (initial, final), charged with the whole episode's cost, on the last
-            # step; earlier steps still call it, so that a broken objective fails at once.
-            total = Cost(examples=examples + state.examples_used, compute=compute + state.compute_used)
-            gain = self._objective(self.family.scored(state, state.initial_profile), self.family.scored(state, profile), total)
-            gain = np.where(last, gain, 0.0)
-        else:
-            gain = self._objective(self.family.scored(state, state.profile), self.family.scored(state, profile), cost)
-        bonus = self.family.bonus(state, lesson)
-        new = dataclasses.replace(
+        # Every profile is scored with the state it belongs to, the new one with the counters after the
+        # step: a family whose scored part grows with the steps (Rehearsal's arrived tasks) needs it.
+        advanced = dataclasses.replace(
             state,
             step=state.step + 1,
             examples_used=state.examples_used + examples,
             compute_used=state.compute_used + compute,
             profile=profile,
-            bonus=state.bonus + bonus,
         )
+        current = self.family.scored(advanced, profile)
+        if self.family.reward_at_end:
+            # The objective of (initial, final), charged with the whole episode's cost, on the last
+            # step; earlier steps still call it, so that a broken objective fails at once.
+            total = Cost(examples=examples + state.examples_used, compute=compute + state.compute_used)
+            initial = self.family.scored(_at_start(state), state.initial_profile)
+            gain = np.where(last, self._objective(initial, current, total), 0.0)
+        else:
+            gain = self._objective(self.family.scored(state, state.profile), current, cost)
+        bonus = self.family.bonus(state, lesson)
+        new = dataclasses.replace(advanced, bonus=state.bonus + bonus)
         new = dataclasses.replace(new, family=self.family.update(new, lesson, answers, self.student))
         truncated = new.step >= self.num_steps
         transition = Transition(
@@ -380,15 +390,23 @@ class TeachingLoop:
             sub = self.student.select(rows)
             test = self.profile_of(self.test, sub.attempt(self.test))
             self.student.scatter(rows, sub)
+        # Every mean over the family's scored part, as the reward and mean_accuracy are.
+        sub = state if len(rows) == n else state.take(rows)
+        start, scored = _at_start(sub), self.family.scored
         out = {key: np.full(n, np.nan) for key in FINAL_INFO_KEYS}
         out["test_profile"] = np.full((n, self.skills.num_skills), np.nan)
         out["test_profile"][rows] = test.accuracy
-        out["test_accuracy"][rows] = test.mean
-        out["initial_test_accuracy"][rows] = np.asarray(state.initial_test.mean)[rows]
-        out["initial_accuracy"][rows] = np.asarray(state.initial_profile.mean)[rows]
-        out["validation_test_gap"][rows] = np.asarray(state.profile.mean)[rows] - test.mean
+        out["test_accuracy"][rows] = scored(sub, test).mean
+        out["initial_test_accuracy"][rows] = scored(start, sub.initial_test).mean
+        out["initial_accuracy"][rows] = scored(start, sub.initial_profile).mean
+        out["validation_test_gap"][rows] = scored(sub, sub.profile).mean - scored(sub, test).mean
         out.update(self.family.final_info(state, rows))
         return out
+
+
+def _at_start(state: EpisodeState) -> EpisodeState:
+    """``state`` as it stood after reset (step 0, the initial profile), for scoring initial profiles."""
+    return dataclasses.replace(state, step=np.zeros_like(state.step), profile=state.initial_profile)
 
 
 def info_row(info: dict[str, Any], index: int, skill_names: Sequence[str]) -> dict[str, Any]:

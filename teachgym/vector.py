@@ -27,7 +27,7 @@ from gymnasium.vector.utils import batch_space
 from teachgym.config import check_int
 from teachgym.env import TeachingEnv, describe, observation_space, privileged_view
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
-from teachgym.loop import PROFILE_KEYS, EpisodeState, TeachingLoop, Transition, info_row
+from teachgym.loop import PROFILE_KEYS, EpisodeState, TeachingLoop
 from teachgym.registry_utils import load
 from teachgym.skills import Profile
 from teachgym.students.members import MemberStudent
@@ -116,7 +116,9 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         state, observation, info = self._on(rows, lambda: self.loop.reset(seeds, previous))
         for j, i in enumerate(rows):
             self._rngs[i] = state.episode_rng[j]
-        self.state = state if self.state is None or len(rows) == self.num_envs else self.state.put(rows, state)
+        self.state = (
+            state if self.state is None or len(rows) == self.num_envs else self.state.put(rows, state)
+        )
         self._write(rows, observation)
         return _spread(info, rows, self.num_envs)
 
@@ -139,12 +141,22 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             new, out = self._on(stepping, lambda: self.loop.step(sub, _rows(actions, stepping)))
             self.state = new if len(stepping) == self.num_envs else state.put(stepping, new)
             self._write(stepping, out.observation)
-            rewards[stepping], terminations[stepping], truncations[stepping] = out.reward, out.terminated, out.truncated
+            rewards[stepping], terminations[stepping], truncations[stepping] = (
+                out.reward,
+                out.terminated,
+                out.truncated,
+            )
             info = _spread(out.info, stepping, self.num_envs)
         if len(resetting):
             info = _merge(info, self._reset_rows(resetting, [None] * len(resetting)))
         self._autoreset = terminations | truncations
-        return self._observations(), rewards, terminations, truncations, _gymnasium_info(info, self.rules.skills.names)
+        return (
+            self._observations(),
+            rewards,
+            terminations,
+            truncations,
+            _gymnasium_info(info, self.rules.skills.names),
+        )
 
     def _check_batch(self, actions: Any) -> Any:
         """``actions`` if it holds one action per env (an array or a sequence of ``N``); else an
@@ -177,7 +189,8 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
     def _write(self, rows: np.ndarray, observation: dict[str, np.ndarray]) -> None:
         if not self._observation:
             self._observation = {
-                key: np.zeros((self.num_envs, *value.shape[1:]), value.dtype) for key, value in observation.items()
+                key: np.zeros((self.num_envs, *value.shape[1:]), value.dtype)
+                for key, value in observation.items()
             }
         for key, value in observation.items():
             self._observation[key][rows] = value
@@ -206,7 +219,11 @@ class EpisodeView:
         self._vector, self.index = vector, index
         rules = vector.rules
         self.rules, self.config, self.domain, self.skills = rules, rules.config, rules.domain, rules.skills
-        self.family, self.num_steps, self.examples_per_step = rules.name, rules.num_steps, rules.examples_per_step
+        self.family, self.num_steps, self.examples_per_step = (
+            rules.name,
+            rules.num_steps,
+            rules.examples_per_step,
+        )
         self.observation_space, self.action_space = vector.single_observation_space, rules.action_space
         self.spec = None
 
@@ -279,7 +296,11 @@ def _merge(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
             out[key] = value if key not in out else out[key] | value
             continue
         mask = b[f"_{key}"]
-        if isinstance(value, np.ndarray) and isinstance(out[key], np.ndarray) and value.dtype == out[key].dtype:
+        if (
+            isinstance(value, np.ndarray)
+            and isinstance(out[key], np.ndarray)
+            and value.dtype == out[key].dtype
+        ):
             merged = out[key].copy()
             merged[mask] = value[mask]
         else:
@@ -297,11 +318,9 @@ def _gymnasium_info(info: dict[str, Any], skill_names: Sequence[str]) -> dict[st
         if key.startswith("_"):
             continue
         mask = info[f"_{key}"]
-        if key in PROFILE_KEYS:
-            rows = [info_row({key: value, f"_{key}": mask}, i, skill_names).get(key) for i in range(len(mask))]
-            out[key] = {
-                name: np.array([row[name] if row else 0.0 for row in rows]) for name in skill_names
-            }
+        if key in PROFILE_KEYS:  # {skill: (N,)}, rounded to 6 places as a single env's info is
+            rounded = np.where(mask[:, None], np.round(np.asarray(value, dtype=np.float64), 6), 0.0)
+            out[key] = {name: rounded[:, k].copy() for k, name in enumerate(skill_names)}
             out[key].update({f"_{name}": mask.copy() for name in skill_names})
         elif isinstance(value, np.ndarray) and value.dtype != object:
             out[key] = np.where(mask.reshape(-1, *[1] * (value.ndim - 1)), value, np.zeros((), value.dtype))

@@ -16,28 +16,9 @@ import torch
 from teachgym.env import TeachingEnv
 from teachgym.skills import Profile
 from teachgym.students.lm import LMStudent
-from teachgym.students.members import MemberStudent
 from teachgym.students.simulated import SimulatedStudent
 from teachgym.students.stacked import StackedMembers
 from teachgym.vector import TeachingVectorEnv
-
-#: Env attributes that are configuration, not state (the student is snapshot on its own).
-_CONFIG_ATTRIBUTES = frozenset(
-    {
-        "action_space",
-        "observation_space",
-        "_moves",
-        "config",
-        "domain",
-        "engine",
-        "objective",
-        "skills",
-        "spec",
-        "student",
-        "_validation",
-        "_test",
-    }
-)
 
 
 def freeze(value: Any) -> Any:
@@ -107,36 +88,21 @@ def student_state(student: Any) -> dict[str, Any]:
     raise NotImplementedError(f"no snapshot rule for {type(student).__name__}; add one here")
 
 
-def _env_state(env: TeachingEnv) -> dict[str, Any]:
-    state = {
-        "budget": (env._step_count, env._examples_used, env._compute_used),
-        "np_random": env.np_random.bit_generator.state,
-        "engine_rng": env._engine_rng.bit_generator.state,
-        "observation": env._observation(),
-        # The family's own state (last allocation, intervention budget and item, tutoring clock, ...).
-        "family": {k: v for k, v in sorted(vars(env).items()) if k not in _CONFIG_ATTRIBUTES},
-    }
-    if not isinstance(env.student, MemberStudent):  # a vector env's members are snapshot at once
-        state["student"] = student_state(env.student)
-    return state
-
-
 def snapshot(env: gym.Env | TeachingVectorEnv) -> Any:
-    """A frozen copy of everything a refused step must leave unchanged: the budget, the env's and the
-    engine's generators, the student's state and generators, the family's own state; for a vector
-    env, that of every env and of the population student."""
+    """A frozen copy of everything a refused step must leave unchanged: the episode state (budget,
+    profiles, every generator, the family's own state), the observation, and the student's state and
+    generators; for a vector env also the autoreset flags."""
     base = env.unwrapped
+    assert isinstance(base, TeachingEnv | TeachingVectorEnv)
+    state: dict[str, Any] = {
+        "episodes": base.state,
+        "np_random": getattr(base, "_np_random", None),
+        "observation": base.loop.observe(base.state) if base.state is not None else None,
+        "student": student_state(base.loop.student),
+    }
     if isinstance(base, TeachingVectorEnv):
-        return freeze(
-            {
-                "student": student_state(base.student),
-                "envs": [_env_state(e) for e in base.envs],
-                "autoreset": base._autoreset,
-                "observations": base._observations,
-            }
-        )
-    assert isinstance(base, TeachingEnv)
-    return freeze(_env_state(base))
+        state.update(autoreset=base._autoreset, observations=base._observation)
+    return freeze(state)
 
 
 def _first_difference(a: Any, b: Any, path: str = "") -> str:

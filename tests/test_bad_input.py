@@ -39,11 +39,8 @@ def _state(env):
     return _snapshot(
         {
             "student": unwrapped.student,
-            "steps": unwrapped._step_count,
-            "examples": unwrapped._examples_used,
-            "engine_rng": unwrapped._engine_rng,
+            "episodes": unwrapped.state,
             "env_rng": unwrapped.np_random,
-            "profile": unwrapped._profile,
         }
     )
 

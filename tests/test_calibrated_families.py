@@ -55,20 +55,20 @@ def test_the_calibrated_contrasts_hold(env_id: str, teacher: str, baseline: str)
 
 
 def test_mix_shares_of_many_candidates_match_the_env_one_by_one() -> None:
-    env = gym.make("teachgym/Rehearsal-Sim-v0").unwrapped
+    rules = gym.make("teachgym/Rehearsal-Sim-v0").unwrapped.rules
     rng = np.random.default_rng(0)
     weights = rng.random((6, 5, 3))
     weights[0] = 0.0
     weights[1, :3] = 0.0  # nothing on the arrived tasks (steps 0-11): all to the current task
     weights[2, 1] = 0.0  # a zero row on the current task of steps 6-11
     for step in (0, 6, 12, 29):
-        batched = mix_shares(weights, env.current_task(step), env.current_fraction)
+        batched = mix_shares(weights, rules.current_task(step), rules.current_fraction)
         for row, candidate in enumerate(weights):
             if candidate.sum() == 0:
                 continue  # not an action (all-zero weights are refused)
-            np.testing.assert_allclose(batched[row], env.mix(candidate, step))
+            np.testing.assert_allclose(batched[row], rules.mix(candidate, step))
             np.testing.assert_allclose(batched[row].sum(), 1.0)
-            assert batched[row][env.current_task(step)].sum() >= env.current_fraction - 1e-12
+            assert batched[row][rules.current_task(step)].sum() >= rules.current_fraction - 1e-12
 
 
 def test_the_rehearsal_oracle_acts_on_arrived_tasks_only() -> None:

@@ -12,7 +12,7 @@ import torch
 
 from teachgym.domains.addition import AdditionDomain
 from teachgym.domains.base import Items, grade_exact
-from teachgym.engines import Plan
+from teachgym.envs.curriculum import CurriculumPlan
 from teachgym.errors import ConfigError
 from teachgym.seeding import children
 from teachgym.students.sequence import GRUStudent
@@ -189,7 +189,7 @@ class _LastClassStudent:
     def __init__(self) -> None:
         self.known = -1
 
-    def reset(self, seed: np.random.SeedSequence) -> None:
+    def reset_each(self, seeds: list[np.random.SeedSequence]) -> None:
         self.known = -1
 
     def learn(self, batch: Items) -> int:
@@ -202,7 +202,8 @@ class _LastClassStudent:
 
 def _scripted_env(**kwargs: object) -> gym.Env:
     env = gym.make(CLASS_INCREMENTAL, replay_fraction=0.0, disable_env_checker=True, **kwargs)
-    env.unwrapped.student = _LastClassStudent()
+    # The loop teaches and assesses its own student (a population of one member).
+    env.unwrapped.loop.student = env.unwrapped.student = _LastClassStudent()
     return env
 
 
@@ -296,13 +297,16 @@ def test_plan_changes_nothing_and_marks_the_choice() -> None:
     env.reset(seed=0)
     env.step(2)
     env.step(6)
-    state = (env._introduced.copy(), env._step_count, env.np_random.bit_generator.state)
-    first, second = env._plan(4), env._plan(4)
-    assert isinstance(first, Plan) and first.choice == second.choice == 4  # type: ignore[attr-defined]
+    state = env.state
+    before = (state.family.introduced.copy(), state.step.copy(), env.np_random.bit_generator.state)
+    first, second = env.rules.plan(state, [4]).plan, env.rules.plan(state, [4]).plan
+    assert isinstance(first, CurriculumPlan) and first.choice.tolist() == second.choice.tolist() == [4]
+    assert first.counts.shape == (1, 10, 1) and first.counts[0, [2, 6]].sum() == 32  # replayed
     np.testing.assert_array_equal(first.counts, second.counts)
-    after = (env._introduced, env._step_count, env.np_random.bit_generator.state)
-    np.testing.assert_array_equal(state[0], after[0])
-    assert state[1:] == after[1:]
+    assert env.state is state
+    np.testing.assert_array_equal(before[0], state.family.introduced)
+    np.testing.assert_array_equal(before[1], state.step)
+    assert before[2] == env.np_random.bit_generator.state
 
 
 @pytest.mark.parametrize(

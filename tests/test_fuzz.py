@@ -174,7 +174,7 @@ def fuzz_one(env_id: str, seed: int, tagged_actions: list[Tagged]) -> None:
         accepted, refused = [], False
         for kind, action in tagged_actions:
             before = snapshot(env)
-            examples_before = base._examples_used
+            examples_before = int(base.state.examples_used[0])
             kept = copy.deepcopy(action)
             mask = _mask(observation)
             try:
@@ -192,7 +192,7 @@ def fuzz_one(env_id: str, seed: int, tagged_actions: list[Tagged]) -> None:
                 assert kind != "bad", f"bad action {action!r:.200} was accepted"
                 check_step_result(env, result)
                 if _is_text(space):
-                    check_text_info(action, result[4], base._examples_used - examples_before)
+                    check_text_info(action, result[4], int(base.state.examples_used[0]) - examples_before)
                 accepted.append(action)
                 observation = result[0]
             assert_same(action, kept, "the action after step (the env must not change it)")
@@ -224,7 +224,7 @@ def test_fuzzed_actions_step_or_are_refused_without_change(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
 def test_action_checks_refuse_or_plan_without_change(env_id: str) -> None:
-    """The check-and-plan phase alone (``_check_action``, what ``step`` and the vector env run before
+    """The check-and-plan phase alone (the family's ``plan``, what ``step`` and the vector env run before
     anything changes), with many more examples than full steps allow: it refuses or plans, never
     crashes or warns, and changes nothing either way (the plan is only applied by ``step``)."""
     env = _env(env_id)
@@ -244,7 +244,7 @@ def test_action_checks_refuse_or_plan_without_change(env_id: str) -> None:
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             try:
-                plan = base._check_action(action)
+                plan = base.rules.plan(base.state, [action]).plan
             except InvalidActionError as error:
                 check_refusal(error)
                 if kind == "valid":
@@ -274,7 +274,8 @@ def test_snapshot_sees_what_a_step_changes(env_id: str) -> None:
     with pytest.raises(InvalidActionError):
         env.step(None)
     assert_same(snapshot(env), before)
-    observation = env.unwrapped._observation()
+    base = env.unwrapped
+    observation = {key: value[0] for key, value in base.loop.observe(base.state).items()}
     env.step(valid_action(env.action_space, 1, None, _mask(observation)))
     assert snapshot(env) != before
 

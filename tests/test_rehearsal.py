@@ -69,33 +69,33 @@ def test_permutations_are_fixed_by_seed_and_options_are_checked() -> None:
 
 # ----------------------------------------------------------------------------------------- action
 def test_mixing_gives_the_current_task_its_floor_and_ignores_unarrived_tasks() -> None:
-    env = gym.make(SIM, steps_per_task=10, current_fraction=0.5).unwrapped
+    rules = gym.make(SIM, steps_per_task=10, current_fraction=0.5).unwrapped.rules
     ones = np.ones((5, 3))
     # Step 0: only task 0 has arrived, so every example is on it, whatever the weights.
-    np.testing.assert_allclose(env.mix(ones, 0).sum(axis=1), [1, 0, 0, 0, 0])
+    np.testing.assert_allclose(rules.mix(ones, 0).sum(axis=1), [1, 0, 0, 0, 0])
     # Step 25: task 2 is current, tasks 0 and 1 are earlier; all ones spreads 1 - f evenly.
-    np.testing.assert_allclose(env.mix(ones, 25).sum(axis=1), [1 / 6, 1 / 6, 0.5 + 1 / 6, 0, 0])
+    np.testing.assert_allclose(rules.mix(ones, 25).sum(axis=1), [1 / 6, 1 / 6, 0.5 + 1 / 6, 0, 0])
     unarrived = ones.copy()
     unarrived[3:] = 0.0
-    np.testing.assert_array_equal(env.mix(unarrived, 25), env.mix(ones, 25))
+    np.testing.assert_array_equal(rules.mix(unarrived, 25), rules.mix(ones, 25))
     no_current = ones.copy()
     no_current[2] = 0.0  # replay exactly 1 - f; the floor is spread evenly over the levels
-    np.testing.assert_allclose(env.mix(no_current, 25).sum(axis=1), [0.25, 0.25, 0.5, 0, 0])
-    np.testing.assert_allclose(env.mix(no_current, 25)[2], [0.5 / 3] * 3)
+    np.testing.assert_allclose(rules.mix(no_current, 25).sum(axis=1), [0.25, 0.25, 0.5, 0, 0])
+    np.testing.assert_allclose(rules.mix(no_current, 25)[2], [0.5 / 3] * 3)
     one_hot = np.zeros((5, 3))
     one_hot[2, 0] = 1.0  # no replay, and the current task's levels follow its weights
-    np.testing.assert_allclose(env.mix(one_hot, 25)[2], [1, 0, 0])
+    np.testing.assert_allclose(rules.mix(one_hot, 25)[2], [1, 0, 0])
     only_future = np.zeros((5, 3))
     only_future[4] = 1.0  # weight only on tasks yet to arrive: everything on the current task
-    np.testing.assert_allclose(env.mix(only_future, 25).sum(axis=1), [0, 0, 1, 0, 0])
+    np.testing.assert_allclose(rules.mix(only_future, 25).sum(axis=1), [0, 0, 1, 0, 0])
     # After the last arrival the last task stays current.
-    np.testing.assert_allclose(env.mix(ones, 99).sum(axis=1), [0.1, 0.1, 0.1, 0.1, 0.6])
+    np.testing.assert_allclose(rules.mix(ones, 99).sum(axis=1), [0.1, 0.1, 0.1, 0.1, 0.6])
 
 
 @pytest.mark.parametrize(("fraction", "expected"), [(0.0, [1 / 3, 1 / 3, 1 / 3]), (1.0, [0, 0, 1])])
 def test_current_fraction_bounds(fraction: float, expected: list[float]) -> None:
-    env = gym.make(SIM, steps_per_task=1, current_fraction=fraction).unwrapped
-    np.testing.assert_allclose(env.mix(np.ones((5, 3)), 2).sum(axis=1)[:3], expected)
+    rules = gym.make(SIM, steps_per_task=1, current_fraction=fraction).unwrapped.rules
+    np.testing.assert_allclose(rules.mix(np.ones((5, 3)), 2).sum(axis=1)[:3], expected)
 
 
 def test_generated_batch_counts_follow_the_mixing() -> None:
@@ -108,7 +108,7 @@ def test_generated_batch_counts_follow_the_mixing() -> None:
     np.testing.assert_array_equal(obs["arrived"], [1, 1, 1, 0, 0])
     np.testing.assert_array_equal(obs["current"], [0, 0, 1, 0, 0])
     action = np.array([[0.25], [0.5], [0.0], [1.0], [1.0]], np.float32)  # tasks 3 and 4: ignored
-    plan = env._plan(action)
+    plan = env.rules.plan(env.state, [action]).plan
     batch = env.engine.generate(plan, np.random.default_rng(0))
     # Task 2 gets the floor 30; the other 30 split 1:2 between tasks 0 and 1.
     np.testing.assert_array_equal(np.bincount(batch.skill[0], minlength=5), [10, 20, 30, 0, 0])
@@ -242,7 +242,7 @@ def test_power_law_shares_in_the_env() -> None:
     env = gym.make(SIM, steps_per_task=1).unwrapped
     teacher = agents.make("power-law", env, alpha=1.0)
     teacher.reset(env.observation_space, env.action_space, seed=0)
-    shares = env.mix(teacher.act(_obs(3), {}).astype(np.float64), 2).sum(axis=1)
+    shares = env.rules.mix(teacher.act(_obs(3), {}).astype(np.float64), 2).sum(axis=1)
     weights = np.array([1 / 3, 1 / 2, 1.0])
     expected = 0.5 * weights / weights.sum()
     expected[2] += 0.5

@@ -41,10 +41,13 @@ class ScriptedAnswers:
 
 
 def scripted(env: gym.Env, answer: Callable[[int, int, int], bool]) -> gym.Env:
-    """Replace the learner's answers to its exercises (the env's probe) by the script's."""
-    script, unwrapped = ScriptedAnswers(answer), env.unwrapped
-    recorded = unwrapped._on_probe
-    unwrapped._on_probe = lambda lesson, answers: recorded(lesson, script.attempt(lesson.probe))
+    """Replace the learner's answers to its exercises (the env's probe) by the script's: the family
+    records the script's answers (the learner still answers, drawing from its own generator)."""
+    script, rules = ScriptedAnswers(answer), env.unwrapped.rules
+    recorded = rules.update
+    rules.update = lambda state, lesson, answers, student: recorded(
+        state, lesson, script.attempt(lesson.probe), student
+    )
     return env
 
 
@@ -58,15 +61,16 @@ def test_observation_space_has_no_latent_state() -> None:
     assert shapes == {
         "budget": (1,),
         "elapsed": (1,),
-        "recent": (env.history_length, num_skills + num_levels + 1),
+        "recent": (env.rules.history_length, num_skills + num_levels + 1),
         "attempts": (num_skills, num_levels),
         "correct": (num_skills, num_levels),
         "since_practice": (num_skills,),
         "prerequisites": (num_skills, num_skills),
     }
     assert env.action_space == gym.spaces.Discrete(num_skills * num_levels)
-    assert all(env.action_of(*env.exercise(a)) == a for a in range(env.action_space.n))
-    assert env.exercise(5) == (1, 2)  # skill 5 // 3, level 5 % 3
+    rules = env.rules
+    assert all(rules.action_of(*rules.exercise(a)) == a for a in range(env.action_space.n))
+    assert rules.exercise(5) == (1, 2)  # skill 5 // 3, level 5 % 3
     assert set(env.extra_info_keys) == STEP_INFO_KEYS - {"step", "examples_used"}
 
 
@@ -221,7 +225,7 @@ def play(name: str, answer: Callable[[int, int, int], bool], num_steps: int, **k
     exercises = []
     for _ in range(num_steps):
         action = teacher.act(obs, info)
-        exercises.append(env.unwrapped.exercise(action))
+        exercises.append(env.unwrapped.rules.exercise(action))
         obs, reward, terminated, truncated, info = env.step(action)
         teacher.observe(obs, reward, terminated, truncated, info)
     return exercises, teacher

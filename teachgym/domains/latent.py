@@ -162,6 +162,15 @@ class LatentDomain:
         difficulty = self.mean_difficulty()[skill, level] + rng.normal(0.0, self.item_sd, skill.shape)
         return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
 
+    def generate_each(self, skill: np.ndarray, level: np.ndarray, rngs: list[np.random.Generator]) -> Items:
+        """``(n, M)`` items whose row ``i`` is what :meth:`generate` gives for row ``i`` from ``rngs[i]``
+        (each row's noise drawn from its own generator, the rest at once)."""
+        skill = np.asarray(skill, dtype=np.int64)
+        level = np.asarray(level, dtype=np.int64)
+        noise = np.stack([rng.normal(0.0, self.item_sd, skill.shape[1:]) for rng in rngs])
+        difficulty = self.mean_difficulty()[skill, level] + noise
+        return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
+
     def heldout(self, split: str) -> Items:
         """The fixed held-out items of ``split`` (``"validation"`` or ``"test"``), shape
         ``(K * L * num_heldout,)``, grouped by (skill, level)."""
