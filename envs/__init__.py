@@ -25,6 +25,7 @@ FAMILIES: dict[str, str] = {
     "SkillTree": "skill_tree",
     "Curriculum": "curriculum",
     "Rehearsal": "rehearsal",
+    "Intervention": "intervention",
     "Tutor": "tutoring",
 }
 

@@ -4,17 +4,18 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
-from teachgym.actions import as_discrete
+from teachgym.actions import as_discrete, each
 from teachgym.bench.effects import Effect
-from teachgym.config import parse_config
 from teachgym.domains.base import Items
 from teachgym.engines import Plan, allocate
-from teachgym.env import Lesson, TeachingEnv
+from teachgym.env import TeachingEnv
 from teachgym.envs.intervention_rules import (  # noqa: F401  (the moves, re-exported for users of the env)
     ACTIONS,
     BUDGETS,
@@ -26,11 +27,15 @@ from teachgym.envs.intervention_rules import (  # noqa: F401  (the moves, re-exp
     ItemDraw,
     answer_right,
     chance_right,
-    draw_item,
+    draw_items,
+    strengths,
 )
 from teachgym.errors import EpisodeStateError, InvalidActionError, UnsupportedError
-from teachgym.objectives import Cost
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
+from teachgym.objectives import Cost, make_objective
 from teachgym.skills import Profile
+from teachgym.students.members import learn_each, on_members, stack_rows
 
 ENV_CLASS = "InterventionEnv"
 
@@ -107,7 +112,33 @@ EFFECTS: tuple[Effect, ...] = (
 )
 
 
-class InterventionEnv(TeachingEnv):
+@dataclass(frozen=True)
+class InterventionState:
+    """The family's own state of ``n`` episodes."""
+
+    stream_rng: list[np.random.Generator]  # each episode's stream of items (see Intervention.reset)
+    item: ItemDraw  # the item on each table and what was drawn with it
+    interventions_used: np.ndarray  # int64 (n,)
+    num_correct: np.ndarray  # int64 (n,): items whose answer that counts was right
+    helped_now: np.ndarray  # int64 (n,): items an intervention turned from wrong to right
+    misled: np.ndarray  # int64 (n,): items an intervention turned from right to wrong
+    heldout_gain: np.ndarray  # float64 (n,): the objective's values summed over the steps
+    intervention: list[str]  # the last step's move ("" after reset)
+    current_correct: np.ndarray  # bool (n,): the last step's answer that counts was right
+    cost: np.ndarray  # float64 (n,): the last step's intervention cost
+
+
+@dataclass(frozen=True)
+class Moves:
+    """A step's plan: the moves and what the loop's state was before it (for the held-out gain)."""
+
+    move: np.ndarray  # int64 (n,)
+    right: np.ndarray  # bool (n,): the answer that counts is right
+    previous: Profile  # the validation profile before the step
+    compute_used: np.ndarray  # int64 (n,): the student's compute before the step
+
+
+class Intervention(Family):
     """## Description
 
     The teaching setting of Saha et al. (2023), "Can Language Models Teach Weaker Agents? Teacher
@@ -242,8 +273,9 @@ class InterventionEnv(TeachingEnv):
       observations are unchanged.
     """
 
-    family = "Intervention"
+    name = "Intervention"
     action_kind = "intervention"
+    config_class = InterventionConfig
     extra_observation_keys = (
         "skill",
         "level",
@@ -266,38 +298,24 @@ class InterventionEnv(TeachingEnv):
     # held-out (validation) trajectory, which the teacher must not see.
     extra_final_info_keys = ("heldout_gain", "helped_now", "misled", "learned")
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(InterventionConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        student, domain = parts["student"], parts["domain"]
-        if not (hasattr(student, "predict_proba") or hasattr(student, "expected_accuracy")):
-            raise UnsupportedError(
-                f"the Intervention family needs a student that reports its confidence "
-                f"(predict_proba or expected_accuracy), not {type(student).__name__}"
-            )
-        probe = domain.heldout("validation")
-        if probe.answer.ndim != probe.skill.ndim:
-            raise UnsupportedError(
-                f"the Intervention family needs single-label answers; domain {type(domain).__name__} "
-                f"has answers of shape {probe.answer.shape[probe.skill.ndim :]} per item"
-            )
+    config: InterventionConfig
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         # Latent items are answered 1 (right) or 0; neural domains name their classes.
-        self.num_answers = int(getattr(domain, "num_classes", 2))
+        self.num_answers = int(getattr(self.domain, "num_classes", 2))
         self.num_interventions = self.config.num_interventions
         self.budget_fraction = self.config.budget_fraction
-        self._moves = spaces.Discrete(len(ACTIONS))
-        self.action_space = self._moves
-        self._lesson_size = {
-            NONE: 0,
-            HINT: self.config.hint_examples,
-            EXPLAIN: self.config.explain_examples,
-            REVEAL: self.config.reveal_examples,
-        }
-        self._strength = {HINT: self.config.hint_strength, EXPLAIN: self.config.explain_strength}
-        super().__init__(**parts, render_mode=render_mode)
+        self.action_space = spaces.Discrete(len(ACTIONS))
+        self._lesson_size = np.array(
+            [0, self.config.hint_examples, self.config.explain_examples, self.config.reveal_examples]
+        )
+        self._strength = strengths(self.config)
+        # The loop's objective, to sum the held-out part of the reward for the last step's info.
+        self._objective = make_objective(self.config.objective_for(self.domain))
 
-    # ------------------------------------------------------------------ spaces
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+    # ------------------------------------------------------------------ set-up
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
         one = spaces.Box(0.0, 1.0, (1,), np.float32)
         return {
             "skill": spaces.Box(0.0, 1.0, (self.skills.num_skills,), np.float32),
@@ -309,180 +327,249 @@ class InterventionEnv(TeachingEnv):
             "action_mask": spaces.MultiBinary(len(ACTIONS)),
         }
 
+    def check_student(self, student: Any) -> None:
+        if not (hasattr(student, "predict_proba") or hasattr(student, "expected_accuracy")):
+            raise UnsupportedError(
+                f"the Intervention family needs a student that reports its confidence "
+                f"(predict_proba or expected_accuracy), not {type(student).__name__}"
+            )
+        probe = self.domain.heldout("validation")
+        if probe.answer.ndim != probe.skill.ndim:
+            raise UnsupportedError(
+                f"the Intervention family needs single-label answers; domain {type(self.domain).__name__} "
+                f"has answers of shape {probe.answer.shape[probe.skill.ndim :]} per item"
+            )
+
     # ------------------------------------------------------------------ reset
-    def _after_reset(self) -> None:
+    def reset(self, state: EpisodeState, student: Any) -> tuple[InterventionState, bool]:
+        n = state.size
         # The stream (items and everything drawn with them) has its own generator, so that it is
         # the same whatever the teacher does; lessons draw their fresh items from the engine's.
-        self._stream_rng = np.random.default_rng(int(self.np_random.integers(2**63)))
-        if self.config.warmup_examples:
+        stream_rng = [np.random.default_rng(int(rng.integers(2**63))) for rng in state.episode_rng]
+        taught = bool(self.config.warmup_examples)
+        if taught:
             cells = np.ones((1, self.skills.num_skills, self.skills.num_levels))
             counts = allocate(cells, self.config.warmup_examples)
             # The student's prior, not the teacher's spending: not counted in compute_used.
-            self.student.learn(self.engine.generate(Plan(counts), self._engine_rng))
-            self._profile = self._assess(self._validation)
-            self._initial_profile = self._profile
-            self._initial_test_profile = self._assess(self._test)
-        self._interventions_used = 0
-        self._num_correct = 0
-        self._helped_now = 0
-        self._misled = 0
-        self._stream_score = 0.0
-        self._heldout_gain = 0.0
-        self._last: dict[str, Any] = {"intervention": "", "current_correct": False, "cost": 0.0}
-        self._item: ItemDraw | None = self._present()
+            warmup = [self.engine.generate(Plan(counts), rng) for rng in state.engine_rng]
+            learn_each(student, range(n), warmup)
+        zeros = np.zeros(n, np.int64)
+        family = InterventionState(
+            stream_rng=stream_rng,
+            item=None,  # type: ignore[arg-type]  # drawn in start(), once the students are assessed
+            interventions_used=zeros,
+            num_correct=zeros,
+            helped_now=zeros,
+            misled=zeros,
+            heldout_gain=np.zeros(n),
+            intervention=[""] * n,
+            current_correct=np.zeros(n, bool),
+            cost=np.zeros(n),
+        )
+        return family, taught
 
-    def _present(self) -> ItemDraw:
-        """Draw the next item and everything about it from the episode's stream generator."""
-        config, rng = self.config, self._stream_rng
-        return draw_item(rng, self.engine, self.student, self.domain, config, self.num_answers)
+    def start(self, state: EpisodeState, student: Any) -> InterventionState:
+        rngs = state.family.stream_rng
+        return dataclasses.replace(state.family, item=self._draw(rngs, student, np.arange(state.size), None))
+
+    def _draw(
+        self, rngs: list[np.random.Generator], student: Any, rows: np.ndarray, previous: ItemDraw | None
+    ) -> ItemDraw:
+        """The next items of the episodes ``rows`` (the others' tables are left empty), each drawn
+        from its stream generator and answered by its own member of ``student``."""
+        if not len(rows):
+            assert previous is not None
+            return dataclasses.replace(previous, shown=np.zeros_like(previous.shown))
+        draw = on_members(
+            student,
+            rows.tolist(),
+            lambda members: draw_items(
+                [rngs[i] for i in rows], self.engine, members, self.domain, self.config, self.num_answers
+            ),
+        )
+        if previous is None or len(rows) == len(rngs):
+            return draw  # type: ignore[no-any-return]
+        return dataclasses.replace(previous, shown=np.zeros_like(previous.shown)).put(rows, draw)
 
     # ------------------------------------------------------------------ step
-    def _check_action(self, action: Any) -> int:
-        """The move of a valid ``action``; InvalidActionError for anything else (nothing changes)."""
-        if self._profile is None:
-            raise EpisodeStateError("step() called before reset()")
-        if self._step_count >= self.num_steps or self._item is None:
-            raise EpisodeStateError("the episode's budget is spent; call reset() first")
-        move = as_discrete(action, self._moves)
-        intervenes = move != NONE
-        if intervenes and self._interventions_used >= self.num_interventions:
-            raise InvalidActionError(
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        moves = as_moves(actions, self.action_space)  # type: ignore[arg-type]
+        family: InterventionState = state.family
+        refused = np.flatnonzero((moves != NONE) & (family.interventions_used >= self.num_interventions))
+        if len(refused):
+            index = int(refused[0])
+            move = int(moves[index])
+            message = (
                 f"action {move} ({ACTIONS[move]}) needs an intervention, but the intervention budget "
-                f"is spent: {self._interventions_used} of {self.num_interventions} used "
+                f"is spent: {int(family.interventions_used[index])} of {self.num_interventions} used "
                 f"(budget_fraction={self.budget_fraction:g} of {self.num_steps} items); only 0 (none) "
                 "is allowed now, as obs['action_mask'] shows"
             )
-        return move
-
-    def _lesson(self, plan: Any) -> Lesson:
-        move, item = int(plan), self._item
-        assert item is not None  # checked by _check_action
+            raise InvalidActionError(
+                message if len(moves) == 1 else f"env {index} of the vector env: {message}"
+            )
         return Lesson(
-            plan=(move, item, answer_right(move, item, self._strength)), batch=self._lesson_items(move, item)
+            plan=Moves(
+                move=moves,
+                right=answer_right(moves, family.item, self._strength),
+                previous=state.profile,
+                compute_used=state.compute_used,
+            )
         )
 
-    def _end_step(
-        self, lesson: Lesson, compute: int, profile: Profile
-    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
-        move, item, current_correct = lesson.plan
-        intervenes = move != NONE
-        cost = self.config.intervention_cost if intervenes else 0.0
-        heldout_gain = self._reward(
-            self._profile,  # type: ignore[arg-type]
-            profile,
-            Cost(examples=np.array([lesson.batch.skill.shape[-1]]), compute=np.array([compute])),
-        )
-        reward = (float(current_correct) - cost) / self.num_steps + heldout_gain
-        self._profile = profile
-        self._step_count += 1
-        self._examples_used += 1
-        self._compute_used += compute
-        self._interventions_used += int(intervenes)
-        self._num_correct += int(current_correct)
-        self._helped_now += int(current_correct and not item.correct)
-        self._misled += int(item.correct and not current_correct)
-        self._stream_score += (float(current_correct) - cost) / self.num_steps
-        self._heldout_gain += float(heldout_gain)
-        self._last = {
-            "intervention": ACTIONS[move],
-            "current_correct": bool(current_correct),
-            "cost": float(cost),
-        }
-        truncated = self._step_count >= self.num_steps
-        self._item = None if truncated else self._present()
-        return self._observation(), reward, False, truncated, self._info(final=truncated)
+    def lesson(self, state: EpisodeState, lesson: Lesson, student: Any) -> Lesson:
+        item: ItemDraw = state.family.item
+        batches = [
+            self._lesson_items(int(move), item, i, state.engine_rng[i])
+            for i, move in enumerate(lesson.plan.move)
+        ]
+        batch = stack_rows(batches) if len({len(b) for b in batches}) == 1 else batches
+        return Lesson(plan=lesson.plan, batch=batch)
 
-    def success(self) -> np.ndarray:
-        """Chance ``(4,)`` that the answer that counts is right after each move, given everything
-        already drawn for the item on the table except whether a hint or explanation lands.
-
-        For the privileged ``oracle-utility`` reference and for tests; reading it breaks the
-        teaching contract (it holds the student's true correctness).
-        """
-        if self._item is None:
-            raise EpisodeStateError("no item on the table (before reset() or after the last step)")
-        return np.array([chance_right(move, self._item, self._strength) for move in range(len(ACTIONS))])
-
-    def _lesson_items(self, move: int, item: ItemDraw) -> Items:
-        """The training examples ``move`` leaves (``(1, n)``, possibly empty)."""
-        size = self._lesson_size[move]
+    def _lesson_items(self, move: int, item: ItemDraw, index: int, rng: np.random.Generator) -> Items:
+        """The training examples ``move`` leaves on episode ``index``'s item (``(1, M)``, possibly
+        empty), fresh ones drawn from ``rng``."""
+        items = item.items.take(np.array([index]))
+        size = int(self._lesson_size[move])
         if size == 0:
-            return item.items.head(0)
-        if not item.teacher_right:
+            return items.head(0)
+        if not item.teacher_right[index]:
             if self.domain.view == "latent":  # a simulated learner cannot unlearn: nothing sticks
-                return item.items.head(0)
-            return dataclasses.replace(item.items, answer=np.full((1, 1), item.wrong_answer, np.int64))
-        if item.correct:  # nothing to repair: the move only confirms the item (no impasse)
+                return items.head(0)
+            return dataclasses.replace(items, answer=np.full((1, 1), item.wrong_answer[index], np.int64))
+        if item.correct[index]:  # nothing to repair: the move only confirms the item (no impasse)
             size = min(size, self.config.confirm_examples)
         if size <= 1:
-            return item.items.head(size)
+            return items.head(size)
         counts = np.zeros((1, self.skills.num_skills, self.skills.num_levels), np.int64)
-        counts[0, int(item.items.skill[0, 0]), int(item.items.level[0, 0])] = size - 1
-        return item.items.concat(self.engine.generate(Plan(counts), self._engine_rng))
+        counts[0, int(items.skill[0, 0]), int(items.level[0, 0])] = size - 1
+        return items.concat(self.engine.generate(Plan(counts), rng))
+
+    def examples(self, lesson: Lesson) -> np.ndarray:
+        """One item per step, whatever the lesson's size (the budget counts items of the stream)."""
+        return np.ones(len(lesson.plan.move), np.int64)
+
+    def _cost(self, moves: np.ndarray) -> np.ndarray:
+        return np.where(moves != NONE, self.config.intervention_cost, 0.0)
+
+    def bonus(self, state: EpisodeState, lesson: Lesson) -> np.ndarray:
+        """The stream's part of the reward: ``(current_correct - cost) / num_steps``."""
+        plan: Moves = lesson.plan
+        return (plan.right.astype(np.float64) - self._cost(plan.move)) / self.num_steps
+
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> InterventionState:
+        family: InterventionState = state.family
+        plan: Moves = lesson.plan
+        # The held-out part of the step's reward, as the loop computed it (it is not handed over).
+        cost = Cost(examples=self.examples(lesson), compute=state.compute_used - plan.compute_used)
+        gain = self._objective(self.scored(state, plan.previous), self.scored(state, state.profile), cost)
+        gain = np.broadcast_to(np.asarray(gain, np.float64).reshape(-1), (state.size,))
+        before = family.item.correct
+        running = np.flatnonzero(state.step < self.num_steps)
+        return InterventionState(
+            stream_rng=family.stream_rng,
+            item=self._draw(family.stream_rng, student, running, family.item),
+            interventions_used=family.interventions_used + (plan.move != NONE),
+            num_correct=family.num_correct + plan.right,
+            helped_now=family.helped_now + (plan.right & ~before),
+            misled=family.misled + (before & ~plan.right),
+            heldout_gain=family.heldout_gain + gain,
+            intervention=[ACTIONS[move] for move in plan.move],
+            current_correct=plan.right.copy(),
+            cost=self._cost(plan.move),
+        )
 
     # ------------------------------------------------------------------ views
-    def _extra_observation(self) -> dict[str, np.ndarray]:
-        item = self._item
-        skill = np.zeros(self.skills.num_skills, np.float32)
-        level = np.zeros(self.skills.num_levels, np.float32)
-        values = {"confidence": 0.0, "teacher_confidence": 0.0, "agrees_with_teacher": 0.0}
-        if item is not None:
-            skill[int(item.items.skill[0, 0])] = 1.0
-            level[int(item.items.level[0, 0])] = 1.0
-            values = {
-                "confidence": item.confidence,
-                "teacher_confidence": item.teacher_confidence,
-                "agrees_with_teacher": float(item.agrees),
-            }
-        left = self.num_interventions - self._interventions_used
-        mask = np.ones(len(ACTIONS), np.int8)
-        mask[1:] = left > 0
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        family: InterventionState = state.family
+        item, n = family.item, state.size
+        shown = item.shown
+        rows = np.flatnonzero(shown)
+        skill = np.zeros((n, self.skills.num_skills), np.float32)
+        level = np.zeros((n, self.skills.num_levels), np.float32)
+        skill[rows, item.items.skill[rows, 0]] = 1.0
+        level[rows, item.items.level[rows, 0]] = 1.0
+        left = self.num_interventions - family.interventions_used
+        mask = np.ones((n, len(ACTIONS)), np.int8)
+        mask[:, 1:] = (left > 0)[:, None]
+        share = left / self.num_interventions if self.num_interventions else np.zeros(n)
+
+        def column(values: np.ndarray) -> np.ndarray:
+            return np.where(shown, values, 0.0).astype(np.float32)[:, None]
+
         return {
             "skill": skill,
             "level": level,
-            **{key: np.array([value], np.float32) for key, value in values.items()},
-            "interventions_left": np.array(
-                [left / self.num_interventions if self.num_interventions else 0.0], np.float32
-            ),
+            "confidence": column(item.confidence),
+            "teacher_confidence": column(item.teacher_confidence),
+            "agrees_with_teacher": column(item.agrees.astype(np.float64)),
+            "interventions_left": share.astype(np.float32)[:, None],
             "action_mask": mask,
         }
 
-    def _extra_info(self) -> dict[str, Any]:
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        family: InterventionState = state.family
         return {
-            **self._last,
-            "interventions_used": self._interventions_used,
-            "num_correct": self._num_correct,
+            "intervention": list(family.intervention),
+            "current_correct": family.current_correct.copy(),
+            "cost": family.cost.copy(),
+            "interventions_used": family.interventions_used.copy(),
+            "num_correct": family.num_correct.copy(),
         }
 
-    def _extra_final_info(self) -> dict[str, Any]:
+    def final_info(self, state: EpisodeState, rows: np.ndarray) -> dict[str, Any]:
+        family: InterventionState = state.family
+        accuracy = np.asarray(self.scored(state, state.profile).mean, np.float64).reshape(-1)
         return {
-            "heldout_gain": self._heldout_gain,
-            "helped_now": self._helped_now,
-            "misled": self._misled,
-            "learned": self.mean_accuracy() - float(self._initial_profile.member(0).mean),
+            "heldout_gain": family.heldout_gain.copy(),
+            "helped_now": family.helped_now.copy(),
+            "misled": family.misled.copy(),
+            "learned": accuracy - np.asarray(state.initial_profile.mean, np.float64).reshape(-1),
         }
 
-    def progress(self) -> float:
-        """The quantity whose gains the reward sums: the validation mean accuracy plus the stream's
-        score so far, ``sum(current_correct - cost) / num_steps`` (see Rewards). Not an accuracy: it
-        can exceed 1; :meth:`mean_accuracy` is the validation accuracy alone."""
-        return self.mean_accuracy() + self._stream_score
+    def privileged(self, current: Callable[[], EpisodeState], index: int, student: Any) -> dict[str, Any]:
+        """``success``: a function giving the chance ``(4,)`` that the answer that counts is right
+        after each move, given everything already drawn for episode ``index``'s item on the table
+        except whether a hint or explanation lands (read when it is called). For the privileged
+        ``oracle-utility`` reference and for tests; reading it breaks the teaching contract (it
+        holds the student's true correctness)."""
 
-    def privileged(self) -> dict[str, Any]:
-        """The template's privileged channel plus ``success``: the bound method :meth:`success` (the
-        true chance of a right answer after each move on the item on the table), for the
-        ``oracle-utility`` reference only."""
-        return {**super().privileged(), "success": self.success}
+        def success() -> np.ndarray:
+            try:
+                item = current().family.item
+            except EpisodeStateError:
+                item = None
+            if item is None or not item.shown[index]:
+                raise EpisodeStateError("no item on the table (before reset() or after the last step)")
+            return chance_right(item, self._strength)[index]
 
-    def render(self) -> str | None:  # type: ignore[override]
-        text = super().render()
-        if text is None or self._item is None:
-            return text
-        item = self._item
-        skill = self.skills.names[int(item.items.skill[0, 0])]
-        return text + (
-            f"  item: {skill} level {int(item.items.level[0, 0])}  student confidence "
-            f"{item.confidence:.2f}  teacher confidence {item.teacher_confidence:.2f}  "
-            f"agrees {'yes' if item.agrees else 'no'}  interventions "
-            f"{self._interventions_used}/{self.num_interventions}\n"
+        return {"success": success}
+
+    def describe_item(self, state: EpisodeState, index: int) -> str:
+        family: InterventionState = state.family
+        item = family.item
+        if not item.shown[index]:
+            return ""
+        skill = self.skills.names[int(item.items.skill[index, 0])]
+        return (
+            f"  item: {skill} level {int(item.items.level[index, 0])}  student confidence "
+            f"{item.confidence[index]:.2f}  teacher confidence {item.teacher_confidence[index]:.2f}  "
+            f"agrees {'yes' if item.agrees[index] else 'no'}  interventions "
+            f"{int(family.interventions_used[index])}/{self.num_interventions}"
         )
+
+
+def as_moves(actions: Sequence[Any], space: spaces.Discrete) -> np.ndarray:
+    """``n`` actions as int64 moves ``(n,)`` in ``space``, checked as :func:`as_discrete` checks one
+    (a refusal names its env where ``n > 1``); an int array ``(n,)`` in range takes a fast path."""
+    if isinstance(actions, np.ndarray) and not isinstance(actions, np.ma.MaskedArray) and actions.ndim == 1:
+        moves = actions.astype(np.int64) if actions.dtype.kind in "iu" else None
+        if moves is not None and np.all((moves >= space.start) & (moves < space.start + space.n)):
+            return moves
+    return np.array(each(actions, lambda action: as_discrete(action, space)), np.int64)
+
+
+class InterventionEnv(TeachingEnv):
+    """The Intervention family as a Gymnasium env (see :class:`Intervention`)."""
+
+    FAMILY = Intervention

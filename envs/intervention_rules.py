@@ -1,12 +1,13 @@
 """The rules of the Intervention family: the teacher's moves, Saha et al.'s budgets, the family's
 settings (:class:`InterventionConfig`) and the record of what is drawn when an item is shown
-(:class:`ItemDraw`). The env that plays by them is :class:`teachgym.envs.intervention.InterventionEnv`;
-teachers import the moves from here."""
+(:class:`ItemDraw`), batched over ``n`` episodes. The family that plays by them is
+:class:`teachgym.envs.intervention.Intervention`; teachers import the moves from here."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,7 @@ from teachgym.config import require
 from teachgym.domains.base import Domain, Items
 from teachgym.engines import Engine, Plan
 from teachgym.numeric import logit, sigmoid
-from teachgym.students.base import Student
+from teachgym.students.members import stack_rows
 
 #: The teacher's moves, in action order: ``Discrete(4)`` index -> name.
 ACTIONS: tuple[str, ...] = ("none", "hint", "explain", "reveal")
@@ -28,8 +29,8 @@ BUDGETS: tuple[float, ...] = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 
 @dataclass(frozen=True)
 class InterventionConfig(TeachingConfig):
-    """Settings of :class:`InterventionEnv`: those of every teaching env (one item per step) and the
-    intervention budget, lessons and their effects.
+    """Settings of the Intervention family (:class:`InterventionEnv`): those of every teaching env
+    (one item per step) and the intervention budget, lessons and their effects.
 
     Attributes:
         num_steps: items in the stream (one per step).
@@ -118,87 +119,124 @@ class InterventionConfig(TeachingConfig):
 
 @dataclass(frozen=True)
 class ItemDraw:
-    """The item on the table and everything drawn for it when it was shown."""
+    """The items on the tables of ``n`` episodes and everything drawn for them when they were shown:
+    arrays with a leading episode dimension ``n``."""
 
-    items: Items  # (1, 1)
-    correct: bool  # the student's own (unaided) answer is right
-    confidence: float  # the student's confidence in that answer
-    teacher_confidence: float
-    teacher_right: bool  # the teacher's own answer (and explanation) is right
-    agrees: bool  # the student's answer equals the teacher's answer
-    wrong_answer: int  # the answer a wrong teacher gives
-    outcome_draw: float  # uniform in [0, 1): decides whether a hint or explanation lands
+    items: Items  # (n, 1)
+    shown: np.ndarray  # bool (n,): an item is on the table (False after the episode's last step)
+    correct: np.ndarray  # bool (n,): the student's own (unaided) answer is right
+    confidence: np.ndarray  # float64 (n,): the student's confidence in that answer
+    teacher_confidence: np.ndarray  # float64 (n,)
+    teacher_right: np.ndarray  # bool (n,): the teacher's own answer (and explanation) is right
+    agrees: np.ndarray  # bool (n,): the student's answer equals the teacher's answer
+    wrong_answer: np.ndarray  # int64 (n,): the answer a wrong teacher gives
+    outcome_draw: np.ndarray  # float64 (n,) uniform in [0, 1): decides whether a hint or explanation lands
+
+    def put(self, rows: np.ndarray, sub: ItemDraw) -> ItemDraw:
+        """These draws with the episodes ``rows`` replaced by ``sub``'s (a new record)."""
+        return _put(self, rows, sub)  # type: ignore[no-any-return]
 
 
-def answer_right(move: int, item: ItemDraw, strength: dict[int, float]) -> bool:
-    """Whether the answer that counts after ``move`` on ``item`` is right (the env's Action Space):
-    ``strength`` maps ``hint`` and ``explain`` to the chance that they land."""
-    if move == NONE:
-        return item.correct
-    if move == REVEAL:
-        return item.teacher_right
+def _put(value: Any, rows: np.ndarray, sub: Any) -> Any:
+    if value is None:
+        return None
+    if is_dataclass(value):
+        parts = {f.name: _put(getattr(value, f.name), rows, getattr(sub, f.name)) for f in fields(value)}
+        return replace(value, **parts)  # type: ignore[type-var]
+    out = value.copy()
+    out[rows] = sub
+    return out
+
+
+def strengths(config: InterventionConfig) -> np.ndarray:
+    """float64 ``(4,)``: the chance that each move's hint or explanation lands (0 for the others)."""
+    strength = np.zeros(len(ACTIONS))
+    strength[HINT], strength[EXPLAIN] = config.hint_strength, config.explain_strength
+    return strength
+
+
+def answer_right(move: np.ndarray, item: ItemDraw, strength: np.ndarray) -> np.ndarray:
+    """bool ``(n,)``: whether the answer that counts after each episode's ``move`` (int ``(n,)``) on its
+    item is right (the env's Action Space); ``strength`` is :func:`strengths`."""
+    a, t = item.correct, item.teacher_right
     lands = item.outcome_draw < strength[move]
-    return (item.correct or lands) if item.teacher_right else (item.correct and not lands)
+    helped = np.where(t, a | lands, a & ~lands)
+    return np.where(move == NONE, a, np.where(move == REVEAL, t, helped))
 
 
-def chance_right(move: int, item: ItemDraw, strength: dict[int, float]) -> float:
-    """The chance of :func:`answer_right` before the draw that decides whether a hint or
-    explanation lands."""
-    a, t = float(item.correct), item.teacher_right
-    if move == NONE:
-        return a
-    if move == REVEAL:
-        return float(t)
-    s = strength[move]
-    return a + (1.0 - a) * s if t else a * (1.0 - s)
+def chance_right(item: ItemDraw, strength: np.ndarray) -> np.ndarray:
+    """float64 ``(n, 4)``: the chance of :func:`answer_right` after each move, before the draw that
+    decides whether a hint or explanation lands."""
+    a, t = item.correct.astype(np.float64), item.teacher_right
+
+    def landing(s: float) -> np.ndarray:
+        return np.where(t, a + (1.0 - a) * s, a * (1.0 - s))
+
+    return np.stack([a, landing(strength[HINT]), landing(strength[EXPLAIN]), t.astype(np.float64)], axis=-1)
 
 
-def draw_item(
-    rng: np.random.Generator,
+def draw_items(
+    rngs: Sequence[np.random.Generator],
     engine: Engine,
-    student: Student,
+    student: Any,
     domain: Domain,
     config: InterventionConfig,
     num_answers: int,
 ) -> ItemDraw:
-    """The next item of the stream and everything drawn for it, all from ``rng`` (the episode's
-    stream generator, which no teacher's choice advances): a uniformly drawn (skill, level) cell, the
-    one-student ``student``'s answer and confidence, and the teacher's confidence, correctness and
-    wrong answer (one of ``num_answers`` labels)."""
+    """The next item of each of ``n`` streams and everything drawn for it, all from the stream's
+    generator ``rngs[j]`` (which no teacher's choice advances): a uniformly drawn (skill, level)
+    cell, the answer and confidence of member ``j`` of the ``n``-member ``student``, and the
+    teacher's confidence, correctness and wrong answer (one of ``num_answers`` labels). Each stream
+    draws in the same order as when it is alone; the student answers all ``n`` items in one call."""
     num_skills, num_levels = domain.skills.num_skills, domain.skills.num_levels
-    cell = int(rng.integers(num_skills * num_levels))
-    counts = np.zeros((1, num_skills, num_levels), np.int64)
-    counts.flat[cell] = 1
-    items = engine.generate(Plan(counts), rng)
-    response = student.attempt(items)
-    correct = bool(domain.grade(items, response)[0, 0])
-    if hasattr(student, "predict_proba"):
+    batches = []
+    for rng in rngs:
+        cell = int(rng.integers(num_skills * num_levels))
+        counts = np.zeros((1, num_skills, num_levels), np.int64)
+        counts.flat[cell] = 1
+        batches.append(engine.generate(Plan(counts), rng))
+    items: Items = stack_rows(batches)
+    response = student.attempt(items)  # (n, 1)
+    correct = domain.grade(items, response)[:, 0].astype(bool)
+    neural = hasattr(student, "predict_proba")
+    if neural:
         # A diverged network's NaN would leave the observation space; it then knows nothing.
-        confidence = float(np.nan_to_num(student.predict_proba(items)[0, 0].max(), nan=0.0))
+        confidence = np.nan_to_num(student.predict_proba(items)[:, 0].max(axis=-1), nan=0.0)
     else:
-        success = _success_probability(student, items, num_skills)
-        noisy = logit(success) + config.confidence_noise * rng.standard_normal()
-        confidence = float(sigmoid(noisy))
+        success = _success_probabilities(student, items, num_skills)
     low, high = config.teacher_confidence_low, config.teacher_confidence_high
-    teacher_confidence = float(rng.uniform(low, high)) if high > low else low
-    teacher_right = bool(rng.random() < teacher_confidence)
-    answer = int(items.answer[0, 0])
-    wrong_answer = int((answer + 1 + rng.integers(num_answers - 1)) % num_answers)
-    teacher_answer = answer if teacher_right else wrong_answer
+    student_confidence, teacher_confidence, teacher_right, wrong_answer, outcome = [], [], [], [], []
+    for j, rng in enumerate(rngs):  # the rest of each stream's draws, in its own order
+        if neural:
+            student_confidence.append(float(confidence[j]))
+        else:
+            noisy = logit(float(success[j])) + config.confidence_noise * rng.standard_normal()
+            student_confidence.append(float(sigmoid(noisy)))
+        teacher_confidence.append(float(rng.uniform(low, high)) if high > low else low)
+        teacher_right.append(bool(rng.random() < teacher_confidence[-1]))
+        answer = int(items.answer[j, 0])
+        wrong_answer.append(int((answer + 1 + rng.integers(num_answers - 1)) % num_answers))
+        outcome.append(float(rng.random()))
+    right = np.array(teacher_right, bool)
+    teacher_answer = np.where(right, items.answer[:, 0], wrong_answer)
     return ItemDraw(
         items=items,
+        shown=np.ones(len(rngs), bool),
         correct=correct,
-        confidence=confidence,
-        teacher_confidence=teacher_confidence,
-        teacher_right=teacher_right,
-        agrees=bool(int(response[0, 0]) == teacher_answer),
-        wrong_answer=wrong_answer,
-        outcome_draw=float(rng.random()),
+        confidence=np.array(student_confidence, np.float64),
+        teacher_confidence=np.array(teacher_confidence, np.float64),
+        teacher_right=right,
+        agrees=response[:, 0].astype(np.int64) == teacher_answer,
+        wrong_answer=np.array(wrong_answer, np.int64),
+        outcome_draw=np.array(outcome, np.float64),
     )
 
 
-def _success_probability(student: Any, items: Items, num_skills: int) -> float:
-    """A simulated student's chance of answering the (1, 1) ``items`` right."""
-    difficulty = np.full((num_skills, 1), float(items.difficulty[0, 0]))  # type: ignore[index]
-    expected = student.expected_accuracy(difficulty)
-    return float(expected[0, int(items.skill[0, 0]), 0])
+def _success_probabilities(student: Any, items: Items, num_skills: int) -> np.ndarray:
+    """float64 ``(n,)``: each simulated member ``j``'s chance of answering item ``j`` of the ``(n, 1)``
+    ``items`` right."""
+    rows = np.arange(items.skill.shape[0])
+    # Column j holds item j's difficulty for every skill: member j's row of column j is its chance.
+    difficulty = np.tile(np.asarray(items.difficulty, np.float64)[:, 0], (num_skills, 1))  # (K, n)
+    expected = student.expected_accuracy(difficulty)  # (n, K, n)
+    return np.asarray(expected[rows, items.skill[:, 0], rows], np.float64)

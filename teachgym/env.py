@@ -170,9 +170,11 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         if self.state is None:
             return "(not reset)\n"
         steps, examples = int(self.state.step[0]), int(self.state.examples_used[0])
+        extra = self.rules.describe_item(self.state, 0)
+        extra = f"{extra}\n" if extra else ""
         if not (self.reveals_profile or steps >= self.num_steps):
             # The student's state is hidden in this family: the profile is shown once the episode ends.
-            return f"step {steps}/{self.num_steps}  examples {examples}\n"
+            return f"step {steps}/{self.num_steps}  examples {examples}\n" + extra
         profile = self.profile
         width = max(len(n) for n in self.skills.names)
         lines = [
@@ -181,8 +183,7 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         for name, accuracy in zip(self.skills.names, profile.accuracy, strict=True):
             bar = "#" * round(20 * float(accuracy))
             lines.append(f"  {name:<{width}} {float(accuracy):5.3f} |{bar:<20}|")
-        extra = self.rules.describe_item(self.state, 0)
-        return "\n".join(lines) + "\n" + (f"{extra}\n" if extra else "")
+        return "\n".join(lines) + "\n" + extra
 
     # ------------------------------------------------------------------ what teachers are given
     @classmethod

@@ -13,7 +13,8 @@ A family is written once for ``n`` episodes and never overrides a phase of the l
 - ``observe(state)``, ``info(state)``, ``final_info(state, rows)``: its observation and ``info`` keys;
 - ``scored(state, profile)``: what the reward and the records score (default: every skill);
 - ``bonus(state, lesson)``: a reward term beyond the objective (default: none);
-- ``reset(state, student)``: its state at the start of the episodes.
+- ``reset(state, student)`` and ``start(state, student)``: its state at the start of the episodes,
+  before and after the loop assesses the fresh students.
 
 Every function takes and returns ``(n, ...)`` arrays: the single env calls them with ``n = 1``, the
 vector env with ``n = N``. ``tests/test_family_protocol.py`` writes a whole family this way.
@@ -109,6 +110,11 @@ class Family:
         the loop then assesses them again)."""
         return None, False
 
+    def start(self, state: EpisodeState, student: Any) -> Any:
+        """The family's state once the loop has assessed the fresh (or warmed-up) students: where a
+        family draws what its first observation shows (the Intervention stream's first item)."""
+        return state.family
+
     def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
         """Validate the ``n`` actions and plan the step. Must not change anything; raise
         :class:`~teachgym.errors.InvalidActionError` on bad input."""
@@ -122,10 +128,9 @@ class Family:
     def examples(self, lesson: Lesson) -> np.ndarray:
         """Training examples each episode spends this step, int64 ``(n,)`` (what the students train on:
         an engine may deliver fewer than planned)."""
-        batch = lesson.batch
-        if isinstance(batch, (list, tuple)):
-            return np.array([len(b) for b in batch], dtype=np.int64)
-        return np.full(batch.skill.shape[0], len(batch), dtype=np.int64)
+        from teachgym.loop import _sizes  # the loop's own count (imported late: loop imports this module)
+
+        return _sizes(lesson.batch)
 
     def bonus(self, state: EpisodeState, lesson: Lesson) -> np.ndarray:
         """A reward term ``(n,)`` beyond the objective (summed into the episode's progress)."""

@@ -229,6 +229,7 @@ class TeachingLoop:
                 state, profile=validation, initial_profile=validation, initial_test=test
             )
         state = dataclasses.replace(state, family=family_state)
+        state = dataclasses.replace(state, family=self.family.start(state, self.student))
         return state, self.observe(state), self.info(state, np.zeros(n, dtype=bool))
 
     def _learn_prior(self, rngs: list[np.random.Generator]) -> None:
@@ -262,7 +263,9 @@ class TeachingLoop:
         compute = self._learn(lesson.batch)
         profile = self.assess(self.validation)
         examples = self.family.examples(lesson)
-        cost = Cost(examples=examples, compute=compute)
+        # The objective is charged the examples the students trained on (a family may count its
+        # budget otherwise: the Intervention stream counts one item a step).
+        cost = Cost(examples=_sizes(lesson.batch), compute=compute)
         last = state.step + 1 >= self.num_steps
         # Every profile is scored with the state it belongs to, the new one with the counters after the
         # step: a family whose scored part grows with the steps (Rehearsal's arrived tasks) needs it.
@@ -402,6 +405,13 @@ class TeachingLoop:
         out["validation_test_gap"][rows] = scored(sub, sub.profile).mean - scored(sub, test).mean
         out.update(self.family.final_info(state, rows))
         return out
+
+
+def _sizes(batch: Any) -> np.ndarray:
+    """Training examples per episode of an ``(n, M)`` batch or a list of ``n`` ``(1, M_i)`` ones."""
+    if isinstance(batch, (list, tuple)):
+        return np.array([len(b) for b in batch], dtype=np.int64)
+    return np.full(batch.skill.shape[0], len(batch), dtype=np.int64)
 
 
 def _at_start(state: EpisodeState) -> EpisodeState:

@@ -12,7 +12,7 @@ import pytest
 
 from teachgym import agents
 from teachgym.agents.intervention import MentalModelTeacher, budget_curve, episode_metrics
-from teachgym.envs.intervention import ACTIONS, BUDGETS, EXPLAIN, HINT, NONE, REVEAL
+from teachgym.envs.intervention import ACTIONS, BUDGETS, EXPLAIN, HINT, NONE, REVEAL, InterventionState
 from teachgym.errors import ConfigError, InvalidActionError
 from tests.test_bad_input import _snapshot
 
@@ -22,33 +22,30 @@ TEACHERS = [name for name in agents.names() if "Intervention" in agents.spec(nam
 
 
 def _state(env: gym.Env) -> object:
-    """Everything a refused step must leave alone."""
+    """Everything a refused step must leave alone: the student and the loop's state (counters,
+    profile, every generator and the family's own state: the item, the stream, the counters)."""
     unwrapped = env.unwrapped
-    return _snapshot(
-        {
-            "student": unwrapped.student,
-            "steps": unwrapped._step_count,
-            "interventions": unwrapped._interventions_used,
-            "counters": (unwrapped._num_correct, unwrapped._helped_now, unwrapped._misled),
-            "score": unwrapped._stream_score,
-            "item": vars(unwrapped._item),
-            "rngs": (unwrapped._engine_rng, unwrapped._stream_rng, unwrapped.np_random),
-            "profile": unwrapped._profile,
-        }
-    )
+    return _snapshot({"student": unwrapped.student, "state": unwrapped.state, "env_rng": unwrapped.np_random})
+
+
+def _family(env: gym.Env) -> InterventionState:
+    """The family's own state of the (single) env."""
+    return env.unwrapped.state.family
 
 
 def _scripted(env: gym.Env, **fields: object) -> None:
     """Replace what was drawn for the item on the table (student right?, teacher right?, ...)."""
     unwrapped = env.unwrapped
-    unwrapped._item = dataclasses.replace(unwrapped._item, **fields)
+    family = _family(env)
+    item = dataclasses.replace(family.item, **{name: np.array([value]) for name, value in fields.items()})
+    unwrapped.state = dataclasses.replace(unwrapped.state, family=dataclasses.replace(family, item=item))
 
 
 # --------------------------------------------------------------------------- budget
 def test_the_budget_is_a_floored_fraction_of_the_items() -> None:
     for budget, expected in zip(BUDGETS, (0, 12, 24, 36, 48, 60), strict=True):
-        assert gym.make(SIM, budget_fraction=budget).unwrapped.num_interventions == expected
-    assert gym.make(SIM, num_steps=7, budget_fraction=0.5).unwrapped.num_interventions == 3
+        assert gym.make(SIM, budget_fraction=budget).unwrapped.rules.num_interventions == expected
+    assert gym.make(SIM, num_steps=7, budget_fraction=0.5).unwrapped.rules.num_interventions == 3
 
 
 def test_help_beyond_the_budget_is_refused_and_changes_nothing() -> None:
@@ -88,7 +85,7 @@ def test_a_zero_budget_allows_only_none() -> None:
 def test_no_teacher_spends_more_than_the_budget(env_id: str, budget: float) -> None:
     num_steps = 60 if env_id == SIM else 15
     env = gym.make(env_id, num_steps=num_steps, budget_fraction=budget)
-    allowed = env.unwrapped.num_interventions
+    allowed = env.unwrapped.rules.num_interventions
     for name in TEACHERS:
         teacher = agents.make(name, env)
         metrics = episode_metrics(env, teacher, seed=3)  # a refused step would raise here
@@ -135,10 +132,10 @@ def test_the_answer_that_counts(move, student_right, teacher_right, lands, right
     draw = 0.0 if lands else 0.999
     info, env = _outcome(SIM, move, correct=student_right, teacher_right=teacher_right, outcome_draw=draw)
     assert info["current_correct"] is right_after
-    unwrapped = env.unwrapped  # the counters reach info only at the end (they reveal unaided answers)
+    # The counters reach info only at the end (they reveal unaided answers).
     assert "helped_now" not in info and "misled" not in info
-    assert unwrapped._helped_now == int(right_after and not student_right)
-    assert unwrapped._misled == int(student_right and not right_after)
+    assert _family(env).helped_now[0] == int(right_after and not student_right)
+    assert _family(env).misled[0] == int(student_right and not right_after)
     assert info["intervention"] == ACTIONS[move]
     assert info["cost"] == (0.0 if move == NONE else env.unwrapped.config.intervention_cost)
 
@@ -168,7 +165,8 @@ def test_explaining_teaches_revealing_does_not() -> None:
         ("confirm", EXPLAIN, {"correct": True, "teacher_right": True}),
     ]:
         _, env = _outcome(SIM, move, **fields)  # the same item each time (same seed)
-        lesson[label] = env.unwrapped._compute_used  # not in info before the end: it reveals answers
+        # Compute is not in info before the end: it reveals answers.
+        lesson[label] = int(env.unwrapped.state.compute_used[0])
         abilities[label] = env.unwrapped.student.ability()[0]
     config = gym.make(SIM).unwrapped.config
     assert lesson == {
@@ -189,18 +187,18 @@ def test_a_wrong_explanation_misleads_a_neural_student() -> None:
     env = gym.make(SYNTHETIC)
     env.reset(seed=0)
     unwrapped = env.unwrapped
-    item = unwrapped._item.items
+    item = _family(env).item.items
     student = unwrapped.student
     probabilities = student.predict_proba(item)[0, 0]
     assert probabilities.sum() == pytest.approx(1.0)
     assert int(np.argmax(probabilities)) == int(student.attempt(item)[0, 0])
-    assert unwrapped._item.confidence == pytest.approx(probabilities.max())
+    assert _family(env).item.confidence[0] == pytest.approx(probabilities.max())
     right = probabilities[int(item.answer[0, 0])]
     clone = pickle.loads(pickle.dumps(unwrapped))
     _scripted(env, teacher_right=False)
     env.step(EXPLAIN)
     assert student.predict_proba(item)[0, 0, int(item.answer[0, 0])] < right
-    clone._item = dataclasses.replace(clone._item, teacher_right=True, correct=False)
+    _scripted(clone, teacher_right=True, correct=False)
     clone.step(EXPLAIN)
     assert clone.student.predict_proba(item)[0, 0, int(item.answer[0, 0])] > right
 
@@ -377,7 +375,7 @@ def _paired_interval(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]
 @pytest.fixture(scope="module")
 def sim_at_budget_04() -> dict[str, dict[str, np.ndarray]]:
     env = gym.make(SIM)
-    assert env.unwrapped.budget_fraction == 0.4
+    assert env.unwrapped.rules.budget_fraction == 0.4
     results = {}
     for name in ("never", "random", "mental-model", "always-explain", "reveal-always"):
         teacher = agents.make(name, env)
