@@ -27,6 +27,7 @@ FAMILIES: dict[str, str] = {
     "Rehearsal": "rehearsal",
     "Intervention": "intervention",
     "Tutor": "tutoring",
+    "OpenEnded": "open_ended",
 }
 
 

@@ -4,18 +4,23 @@ open-ended setting; STAT-Syn; Learn-to-Reason)."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from gymnasium import spaces
 
+from teachgym.actions import each
 from teachgym.composition import TEXT_SETTINGS, TeachingConfig
-from teachgym.config import parse_config, require
+from teachgym.config import require
 from teachgym.domains.text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
 from teachgym.errors import InvalidActionError, UnsupportedError
+from teachgym.family import Family, Lesson
+from teachgym.loop import EpisodeState
+from teachgym.students.members import stack_rows
 
 ENV_CLASS = "OpenEndedEnv"
 
@@ -50,7 +55,7 @@ CHARSET = "".join(sorted(EXAMPLE_CHARSET))
 
 @dataclass(frozen=True)
 class OpenEndedConfig(TeachingConfig):
-    """Settings of :class:`OpenEndedEnv`: those of every teaching env, and the quiz whose errors the
+    """Settings of :class:`OpenEnded`: those of every teaching env, and the quiz whose errors the
     teacher sees.
 
     Attributes:
@@ -124,18 +129,40 @@ class BoundedSequence(spaces.Sequence):
 
 
 @dataclass(frozen=True)
-class WrittenPlan(Plan):
-    """A step's teacher-written examples after validation: ``counts`` ``(1, K, L)`` of the examples
-    whose prompt the domain recognises, and the batch the student trains on."""
+class WrittenExamples:
+    """``n`` episodes' teacher-written examples of a step, after validation.
 
-    batch: TextItems = field(kw_only=True)
-    written: int = field(kw_only=True)
-    dropped: Counter[str] = field(kw_only=True)
-    checked: int = field(kw_only=True)
-    wrong: int = field(kw_only=True)
+    Attributes:
+        candidates: each episode's well-formed, not-held-out ``(prompt, answer)`` pairs (stripped).
+        written: int64 ``(n,)`` pairs in each action.
+        dropped: each episode's dropped examples per reason.
+        counts: int64 ``(n, K, L)`` examples trained on whose prompt the domain recognises, per cell
+            (None until :meth:`OpenEnded.lesson` has checked the student's context).
+        checked: int64 ``(n,)`` examples trained on whose answer the domain could check.
+        wrong: int64 ``(n,)`` of those, answered wrongly.
+    """
+
+    candidates: list[list[tuple[str, str]]]
+    written: np.ndarray
+    dropped: list[Counter[str]]
+    counts: np.ndarray | None = None
+    checked: np.ndarray | None = None
+    wrong: np.ndarray | None = None
 
 
-class OpenEndedEnv(TeachingEnv):
+@dataclass(frozen=True)
+class OpenEndedState:
+    """The family's own state of ``n`` episodes: the last step's examples and the latest quiz."""
+
+    last_allocation: np.ndarray  # float32 (n, K, L): share of the last step's recognised examples per cell
+    errors: np.ndarray  # object (n,): each episode's shown quiz errors, a tuple of (prompt, answer) pairs
+    written: np.ndarray  # int64 (n,): pairs in the last action
+    dropped: list[Counter[str]]  # each episode's dropped examples of the last step, per reason
+    checked: np.ndarray  # int64 (n,): answers of the last step the domain could check
+    wrong: np.ndarray  # int64 (n,): of those, wrong
+
+
+class OpenEnded(Family):
     """## Description
 
     The open-ended setting of DataEnvGym (Khan et al., 2024): the teacher writes each step's training
@@ -200,8 +227,9 @@ class OpenEndedEnv(TeachingEnv):
       instead of prompt strings (a reworded copy of a validation or test problem got through).
     """
 
-    family = "OpenEnded"
+    name = "OpenEnded"
     action_kind = "text"
+    config_class = OpenEndedConfig
     extra_observation_keys = ("errors", "last_allocation")
     public_settings = ("quiz_size", "num_errors_shown")
     teacher_writes_data = True
@@ -214,37 +242,37 @@ class OpenEndedEnv(TeachingEnv):
         "wrong_answer_rate",
     )
 
-    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
-        self.config = parse_config(OpenEndedConfig, kwargs, owner=f"{self.family} env")
-        parts = self.config.parts()
-        domain = parts["domain"]
-        if not hasattr(domain, "canonical_problems") or not hasattr(parts["student"], "fits"):
-            raise UnsupportedError(
-                f"the OpenEnded family needs a text domain that parses prompts and a text student; got "
-                f"domain {self.config.domain!r} and student {self.config.student!r}"
-            )
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        config: OpenEndedConfig = self.config  # type: ignore[assignment]
         pair = spaces.Tuple(
             (
                 spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
                 spaces.Text(MAX_EXAMPLE_CHARS, min_length=1, charset=CHARSET),
             )
         )
-        self.action_space = BoundedSequence(pair, self.config.examples_per_step)
-        self.num_errors_shown = self.config.num_errors_shown
-        self.quiz_size = self.config.quiz_size
-        super().__init__(**parts, render_mode=render_mode)
+        self.action_space = BoundedSequence(pair, self.examples_per_step)
+        self.num_errors_shown = config.num_errors_shown
+        self.quiz_size = config.quiz_size
+        shape = (1, self.skills.num_skills, self.skills.num_levels)
+        # The quiz's (skill, level) cells, (quiz_size,) each: the same for every quiz.
+        skill, level = Plan(allocate(np.ones(shape), self.quiz_size)).cells()
+        self._quiz_cells = (skill.ravel(), level.ravel())
         # Every held-out problem as its canonical form, computed once: a written example is then
-        # checked in O(1), however it rewords a held-out problem. It stays in the env, which holds
-        # the held-out items already; the domain's canonicalizer knows nothing of the splits.
+        # checked in O(1), however it rewords a held-out problem. It stays in the rules, which know
+        # the held-out items already; the domain's canonicalizer knows nothing of the splits. (A
+        # domain without the canonicalizer is refused by check_student, once the student is built.)
+        canonical = getattr(self.domain, "canonical_problems", None)
+        splits = ("validation", "test") if canonical is not None else ()
         self._heldout_problems: frozenset[str] = frozenset(
             form
-            for split in (self._validation, self._test)
-            for prompt in split.prompts.tolist()  # type: ignore[attr-defined]
-            for form in domain.canonical_problems(prompt)
+            for split in splits
+            for prompt in self.domain.heldout(split).prompts.tolist()  # type: ignore[attr-defined]
+            for form in canonical(prompt)  # type: ignore[misc]
         )
 
-    # ------------------------------------------------------------------ spaces
-    def _extra_spaces(self) -> dict[str, spaces.Space[Any]]:
+    # ------------------------------------------------------------------ set-up
+    def observation_spaces(self) -> dict[str, spaces.Space[Any]]:
         shape = (self.skills.num_skills, self.skills.num_levels)
         error = spaces.Tuple(
             (
@@ -255,8 +283,36 @@ class OpenEndedEnv(TeachingEnv):
         errors = BoundedSequence(error, self.num_errors_shown)
         return {"last_allocation": spaces.Box(0.0, 1.0, shape, np.float32), "errors": errors}
 
-    # ------------------------------------------------------------------ action
-    def _plan(self, action: Any) -> WrittenPlan:
+    def check_student(self, student: Any) -> None:
+        if not hasattr(self.domain, "canonical_problems") or not hasattr(student, "fits"):
+            raise UnsupportedError(
+                f"the OpenEnded family needs a text domain that parses prompts and a text student; got "
+                f"domain {self.config.domain!r} and student {self.config.student!r}"
+            )
+
+    # ------------------------------------------------------------------ array functions
+    def reset(self, state: EpisodeState, student: Any) -> tuple[OpenEndedState, bool]:
+        n = state.size
+        zeros = np.zeros(n, np.int64)
+        allocation = np.zeros((n, self.skills.num_skills, self.skills.num_levels), np.float32)
+        errors = self._quiz_errors(state.episode_rng, student)
+        return OpenEndedState(allocation, errors, zeros, [Counter() for _ in range(n)], zeros, zeros), False
+
+    def plan(self, state: EpisodeState, actions: Sequence[Any]) -> Lesson:
+        """Check each action's shape (refusing a bad one) and drop its malformed and held-out examples;
+        the student's context is checked in :meth:`lesson`, where the student is known."""
+        checked = each(actions, self._candidates)
+        return Lesson(
+            WrittenExamples(
+                candidates=[kept for kept, _, _ in checked],
+                written=np.array([written for _, written, _ in checked], np.int64),
+                dropped=[dropped for _, _, dropped in checked],
+            )
+        )
+
+    def _candidates(self, action: Any) -> tuple[list[tuple[str, str]], int, Counter[str]]:
+        """One action's well-formed, not-held-out pairs (stripped), its length and its drops per
+        reason; an InvalidActionError if it is not a sequence of at most ``examples_per_step`` pairs."""
         if not isinstance(action, (tuple, list)):
             raise InvalidActionError(
                 f"action is a {type(action).__name__}; expected a tuple or list of (prompt, answer) pairs"
@@ -272,9 +328,7 @@ class OpenEndedEnv(TeachingEnv):
                     f"action[{index}] is {_short(pair)}; expected a (prompt, answer) pair of str"
                 )
         dropped: Counter[str] = Counter()
-        kept: list[tuple[int, int, str, str]] = []
-        checked = wrong = 0
-        counts = np.zeros((1, self.skills.num_skills, self.skills.num_levels), np.int64)
+        kept: list[tuple[str, str]] = []
         for prompt, answer in action:
             reason = validate_example(prompt, answer)
             if reason is not None:
@@ -285,80 +339,101 @@ class OpenEndedEnv(TeachingEnv):
             if self.domain.canonical_problems(prompt) & self._heldout_problems:  # type: ignore[attr-defined]
                 dropped["heldout"] += 1
                 continue
-            if not self.student.fits(prompt.strip(), answer.strip()):  # type: ignore[attr-defined]
-                dropped["too-long-for-student"] += 1
-                continue
-            parsed = self.domain.parse(prompt)  # type: ignore[attr-defined]
-            skill, level = -1, -1
-            if parsed is not None:
-                skill, level, truth = parsed
-                counts[0, skill, level] += 1
-                checked += 1
-                wrong += not bool(self.domain.grade_text([answer], [truth])[0])  # type: ignore[attr-defined]
-            kept.append((skill, level, prompt.strip(), answer.strip()))
-        batch = TextItems.from_lists(
-            skill=[k for k, _, _, _ in kept],
-            level=[lv for _, lv, _, _ in kept],
-            code=[-1] * len(kept),
-            prompts=[q for _, _, q, _ in kept],
-            answers=[a for _, _, _, a in kept],
-            expressions=[""] * len(kept),
-        ).reshape(1, len(kept))
-        return WrittenPlan(
-            counts, batch=batch, written=len(action), dropped=dropped, checked=checked, wrong=wrong
+            kept.append((prompt.strip(), answer.strip()))
+        return kept, len(action), dropped
+
+    def lesson(self, state: EpisodeState, lesson: Lesson, student: Any) -> Lesson:
+        """The written examples that fit the student's context, as each episode's batch ``(1, M_i)``
+        (stacked ``(n, M)`` where every ``M_i`` is equal), with their recognised cells and checked
+        answers."""
+        written: WrittenExamples = lesson.plan
+        n = state.size
+        counts = np.zeros((n, self.skills.num_skills, self.skills.num_levels), np.int64)
+        checked, wrong = np.zeros(n, np.int64), np.zeros(n, np.int64)
+        dropped, batches = [], []
+        for i, candidates in enumerate(written.candidates):  # text: per episode
+            drops = Counter(written.dropped[i])
+            skills, levels, prompts, answers = [], [], [], []
+            for prompt, answer in candidates:
+                if not student.fits(prompt, answer):
+                    drops["too-long-for-student"] += 1
+                    continue
+                parsed = self.domain.parse(prompt)  # type: ignore[attr-defined]
+                skill, level = -1, -1
+                if parsed is not None:
+                    skill, level, truth = parsed
+                    counts[i, skill, level] += 1
+                    checked[i] += 1
+                    wrong[i] += not bool(self.domain.grade_text([answer], [truth])[0])  # type: ignore[attr-defined]
+                skills.append(skill)
+                levels.append(level)
+                prompts.append(prompt)
+                answers.append(answer)
+            dropped.append(drops)
+            batches.append(
+                TextItems.from_lists(
+                    skill=skills,
+                    level=levels,
+                    code=[-1] * len(prompts),
+                    prompts=prompts,
+                    answers=answers,
+                    expressions=[""] * len(prompts),
+                ).reshape(1, len(prompts))
+            )
+        # Episodes whose batches differ in size keep them apart; the loop trains equal sizes together.
+        batch = stack_rows(batches) if len({len(b) for b in batches}) == 1 else batches
+        record = WrittenExamples(written.candidates, written.written, dropped, counts, checked, wrong)
+        return Lesson(plan=record, batch=batch)
+
+    def update(self, state: EpisodeState, lesson: Lesson, answers: Any, student: Any) -> OpenEndedState:
+        written: WrittenExamples = lesson.plan
+        counts = written.counts
+        assert counts is not None and written.checked is not None and written.wrong is not None
+        total = counts.sum(axis=(1, 2), keepdims=True)
+        allocation = (counts / np.maximum(total, 1)).astype(np.float32)
+        errors = self._quiz_errors(state.episode_rng, student)
+        return OpenEndedState(
+            allocation, errors, written.written, written.dropped, written.checked, written.wrong
         )
 
-    def _batch(self, plan: Plan) -> TextItems:
-        assert isinstance(plan, WrittenPlan)
-        return plan.batch
+    def _quiz_errors(self, rngs: Sequence[np.random.Generator], student: Any) -> np.ndarray:
+        """Each episode's wrong answers to a fresh quiz from the training split (drawn from its own
+        generator, seeded at reset), at most ``num_errors_shown`` of them: an object ``(n,)`` array of
+        tuples of ``(prompt, answer)`` pairs."""
+        skill, level = self._quiz_cells
+        quizzes = [self.domain.generate(skill, level, rng).reshape(1, len(skill)) for rng in rngs]  # type: ignore[attr-defined]
+        quiz = stack_rows(quizzes)
+        responses = student.attempt(quiz)  # (n, quiz_size): every member answers its own quiz
+        correct = self.domain.grade(quiz, responses)
+        errors = np.empty(len(rngs), dtype=object)
+        for i, rng in enumerate(rngs):  # per episode: the shown subset is drawn from its own generator
+            wrong = np.flatnonzero(~correct[i])
+            if len(wrong) > self.num_errors_shown:
+                wrong = np.sort(rng.choice(wrong, self.num_errors_shown, replace=False))
+            errors[i] = tuple((str(quiz.prompts[i, j]), _as_text(responses[i, j])) for j in wrong.tolist())
+        return errors
 
-    # ------------------------------------------------------------------ state
-    def _after_reset(self) -> None:
-        self._last_allocation = np.zeros((self.skills.num_skills, self.skills.num_levels), np.float32)
-        self._last_plan: WrittenPlan | None = None
-        self._errors = self._quiz_errors()
+    def observe(self, state: EpisodeState) -> dict[str, np.ndarray]:
+        family: OpenEndedState = state.family
+        return {"last_allocation": family.last_allocation.copy(), "errors": family.errors.copy()}
 
-    def _after_step(self, plan: Plan) -> None:
-        assert isinstance(plan, WrittenPlan)
-        self._last_plan = plan
-        total = plan.counts[0].sum()
-        self._last_allocation = (plan.counts[0] / max(total, 1)).astype(np.float32)
-        self._errors = self._quiz_errors()
-
-    def _quiz_errors(self) -> tuple[tuple[str, str], ...]:
-        """The student's wrong answers to a fresh quiz from the training split (drawn from the env's
-        generator, seeded at reset), at most ``num_errors_shown`` of them."""
-        counts = allocate(np.ones((1, self.skills.num_skills, self.skills.num_levels)), self.quiz_size)
-        skill, level = Plan(counts).cells()
-        quiz = self.domain.generate(skill.ravel(), level.ravel(), self.np_random)  # type: ignore[attr-defined]
-        responses = self.student.attempt(quiz)[0]
-        wrong = np.flatnonzero(~self.domain.grade(quiz, responses))
-        if len(wrong) > self.num_errors_shown:
-            wrong = np.sort(self.np_random.choice(wrong, self.num_errors_shown, replace=False))
-        return tuple((str(quiz.prompts[i]), _as_text(responses[i])) for i in wrong.tolist())
-
-    def _extra_observation(self) -> dict[str, Any]:
-        return {"last_allocation": self._last_allocation.copy(), "errors": self._errors}
-
-    def _extra_info(self) -> dict[str, Any]:
-        plan = self._last_plan
-        if plan is None:
-            return {
-                "examples_written": 0,
-                "examples_dropped": 0,
-                "drop_reasons": {},
-                "examples_checked": 0,
-                "wrong_answers": 0,
-                "wrong_answer_rate": 0.0,
-            }
+    def info(self, state: EpisodeState) -> dict[str, Any]:
+        family: OpenEndedState = state.family
+        checked, wrong = family.checked, family.wrong
         return {
-            "examples_written": plan.written,
-            "examples_dropped": sum(plan.dropped.values()),
-            "drop_reasons": dict(sorted(plan.dropped.items())),
-            "examples_checked": plan.checked,
-            "wrong_answers": plan.wrong,
-            "wrong_answer_rate": plan.wrong / plan.checked if plan.checked else 0.0,
+            "examples_written": family.written.copy(),
+            "examples_dropped": np.array([sum(d.values()) for d in family.dropped], np.int64),
+            "drop_reasons": [dict(sorted(d.items())) for d in family.dropped],
+            "examples_checked": checked.copy(),
+            "wrong_answers": wrong.copy(),
+            "wrong_answer_rate": np.where(checked > 0, wrong / np.maximum(checked, 1), 0.0),
         }
+
+
+class OpenEndedEnv(TeachingEnv):
+    """The OpenEnded family as a Gymnasium env (see :class:`OpenEnded`)."""
+
+    FAMILY = OpenEnded
 
 
 def _reason_kind(reason: str) -> str:

@@ -64,7 +64,7 @@ def test_a_refused_action_changes_nothing_and_says_why() -> None:
     env.reset(seed=0)
     with pytest.raises(InvalidActionError, match="at most examples_per_step=8"):
         env.step((("What is 1 + 1?", "2"),) * 9)
-    assert env.unwrapped._step_count == 0 and env.unwrapped._examples_used == 0
+    assert env.unwrapped.step_count == 0 and env.unwrapped.state.examples_used.tolist() == [0]
 
 
 def test_errors_shown_are_quiz_problems_the_student_got_wrong_never_held_out_ones() -> None:
