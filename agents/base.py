@@ -44,6 +44,7 @@ from teachgym.teacher import (  # noqa: F401  (the protocol, re-exported for tea
     as_teacher,
     teacher_rng,
 )
+from teachgym.vector import EpisodeView
 
 
 @dataclass(frozen=True)
@@ -195,11 +196,17 @@ def describe(env: gym.Env[Any, Any]) -> TaskDescription:
     return task
 
 
+def _is_env(source: Any) -> bool:
+    """Whether ``source`` is an env, or one env of a batched vector env (its view: ``vec.envs[i]``,
+    which describes itself and gives privileged views as a single env does)."""
+    return isinstance(source, gym.Env | EpisodeView)
+
+
 def _task_of(source: TaskDescription | gym.Env[Any, Any]) -> TaskDescription:
     if isinstance(source, TaskDescription):
         return source
-    if isinstance(source, gym.Env):
-        return describe(source)
+    if _is_env(source):
+        return describe(source)  # type: ignore[arg-type]
     raise ConfigError(
         f"a teacher is built from a TaskDescription (or a teachgym env, which describes itself), not "
         f"{type(source).__name__} {source!r}"
@@ -319,7 +326,7 @@ def make(name: str, source: TaskDescription | gym.Env[Any, Any], **options: Any)
         raise ConfigError(f"teacher {name!r} options {handed} are envs; a teacher never receives the env")
     fixed: dict[str, Any] = {"task": task}
     if teacher_spec.privileged:
-        if not isinstance(source, gym.Env):
+        if not _is_env(source):
             raise UnsupportedError(
                 f"teacher {name!r} reads the hidden state {list(teacher_spec.privileged)} of the env; "
                 f"build it from the env (make({name!r}, env)), not from its description alone"

@@ -27,7 +27,7 @@ from gymnasium.vector.utils import batch_space
 from teachgym.config import check_int
 from teachgym.env import TeachingEnv, describe, observation_space, privileged_view
 from teachgym.errors import ConfigError, EpisodeStateError, InvalidActionError
-from teachgym.loop import PROFILE_KEYS, EpisodeState, TeachingLoop
+from teachgym.loop import PROFILE_KEYS, EpisodeState, TeachingLoop, info_row
 from teachgym.registry_utils import load
 from teachgym.skills import Profile
 from teachgym.students.members import MemberStudent
@@ -69,6 +69,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         self._rngs: list[np.random.Generator | None] = [None] * self.num_envs
         self._observation: dict[str, np.ndarray] = {}
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
+        self._last_info: dict[str, Any] = {}
         #: One view per env, with the single env's read API (``describe``, ``privileged_view``, ...).
         self.envs = [EpisodeView(self, i) for i in range(self.num_envs)]
 
@@ -94,6 +95,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         rows = np.flatnonzero(mask)
         info = self._reset_rows(rows, [seeds[i] for i in rows])
         self._autoreset[rows] = False
+        self._last_info = info
         return self._observations(), _gymnasium_info(info, self.rules.skills.names)
 
     def _seeds(self, seed: int | Sequence[int | None] | None) -> list[int | None]:
@@ -150,6 +152,7 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         if len(resetting):
             info = _merge(info, self._reset_rows(resetting, [None] * len(resetting)))
         self._autoreset = terminations | truncations
+        self._last_info = info
         return (
             self._observations(),
             rewards,
@@ -198,6 +201,11 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
     def _observations(self) -> dict[str, np.ndarray]:
         return {key: value.copy() for key, value in self._observation.items()}
 
+    def info_of(self, index: int) -> dict[str, Any]:
+        """Env ``index``'s ``info`` of the last ``reset`` or ``step``, exactly as a single env gives it
+        (plain numbers, strings and dicts; profiles as ``{skill: accuracy}``)."""
+        return info_row(self._last_info, index, self.rules.skills.names)
+
     def call(self, name: str, *args: Any, **kwargs: Any) -> tuple[Any, ...]:
         """``getattr(env, name)(*args, **kwargs)`` (or the attribute itself) of every env's view."""
         results = []
@@ -225,7 +233,15 @@ class EpisodeView:
             rules.examples_per_step,
         )
         self.observation_space, self.action_space = vector.single_observation_space, rules.action_space
-        self.spec = None
+
+    @property
+    def spec(self) -> Any:
+        """The vector env's registration (``gymnasium.make_vec`` sets it after building the env)."""
+        return self._vector.spec
+
+    @property
+    def unwrapped(self) -> EpisodeView:
+        return self
 
     @property
     def student(self) -> MemberStudent:
@@ -247,7 +263,7 @@ class EpisodeView:
         return float(self._vector.loop.progress(self._state())[self.index])
 
     def describe(self) -> TaskDescription:
-        return describe(self.rules, self.observation_space, None)
+        return describe(self.rules, self.observation_space, self.spec.id if self.spec is not None else None)
 
     def privileged(self) -> dict[str, Any]:
         family = self.rules.privileged(self._state, self.index, self.student)

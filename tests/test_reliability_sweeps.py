@@ -279,10 +279,27 @@ def test_a_task_whose_anchor_episodes_fail_is_refused_with_one_clear_error(
 
 class _FaultyTask(Task):
     """A task whose env faults in Ray workers (never in the test process): on seed 0 a step raises,
-    on seed 1 the worker process is killed; other seeds run normally."""
+    on seed 1 the worker process is killed; other seeds run normally. A population (the seeds of a
+    sweep's (task, teacher) pair, run together) faults as soon as it holds such a seed."""
 
     def make(self) -> gym.Env[Any, Any]:
         return _FaultyEnv(super().make())
+
+    def make_population(self, size: int) -> Any:
+        vector = super().make_population(size)
+        reset, step = vector.reset, vector.step
+
+        def faulty_reset(*, seed: Any = None, options: Any = None) -> Any:
+            vector.fault_seeds = list(seed)
+            return reset(seed=seed, options=options)
+
+        def faulty_step(actions: Any) -> Any:
+            for seed in vector.fault_seeds:
+                _fault(seed)
+            return step(actions)
+
+        vector.reset, vector.step = faulty_reset, faulty_step
+        return vector
 
 
 class _FaultyEnv(gym.Wrapper):  # type: ignore[type-arg]
@@ -291,11 +308,15 @@ class _FaultyEnv(gym.Wrapper):  # type: ignore[type-arg]
         return self.env.reset(seed=seed, options=options)
 
     def step(self, action: Any) -> Any:
-        if os.getpid() != TEST_PID and self.fault_seed == 0:
-            raise RuntimeError("ray task fault on purpose")
-        if os.getpid() != TEST_PID and self.fault_seed == 1:
-            os.kill(os.getpid(), signal.SIGKILL)
+        _fault(self.fault_seed)
         return self.env.step(action)
+
+
+def _fault(seed: int | None) -> None:
+    if os.getpid() != TEST_PID and seed == 0:
+        raise RuntimeError("ray task fault on purpose")
+    if os.getpid() != TEST_PID and seed == 1:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def test_ray_tasks_that_raise_or_lose_their_worker_give_failed_records(tmp_path: Path) -> None:

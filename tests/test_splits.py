@@ -72,7 +72,7 @@ def test_observation_and_info_expose_no_heldout_items(env_id: str) -> None:
         for key, value in obs.items():
             if key == "errors":  # quiz problems the student got wrong: training-split ones only
                 test_prompts = set(env.unwrapped.domain.heldout("test").prompts.tolist())
-                assert len(value) <= env.unwrapped.num_errors_shown
+                assert len(value) <= env.unwrapped.config.num_errors_shown
                 assert not {prompt for prompt, _ in value} & (test_prompts | set(heldout.prompts.tolist()))
                 continue
             assert value.size < num_items, "an observation entry is as large as the held-out set"

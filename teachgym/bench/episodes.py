@@ -142,17 +142,55 @@ def run_job(job: Job, suite: str, command: str, anchors: dict[str, Any]) -> dict
             env = job.task.make()
             teacher = agents.make(job.agent, env)
             result = run_episode(env, teacher, job.seed, agent=job.agent)
-        if not all(math.isfinite(v) for v in (result.test_accuracy, result.final_accuracy)):
-            raise FloatingPointError(f"non-finite accuracy {result.test_accuracy!r}")
-        family_env: TeachingEnv = env.unwrapped  # type: ignore[assignment]
-        score = family_env.score(result.test_accuracy, anchors["random"], anchors["reference"])
-        env.close()
-        fields = result.to_dict()
-        json.dumps(fields, allow_nan=False)  # a NaN or inf anywhere (e.g. a diverged curve) fails here
-        outcome = {k: fields[k] for k in records.FIELDS if k in fields and k not in base}
-        return records.Record(**base, **outcome, status="ok", error=None, score=score).to_dict()
+            env.close()
+        return _record(base, result, anchors)
     except Exception as error:  # recorded, not raised: one broken episode must not end a sweep
         return failed_record(base, error, time.perf_counter() - start)
+
+
+@dataclass(frozen=True)
+class PopulationJob:
+    """The episodes of one teacher on one task for several seeds, run as one population."""
+
+    task: Task
+    agent: str
+    seeds: tuple[int, ...]
+
+    def jobs(self) -> list[Job]:
+        return [Job(self.task, self.agent, seed) for seed in self.seeds]
+
+
+def run_population_job(
+    job: PopulationJob, suite: str, command: str, anchors: dict[str, Any]
+) -> dict[str, Any]:
+    """``{"records": [...]}``, one record per seed of ``job``, in its order: the seeds played as one
+    population (:func:`teachgym.bench.population.run_population`), each record what :func:`run_job`
+    gives for its seed. If anything in the population fails, every seed runs again alone, so that a
+    broken episode gives its own failed record and the others theirs."""
+    from teachgym.bench.population import run_population
+
+    try:
+        with episode_threads():
+            results = run_population(job.task, job.agent, job.seeds)
+        return {
+            "records": [
+                _record(_base_of_job(j, suite, command), r, anchors)
+                for j, r in zip(job.jobs(), results, strict=True)
+            ]
+        }
+    except Exception:  # each seed alone, where a failure is recorded for the episode that failed
+        return {"records": [run_job(j, suite, command, anchors) for j in job.jobs()]}
+
+
+def _record(base: dict[str, Any], result: Any, anchors: dict[str, Any]) -> dict[str, Any]:
+    """The ok record of an episode's result (a FloatingPointError for a non-finite accuracy or curve)."""
+    if not all(math.isfinite(v) for v in (result.test_accuracy, result.final_accuracy)):
+        raise FloatingPointError(f"non-finite accuracy {result.test_accuracy!r}")
+    score = TeachingEnv.score(result.test_accuracy, anchors["random"], anchors["reference"])
+    fields = result.to_dict()
+    json.dumps(fields, allow_nan=False)  # a NaN or inf anywhere (e.g. a diverged curve) fails here
+    outcome = {k: fields[k] for k in records.FIELDS if k in fields and k not in base}
+    return records.Record(**base, **outcome, status="ok", error=None, score=score).to_dict()
 
 
 def lost_record(job: Job, message: str, *, suite: str, command: str) -> dict[str, Any]:
@@ -193,6 +231,7 @@ def _version() -> str:
 __all__ = [
     "EPISODE_THREADS",
     "Job",
+    "PopulationJob",
     "episode_result",
     "episode_threads",
     "failed_record",

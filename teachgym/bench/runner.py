@@ -44,12 +44,14 @@ from teachgym.bench.anchors import (
 from teachgym.bench.episodes import (
     EPISODE_THREADS,
     Job,
+    PopulationJob,
     episode_result,
     episode_threads,
     lost_episode,
     lost_record,
     reference_agent,
     run_job,
+    run_population_job,
     supported_agents,
 )
 from teachgym.bench.executors import Execute, get_executor
@@ -92,29 +94,44 @@ def run_sweep(
         unused = sorted(set(agent_names) - {a for names in teachers.values() for a in names})
         if unused:
             print(f"note: {unused} support or build on none of the suite's tasks; skipped", file=sys.stderr)
-    jobs = [
-        Job(task, agent, seed)
-        for task in tasks
-        for agent in teachers[task.name]
-        for seed in range(seeds)
-        if (task.name, agent, seed) not in done
-    ]
+    jobs = populations(
+        [
+            Job(task, agent, seed)
+            for task in tasks
+            for agent in teachers[task.name]
+            for seed in range(seeds)
+            if (task.name, agent, seed) not in done
+        ]
+    )
     out.mkdir(parents=True, exist_ok=True)  # only now: a refused sweep leaves no folder behind
     _write_suite_file(out, suite, tasks, agent_names, seeds, command)
     execute = functools.partial(backend.run, workers=workers, address=ray_address)
     with backend.session(ray_address):  # one Ray instance for the anchors and the episodes
         anchors = _anchors(out, tasks, quiet, execute)
         check_separated(anchors, tasks)
-        progress = Progress(len(jobs), quiet)
+        progress = Progress(sum(len(job.seeds) for job in jobs), quiet)
 
-        def sink(record: dict[str, Any]) -> None:
-            records.append_record(results, record)
-            progress.update(f"{record['task']} {record['agent']} seed {record['seed']} {record['status']}")
+        def sink(batch: dict[str, Any]) -> None:
+            for record in batch["records"]:
+                records.append_record(results, record)
+                progress.update(
+                    f"{record['task']} {record['agent']} seed {record['seed']} {record['status']}"
+                )
+
+        retry: list[PopulationJob] = []
+
+        def lost(job: PopulationJob, message: str) -> dict[str, Any]:
+            if len(job.seeds) > 1:  # one episode killed its worker: each seed runs again alone
+                retry.extend(PopulationJob(job.task, job.agent, (seed,)) for seed in job.seeds)
+                return {"records": []}
+            return {"records": [lost_record(j, message, suite=suite, command=command) for j in job.jobs()]}
 
         # Only what scoring reads travels with each job, not the per-seed anchor accuracies.
         scoring = {name: {"random": a["random"], "reference": a["reference"]} for name, a in anchors.items()}
         call = functools.partial(_call, suite=suite, command=command, anchors=scoring)
-        execute(jobs, call, sink, functools.partial(lost_record, suite=suite, command=command))
+        execute(jobs, call, sink, lost)  # type: ignore[arg-type]
+        if retry:  # a population whose worker died: only the episode that killed it fails now
+            execute(retry, call, sink, lost)  # type: ignore[arg-type]
     return records.effective_records(records.read_records(results))
 
 
@@ -143,8 +160,28 @@ def run_episodes(
     return [results[(job.task.name, job.agent, job.seed)] for job in jobs]
 
 
-def _call(job: Job, *, suite: str, command: str, anchors: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    return run_job(job, suite, command, anchors[job.task.name])
+def _call(
+    job: PopulationJob, *, suite: str, command: str, anchors: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
+    return run_population_job(job, suite, command, anchors[job.task.name])
+
+
+#: Seeds of one (task, teacher) pair that run as one population (one worker's job): large enough that
+#: the population's batched arrays pay off, small enough that two workers share a suite's work evenly
+#: and a Ctrl-C loses little (the episodes in flight run again on resume).
+POPULATION_SIZE = 25
+
+
+def populations(jobs: Sequence[Job], size: int = POPULATION_SIZE) -> list[PopulationJob]:
+    """The ``jobs`` grouped by (task, teacher) into populations of at most ``size`` seeds, in order."""
+    grouped: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        grouped.setdefault((job.task.name, job.agent), []).append(job)
+    return [
+        PopulationJob(group[0].task, group[0].agent, tuple(j.seed for j in group[start : start + size]))
+        for group in grouped.values()
+        for start in range(0, len(group), size)
+    ]
 
 
 def _anchors(out: Path, tasks: Iterable[Task], quiet: bool, execute: Execute) -> dict[str, dict[str, Any]]:

@@ -45,6 +45,14 @@ class Task:
         """A fresh env of this task."""
         return gym.make(self.env_id, **self.kwargs)
 
+    def make_population(self, size: int) -> Any:
+        """A fresh batched vector env of ``size`` episodes of this task (a
+        :class:`~teachgym.vector.TeachingVectorEnv`)."""
+        vector = gym.make_vec(
+            self.env_id, num_envs=size, vectorization_mode="vector_entry_point", **self.kwargs
+        )
+        return vector.unwrapped
+
 
 def _version_in(name: str, family: str, variant: str) -> int:
     """The version a task name states (``"SkillList-Sim-v1[forgetting]"`` -> 1); it must be registered."""
