@@ -6,9 +6,11 @@
 Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
 
 - ``sim_native_vs_sync``: env steps/s (vector steps x N) of the batched vector env against
-  Gymnasium's ``SyncVectorEnv`` over N single envs, N = 256 (``--quick``: 64), on the simulated ids:
-  the same seeds and pre-drawn random actions, over one episode plus 10 steps after a reset (so
-  autoresets are timed too). Target >= 50x.
+  Gymnasium's ``SyncVectorEnv`` over N single envs, N = 256 (``--quick``: 64), on the simulated id of
+  every family: the same seeds and pre-drawn random actions (move 0 in Intervention), over one
+  episode plus 10 steps after a reset (so autoresets are timed too). Target >= 50x.
+- ``tutor_learner_steps``: learner-steps/s of the native vector env of ``Tutor-Sim-v0`` at N = 1,024
+  and 4,096 (``--quick``: 256), random exercises. Target >= 1,000,000.
 - ``torch_population_vs_loop``: student updates/s (member-steps of ``learn``: 32 per population
   call) of one 32-member torch population against a Python loop over 32 one-member students
   learning the rows of the same ``(32, M)`` batches, ``M = examples_per_step``. Target >= 3x.
@@ -66,7 +68,18 @@ from teachgym.engines import Plan, allocate
 from teachgym.seeding import children
 
 SEED = 0
-SIM_IDS = ("teachgym/SkillList-Sim-v0", "teachgym/Tutor-Sim-v0")
+#: The simulated id of every family with one (its latest version).
+SIM_IDS = (
+    "teachgym/SkillList-Sim-v1",
+    "teachgym/SkillTree-Sim-v0",
+    "teachgym/Curriculum-Sim-v0",
+    "teachgym/Rehearsal-Sim-v0",
+    "teachgym/Intervention-Sim-v0",
+    "teachgym/Tutor-Sim-v0",
+)
+#: Families whose actions are moves under a budget: the benchmark plays move 0 (no intervention),
+#: which is always allowed, where random moves would be refused once the budget is spent.
+BUDGETED = ("Intervention",)
 MLP_IDS = ("teachgym/SkillList-Synthetic-v0", "teachgym/SkillList-Digits-v0")
 NUM_MEMBERS = 32
 
@@ -97,9 +110,7 @@ def sim_native_vs_sync(quick: bool) -> Iterator[Record]:
     for env_id in SIM_IDS:
         single = gym.make(env_id)
         num_steps = single.unwrapped.num_steps + 10  # past the first episode end: autoresets included
-        space = batch_space(single.action_space, num_envs)
-        space.seed(SEED)
-        actions = [space.sample() for _ in range(num_steps)]
+        actions = random_actions(single, num_envs, num_steps)
         native_s, native_rewards, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions)
         sync_s, sync_rewards, _ = vector_steps(env_id, "sync", num_envs, actions)
         env_steps = num_steps * num_envs
@@ -113,6 +124,36 @@ def sim_native_vs_sync(quick: bool) -> Iterator[Record]:
             vector_steps=num_steps,
             episode_ends=ends,
             max_reward_difference=float(np.abs(native_rewards - sync_rewards).max()),
+        )
+
+
+def random_actions(single: gym.Env[Any, Any], num_envs: int, num_steps: int) -> list[Any]:
+    """``num_steps`` pre-drawn batches of ``num_envs`` random actions (move 0 in budgeted families)."""
+    space = batch_space(single.action_space, num_envs)
+    space.seed(SEED)
+    if single.unwrapped.family in BUDGETED:  # type: ignore[attr-defined]
+        return [np.zeros(num_envs, np.int64) for _ in range(num_steps)]
+    return [space.sample() for _ in range(num_steps)]
+
+
+def tutor_learner_steps(quick: bool) -> Iterator[Record]:
+    """Learner-steps/s (env-steps: one exercise each) of the native vector env of ``Tutor-Sim-v0``
+    at N = 1,024 and 4,096 (``--quick``: 256), random exercises, over one episode and 10 steps after
+    the autoreset. Target >= 1,000,000 (10x a pure-Python simulator of the same kind, issue 15)."""
+    env_id = "teachgym/Tutor-Sim-v0"
+    single = gym.make(env_id)
+    num_steps = single.unwrapped.num_steps + 10
+    for num_envs in (256,) if quick else (1024, 4096):
+        actions = random_actions(single, num_envs, num_steps)
+        seconds, _, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions)
+        yield record(
+            f"tutor_learner_steps[N={num_envs}]",
+            num_steps * num_envs / seconds,
+            "learner-steps/s",
+            target=">= 1,000,000",
+            num_envs=num_envs,
+            vector_steps=num_steps,
+            episode_ends=ends,
         )
 
 
@@ -401,6 +442,7 @@ def ppo_wall(quick: bool) -> Iterator[Record]:
 # --------------------------------------------------------------- main
 MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
     "sim_native_vs_sync": sim_native_vs_sync,
+    "tutor_learner_steps": tutor_learner_steps,
     "torch_population_vs_loop": torch_population_vs_loop,
     "env_overhead": env_overhead,
     "matmul_efficiency": matmul_efficiency,

@@ -83,6 +83,21 @@ class EpisodeState:
     def size(self) -> int:
         return len(self.step)
 
+    def with_family(self, family: Any) -> EpisodeState:
+        """This state with the family's own state replaced (a new state; the arrays are shared)."""
+        return EpisodeState(
+            self.step,
+            self.examples_used,
+            self.compute_used,
+            self.profile,
+            self.initial_profile,
+            self.initial_test,
+            self.bonus,
+            self.episode_rng,
+            self.engine_rng,
+            family,
+        )
+
     def take(self, rows: Sequence[int] | np.ndarray) -> EpisodeState:
         """The state of the episodes ``rows`` (copies of their arrays)."""
         return _take(self, np.asarray(rows, dtype=np.int64))  # type: ignore[no-any-return]
@@ -267,14 +282,20 @@ class TeachingLoop:
         # budget otherwise: the Intervention stream counts one item a step).
         cost = Cost(examples=_sizes(lesson.batch), compute=compute)
         last = state.step + 1 >= self.num_steps
+        bonus = self.family.bonus(state, lesson)
         # Every profile is scored with the state it belongs to, the new one with the counters after the
         # step: a family whose scored part grows with the steps (Rehearsal's arrived tasks) needs it.
-        advanced = dataclasses.replace(
-            state,
+        advanced = EpisodeState(
             step=state.step + 1,
             examples_used=state.examples_used + examples,
             compute_used=state.compute_used + compute,
             profile=profile,
+            initial_profile=state.initial_profile,
+            initial_test=state.initial_test,
+            bonus=state.bonus + bonus,
+            episode_rng=state.episode_rng,
+            engine_rng=state.engine_rng,
+            family=state.family,
         )
         current = self.family.scored(advanced, profile)
         if self.family.reward_at_end:
@@ -285,9 +306,7 @@ class TeachingLoop:
             gain = np.where(last, self._objective(initial, current, total), 0.0)
         else:
             gain = self._objective(self.family.scored(state, state.profile), current, cost)
-        bonus = self.family.bonus(state, lesson)
-        new = dataclasses.replace(advanced, bonus=state.bonus + bonus)
-        new = dataclasses.replace(new, family=self.family.update(new, lesson, answers, self.student))
+        new = advanced.with_family(self.family.update(advanced, lesson, answers, self.student))
         truncated = new.step >= self.num_steps
         transition = Transition(
             observation=self.observe(new),

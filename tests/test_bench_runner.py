@@ -17,7 +17,7 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 from teachgym.agents import base as agent_base
 from teachgym.agents.base import BaseTeacher, register
-from teachgym.bench import episodes, records, runner
+from teachgym.bench import episodes, population, records, runner
 from teachgym.bench.runner import ANCHOR_SEEDS, EPISODE_THREADS, anchor_definition, anchor_entry, run_sweep
 from teachgym.bench.suites import SUITES, Task, suite
 from teachgym.env import TeachingEnv
@@ -259,12 +259,22 @@ def test_anchors_and_episodes_run_with_the_same_threads(
     seen = []
     run_episode = episodes.run_episode
 
-    def spy(env, teacher, seed, **kwargs):
+    run_population = population.run_population
+
+    def threads() -> tuple[int, list[int]]:
         blas = sorted({pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"})
-        seen.append((kwargs["agent"], seed, torch.get_num_threads(), blas))
+        return torch.get_num_threads(), blas
+
+    def spy(env, teacher, seed, **kwargs):  # anchors: single episodes
+        seen.append((kwargs["agent"], seed, *threads()))
         return run_episode(env, teacher, seed, **kwargs)
 
+    def population_spy(task, agent, seeds):  # a sweep's episodes: populations of seeds
+        seen.extend((agent, seed, *threads()) for seed in seeds)
+        return run_population(task, agent, seeds)
+
     monkeypatch.setattr(episodes, "run_episode", spy)
+    monkeypatch.setattr(population, "run_population", population_spy)
     previous = torch.get_num_threads()
     torch.set_num_threads(EPISODE_THREADS + 1)  # a driver that runs more threads than episodes do
     try:
