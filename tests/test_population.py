@@ -8,9 +8,8 @@ import dataclasses
 import pytest
 
 from teachgym import agents  # type: ignore[attr-defined]
-from teachgym.bench import runner
 from teachgym.bench.episodes import Job, supported_agents
-from teachgym.bench.population import run_population
+from teachgym.bench.population import populations, run_population
 from teachgym.bench.suites import Task, suite
 from teachgym.rollout import run_episode
 
@@ -39,7 +38,7 @@ def test_a_population_gives_each_seed_its_single_episode(task: Task) -> None:
 def test_sweep_jobs_are_grouped_by_task_and_teacher_in_bounded_populations() -> None:
     a, b = TASKS[0], TASKS[1]
     jobs = [Job(a, "random", s) for s in range(7)] + [Job(b, "random", 0), Job(a, "uniform", 4)]
-    groups = runner.populations(jobs, size=3)
+    groups = populations(jobs, size=3)
     assert [(g.task.name, g.agent, g.seeds) for g in groups] == [
         (a.name, "random", (0, 1, 2)),
         (a.name, "random", (3, 4, 5)),

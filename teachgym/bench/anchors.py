@@ -16,8 +16,9 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from teachgym.bench import stats
-from teachgym.bench.episodes import Job, episode_result, lost_episode, reference_agent
+from teachgym.bench.episodes import Job, lost_episode, population_results, reference_agent
 from teachgym.bench.executors import Execute, get_executor
+from teachgym.bench.population import execute_populations
 from teachgym.bench.suites import Task
 from teachgym.errors import ConfigError
 from teachgym.progress import Progress
@@ -115,7 +116,7 @@ def measure_anchors(
                 ),
             )
 
-    execute(jobs, episode_result, sink, lost_episode)
+    execute_populations(execute, jobs, population_results, sink, lost_episode)
     if failures:
         raise ConfigError(failures[min(failures)])
 

@@ -111,6 +111,28 @@ def episode_result(job: Job) -> dict[str, Any]:
         return {**base, "status": "failed", "error": error_message(error), "test_accuracy": None}
 
 
+def population_results(job: PopulationJob) -> dict[str, Any]:
+    """``{"records": [...]}``: the :func:`episode_result` of each seed of ``job``, in its order, the
+    seeds played as one population; if anything in it fails, each seed runs again alone (where a
+    failure is the result of the episode that failed)."""
+    from teachgym.bench.population import run_population
+
+    base = [{"task": j.task.name, "agent": j.agent, "seed": j.seed} for j in job.jobs()]
+    try:
+        with episode_threads():
+            results = run_population(job.task, job.agent, job.seeds)
+        if not all(math.isfinite(r.test_accuracy) for r in results):
+            raise FloatingPointError("non-finite accuracy")
+        return {
+            "records": [
+                {**r.to_dict(), **b, "status": "ok", "error": None}
+                for r, b in zip(results, base, strict=True)
+            ]
+        }
+    except Exception:  # each seed alone, where a failure is recorded for the episode that failed
+        return {"records": [episode_result(j) for j in job.jobs()]}
+
+
 def lost_episode(job: Job, message: str) -> dict[str, Any]:
     """The :func:`episode_result` of an episode whose worker died."""
     return {"task": job.task.name, "agent": job.agent, "seed": job.seed, "status": "failed", "error": message}
@@ -237,6 +259,7 @@ __all__ = [
     "failed_record",
     "lost_episode",
     "lost_record",
+    "population_results",
     "reference_agent",
     "run_job",
     "supported_agents",

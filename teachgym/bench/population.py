@@ -12,16 +12,62 @@ population's.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
 from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
+from teachgym.bench.episodes import Job, PopulationJob
+from teachgym.bench.executors import Execute
 from teachgym.bench.suites import Task
 from teachgym.rollout import EpisodeResult, git_revision
 from teachgym.teacher import as_teacher
 from teachgym.vector import TeachingVectorEnv
+
+#: Seeds of one (task, teacher) pair that run as one population (one worker's job): large enough that
+#: the population's batched arrays pay off, small enough that two workers share a suite's work evenly
+#: and a Ctrl-C loses little (the episodes in flight run again on resume).
+POPULATION_SIZE = 25
+
+
+def populations(jobs: Sequence[Job], size: int = POPULATION_SIZE) -> list[PopulationJob]:
+    """The ``jobs`` grouped by (task, teacher) into populations of at most ``size`` seeds, in order."""
+    grouped: dict[tuple[str, str], list[Job]] = {}
+    for job in jobs:
+        grouped.setdefault((job.task.name, job.agent), []).append(job)
+    return [
+        PopulationJob(group[0].task, group[0].agent, tuple(j.seed for j in group[start : start + size]))
+        for group in grouped.values()
+        for start in range(0, len(group), size)
+    ]
+
+
+def execute_populations(
+    execute: Execute,
+    jobs: Sequence[Job],
+    call: Callable[[PopulationJob], dict[str, Any]],
+    sink: Callable[[dict[str, Any]], None],
+    lost: Callable[[Job, str], dict[str, Any]],
+) -> None:
+    """Run ``jobs`` through ``execute`` as :func:`populations`: ``call(population)`` gives
+    ``{"records": [...]}``, one per seed, each passed to ``sink``. A population whose worker died runs
+    again seed by seed, so that only the episode that killed it gets ``lost(job, message)``."""
+    retry: list[PopulationJob] = []
+
+    def each(batch: dict[str, Any]) -> None:
+        for record in batch["records"]:
+            sink(record)
+
+    def lost_population(job: PopulationJob, message: str) -> dict[str, Any]:
+        if len(job.seeds) > 1:
+            retry.extend(PopulationJob(job.task, job.agent, (seed,)) for seed in job.seeds)
+            return {"records": []}
+        return {"records": [lost(j, message) for j in job.jobs()]}
+
+    execute(populations(jobs), call, each, lost_population)  # type: ignore[arg-type]
+    if retry:
+        execute(retry, call, each, lost_population)  # type: ignore[arg-type]
 
 
 def run_population(task: Task, agent: str, seeds: Sequence[int]) -> list[EpisodeResult]:

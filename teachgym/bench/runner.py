@@ -49,12 +49,14 @@ from teachgym.bench.episodes import (
     episode_threads,
     lost_episode,
     lost_record,
+    population_results,
     reference_agent,
     run_job,
     run_population_job,
     supported_agents,
 )
 from teachgym.bench.executors import Execute, get_executor
+from teachgym.bench.population import execute_populations
 from teachgym.bench.suites import Task
 from teachgym.errors import ConfigError
 from teachgym.files import write_json_atomic
@@ -94,44 +96,30 @@ def run_sweep(
         unused = sorted(set(agent_names) - {a for names in teachers.values() for a in names})
         if unused:
             print(f"note: {unused} support or build on none of the suite's tasks; skipped", file=sys.stderr)
-    jobs = populations(
-        [
-            Job(task, agent, seed)
-            for task in tasks
-            for agent in teachers[task.name]
-            for seed in range(seeds)
-            if (task.name, agent, seed) not in done
-        ]
-    )
+    jobs = [
+        Job(task, agent, seed)
+        for task in tasks
+        for agent in teachers[task.name]
+        for seed in range(seeds)
+        if (task.name, agent, seed) not in done
+    ]
     out.mkdir(parents=True, exist_ok=True)  # only now: a refused sweep leaves no folder behind
     _write_suite_file(out, suite, tasks, agent_names, seeds, command)
     execute = functools.partial(backend.run, workers=workers, address=ray_address)
     with backend.session(ray_address):  # one Ray instance for the anchors and the episodes
         anchors = _anchors(out, tasks, quiet, execute)
         check_separated(anchors, tasks)
-        progress = Progress(sum(len(job.seeds) for job in jobs), quiet)
+        progress = Progress(len(jobs), quiet)
 
-        def sink(batch: dict[str, Any]) -> None:
-            for record in batch["records"]:
-                records.append_record(results, record)
-                progress.update(
-                    f"{record['task']} {record['agent']} seed {record['seed']} {record['status']}"
-                )
-
-        retry: list[PopulationJob] = []
-
-        def lost(job: PopulationJob, message: str) -> dict[str, Any]:
-            if len(job.seeds) > 1:  # one episode killed its worker: each seed runs again alone
-                retry.extend(PopulationJob(job.task, job.agent, (seed,)) for seed in job.seeds)
-                return {"records": []}
-            return {"records": [lost_record(j, message, suite=suite, command=command) for j in job.jobs()]}
+        def sink(record: dict[str, Any]) -> None:
+            records.append_record(results, record)
+            progress.update(f"{record['task']} {record['agent']} seed {record['seed']} {record['status']}")
 
         # Only what scoring reads travels with each job, not the per-seed anchor accuracies.
         scoring = {name: {"random": a["random"], "reference": a["reference"]} for name, a in anchors.items()}
         call = functools.partial(_call, suite=suite, command=command, anchors=scoring)
-        execute(jobs, call, sink, lost)  # type: ignore[arg-type]
-        if retry:  # a population whose worker died: only the episode that killed it fails now
-            execute(retry, call, sink, lost)  # type: ignore[arg-type]
+        lost = functools.partial(lost_record, suite=suite, command=command)
+        execute_populations(execute, jobs, call, sink, lost)
     return records.effective_records(records.read_records(results))
 
 
@@ -155,8 +143,9 @@ def run_episodes(
         results[(result["task"], result["agent"], result["seed"])] = result
         progress.update(f"{result['task']} {result['agent']} seed {result['seed']} {result['status']}")
 
+    execute = functools.partial(backend.run, workers=workers, address=ray_address)
     with backend.session(ray_address):
-        backend.run(jobs, episode_result, sink, lost_episode, workers=workers, address=ray_address)
+        execute_populations(execute, jobs, population_results, sink, lost_episode)
     return [results[(job.task.name, job.agent, job.seed)] for job in jobs]
 
 
@@ -164,24 +153,6 @@ def _call(
     job: PopulationJob, *, suite: str, command: str, anchors: dict[str, dict[str, Any]]
 ) -> dict[str, Any]:
     return run_population_job(job, suite, command, anchors[job.task.name])
-
-
-#: Seeds of one (task, teacher) pair that run as one population (one worker's job): large enough that
-#: the population's batched arrays pay off, small enough that two workers share a suite's work evenly
-#: and a Ctrl-C loses little (the episodes in flight run again on resume).
-POPULATION_SIZE = 25
-
-
-def populations(jobs: Sequence[Job], size: int = POPULATION_SIZE) -> list[PopulationJob]:
-    """The ``jobs`` grouped by (task, teacher) into populations of at most ``size`` seeds, in order."""
-    grouped: dict[tuple[str, str], list[Job]] = {}
-    for job in jobs:
-        grouped.setdefault((job.task.name, job.agent), []).append(job)
-    return [
-        PopulationJob(group[0].task, group[0].agent, tuple(j.seed for j in group[start : start + size]))
-        for group in grouped.values()
-        for start in range(0, len(group), size)
-    ]
 
 
 def _anchors(out: Path, tasks: Iterable[Task], quiet: bool, execute: Execute) -> dict[str, dict[str, Any]]:
