@@ -99,6 +99,16 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
         self.observation_space = observation_space(self.rules)  # type: ignore[assignment]
         self.state: EpisodeState | None = None
 
+    def __getattr__(self, name: str) -> Any:
+        """The family's own public helpers and settings, as attributes of the env (``env.action_of``
+        for ``env.rules.action_of``, ``env.num_interventions``, ``env.prior_examples``)."""
+        rules = self.__dict__.get("rules")
+        if rules is not None and not name.startswith("_"):
+            for owner in (rules, rules.config):
+                if hasattr(owner, name):
+                    return getattr(owner, name)
+        raise AttributeError(f"{type(self).__name__} has no attribute {name!r}")
+
     # ------------------------------------------------------------------ loop
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None

@@ -390,8 +390,12 @@ class TeachingLoop:
             info["profile"] = np.asarray(state.profile.accuracy)
             info["mean_accuracy"] = self.mean_accuracy(state)
             masks.update(dict.fromkeys(REVEALED_INFO_KEYS, revealed))
-        if lesson is not None and lesson.reports is not None:
-            info["engine_report"] = list(lesson.reports)
+        reports = lesson.reports if lesson is not None else None
+        if reports is None and lesson is None and getattr(self.engine, "last_report", None) is not None:
+            # At reset: the engine's last report, as an env that owns its engine has always shown it.
+            reports = [dict(self.engine.last_report)] * n  # type: ignore[attr-defined]
+        if reports is not None:
+            info["engine_report"] = list(reports)
             masks["engine_report"] = every
         family = self.family.info(state)
         info.update(family)

@@ -21,6 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
+from gymnasium import spaces
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -70,6 +71,11 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         self._observation: dict[str, np.ndarray] = {}
         self._autoreset = np.zeros(self.num_envs, dtype=bool)
         self._last_info: dict[str, Any] = {}
+        self._sequence_keys = {
+            key
+            for key, space in self.single_observation_space.spaces.items()  # type: ignore[attr-defined]
+            if isinstance(space, spaces.Sequence)
+        }
         #: One view per env, with the single env's read API (``describe``, ``privileged_view``, ...).
         self.envs = [EpisodeView(self, i) for i in range(self.num_envs)]
 
@@ -140,7 +146,10 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         if len(stepping):
             state = self.state
             sub = state if len(stepping) == self.num_envs else state.take(stepping)
-            new, out = self._on(stepping, lambda: self.loop.step(sub, _rows(actions, stepping)))
+            try:
+                new, out = self._on(stepping, lambda: self.loop.step(sub, _rows(actions, stepping)))
+            except InvalidActionError as error:
+                raise _naming_env(error, stepping) from None
             self.state = new if len(stepping) == self.num_envs else state.put(stepping, new)
             self._write(stepping, out.observation)
             rewards[stepping], terminations[stepping], truncations[stepping] = (
@@ -168,7 +177,12 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
             size = len(actions)
         except TypeError:
             size = None
-        if size != self.num_envs or isinstance(actions, (str, bytes, dict)):
+        if size is not None and size != self.num_envs and not isinstance(actions, (str, bytes, dict)):
+            raise InvalidActionError(
+                f"vector action holds {size} actions; expected one per env ({self.num_envs}) of "
+                f"{self.single_action_space}"
+            )
+        if size is None or isinstance(actions, (str, bytes, dict)):
             raise InvalidActionError(
                 f"vector action {_short(actions)} is not a batch of {self.num_envs} actions of "
                 f"{self.single_action_space}"
@@ -198,8 +212,13 @@ class TeachingVectorEnv(VectorEnv):  # type: ignore[type-arg]
         for key, value in observation.items():
             self._observation[key][rows] = value
 
-    def _observations(self) -> dict[str, np.ndarray]:
-        return {key: value.copy() for key, value in self._observation.items()}
+    def _observations(self) -> dict[str, Any]:
+        # A Sequence key (OpenEnded's errors) is batched as Gymnasium batches it: a tuple per env.
+        sequences = self._sequence_keys
+        return {
+            key: tuple(value) if key in sequences else value.copy()
+            for key, value in self._observation.items()
+        }
 
     def info_of(self, index: int) -> dict[str, Any]:
         """Env ``index``'s ``info`` of the last ``reset`` or ``step``, exactly as a single env gives it
@@ -242,6 +261,21 @@ class EpisodeView:
     @property
     def unwrapped(self) -> EpisodeView:
         return self
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else a single env shows: the family's rules and settings, the loop's objective and
+        engine, and the env class's declarations (``reveals_profile``, ``extra_info_keys``, ...)."""
+        if name.startswith("_"):
+            raise AttributeError(name)
+        for owner in (self.rules, self.rules.config, self._vector.loop):
+            if hasattr(owner, name):
+                return getattr(owner, name)
+        raise AttributeError(f"{type(self).__name__} of {self.family} has no attribute {name!r}")
+
+    @property
+    def np_random(self) -> np.random.Generator | None:
+        """The episode's generator (Gymnasium's ``np_random`` of a single env)."""
+        return self._vector._rngs[self.index]
 
     @property
     def student(self) -> MemberStudent:
@@ -340,6 +374,8 @@ def _gymnasium_info(info: dict[str, Any], skill_names: Sequence[str]) -> dict[st
             out[key].update({f"_{name}": mask.copy() for name in skill_names})
         elif isinstance(value, np.ndarray) and value.dtype != object:
             out[key] = np.where(mask.reshape(-1, *[1] * (value.ndim - 1)), value, np.zeros((), value.dtype))
+        elif any(isinstance(item, dict) for item, keep in zip(value, mask, strict=True) if keep):
+            out[key] = _nested(value, mask)  # {sub-key: (N,) values, "_sub-key": mask}, as Gymnasium's
         else:
             objects = np.empty(len(mask), dtype=object)
             for i, (item, keep) in enumerate(zip(value, mask, strict=True)):
@@ -347,6 +383,36 @@ def _gymnasium_info(info: dict[str, Any], skill_names: Sequence[str]) -> dict[st
             out[key] = objects
         out[f"_{key}"] = mask.copy()
     return out
+
+
+def _nested(values: Sequence[Any], mask: np.ndarray) -> dict[str, Any]:
+    """Per-env dicts as Gymnasium's vector envs batch a dict info value (``VectorEnv._add_info``)."""
+    helper = _InfoHelper(len(mask))
+    out: dict[str, Any] = {}
+    for i, (item, keep) in enumerate(zip(values, mask, strict=True)):
+        if keep:
+            out = helper._add_info(out, item, i)  # type: ignore[misc]
+    return out
+
+
+class _InfoHelper:
+    """What ``VectorEnv._add_info`` needs of a vector env: its number of envs."""
+
+    _add_info = VectorEnv._add_info
+
+    def __init__(self, num_envs: int) -> None:
+        self.num_envs = num_envs
+
+
+def _naming_env(error: InvalidActionError, rows: np.ndarray) -> InvalidActionError:
+    """``error`` of the envs ``rows`` (stepped as a batch of their own) naming the vector env's index."""
+    text, prefix = str(error), "env "
+    marker = " of the vector env: "
+    if len(rows) > 1 and text.startswith(prefix) and marker in text:
+        local, rest = text[len(prefix) :].split(marker, 1)
+        if local.isdigit():
+            return InvalidActionError(f"env {int(rows[int(local)])}{marker}{rest}")
+    return InvalidActionError(f"env {int(rows[0])}{marker}{text}") if len(rows) == 1 else error
 
 
 def _short(value: Any, limit: int = 80) -> str:
