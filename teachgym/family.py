@@ -128,9 +128,7 @@ class Family:
     def examples(self, lesson: Lesson) -> np.ndarray:
         """Training examples each episode spends this step, int64 ``(n,)`` (what the students train on:
         an engine may deliver fewer than planned)."""
-        from teachgym.loop import _sizes  # the loop's own count (imported late: loop imports this module)
-
-        return _sizes(lesson.batch)
+        return batch_sizes(lesson.batch)
 
     def bonus(self, state: EpisodeState, lesson: Lesson) -> np.ndarray:
         """A reward term ``(n,)`` beyond the objective (summed into the episode's progress)."""
@@ -165,6 +163,13 @@ class Family:
     def describe_item(self, state: EpisodeState, index: int) -> str:
         """A line for ``render()`` about episode ``index`` beyond the profile ("" for none)."""
         return ""
+
+
+def batch_sizes(batch: Any) -> np.ndarray:
+    """Training examples per episode of an ``(n, M)`` batch or a list of ``n`` ``(1, M_i)`` ones."""
+    if isinstance(batch, (list, tuple)):
+        return np.array([len(b) for b in batch], dtype=np.int64)
+    return np.full(batch.skill.shape[0], len(batch), dtype=np.int64)
 
 
 def generate(engine: Any, lesson: Lesson, rngs: Sequence[np.random.Generator]) -> Lesson:

@@ -29,7 +29,7 @@ from gymnasium.utils import seeding
 from teachgym.domains.base import Items
 from teachgym.engines import Plan, allocate
 from teachgym.errors import ConfigError, EpisodeStateError
-from teachgym.family import Family, Lesson
+from teachgym.family import Family, Lesson, batch_sizes
 from teachgym.objectives import Cost, TargetSkillGain, make_objective
 from teachgym.skills import Profile, profile_from_correct
 from teachgym.students.members import group_indices, stack_rows
@@ -280,7 +280,7 @@ class TeachingLoop:
         examples = self.family.examples(lesson)
         # The objective is charged the examples the students trained on (a family may count its
         # budget otherwise: the Intervention stream counts one item a step).
-        cost = Cost(examples=_sizes(lesson.batch), compute=compute)
+        cost = Cost(examples=batch_sizes(lesson.batch), compute=compute)
         last = state.step + 1 >= self.num_steps
         bonus = self.family.bonus(state, lesson)
         # Every profile is scored with the state it belongs to, the new one with the counters after the
@@ -428,13 +428,6 @@ class TeachingLoop:
         out["validation_test_gap"][rows] = scored(sub, sub.profile).mean - scored(sub, test).mean
         out.update(self.family.final_info(state, rows))
         return out
-
-
-def _sizes(batch: Any) -> np.ndarray:
-    """Training examples per episode of an ``(n, M)`` batch or a list of ``n`` ``(1, M_i)`` ones."""
-    if isinstance(batch, (list, tuple)):
-        return np.array([len(b) for b in batch], dtype=np.int64)
-    return np.full(batch.skill.shape[0], len(batch), dtype=np.int64)
 
 
 def _at_start(state: EpisodeState) -> EpisodeState:
