@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from teachgym.errors import ConfigError
+from teachgym.errors import ConfigError, UnknownArgumentError
 
 C = TypeVar("C")
 
@@ -23,6 +23,7 @@ def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
     checks ranges.
 
     Raises:
+        UnknownArgumentError: an unknown name (a ``ConfigError`` and a ``TypeError``).
         ConfigError: naming ``owner``, the bad key or value, and what was expected.
     """
     if not isinstance(kwargs, Mapping):
@@ -30,7 +31,7 @@ def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
     known = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(kwargs) - set(known))
     if unknown:
-        raise ConfigError(f"{owner} got unknown argument(s) {unknown}; expected any of {sorted(known)}")
+        raise UnknownArgumentError(unexpected_keywords(owner, unknown, sorted(known)))
     for name, value in kwargs.items():
         default = known[name].default
         if default is dataclasses.MISSING or default is None:
@@ -41,6 +42,14 @@ def parse_config(cls: type[C], kwargs: Mapping[str, Any], *, owner: str) -> C:
                 f"expected {type(default).__name__}"
             )
     return cls(**kwargs)
+
+
+def unexpected_keywords(owner: str, unknown: list[str], known: list[str]) -> str:
+    """Python's wording for unknown keyword arguments, then what ``owner`` does take."""
+    names = ", ".join(repr(name) for name in unknown)
+    plural = "s" if len(unknown) > 1 else ""
+    article = "" if plural else "an "
+    return f"{owner} got {article}unexpected keyword argument{plural} {names}; expected any of {known}"
 
 
 def _same_kind(value: Any, default: Any) -> bool:

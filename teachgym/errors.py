@@ -23,6 +23,15 @@ class ConfigError(TeachgymError, ValueError):
     """An environment, student, domain or teacher was configured with an unknown or invalid value."""
 
 
+class UnknownArgumentError(ConfigError, TypeError):
+    """A constructor got a keyword argument it does not take.
+
+    Also a :class:`TypeError` worded as Python words it ("got an unexpected keyword argument
+    'x'"), because wrappers such as TorchRL's ``GymEnv`` probe optional constructor arguments and
+    drop the ones that raise that ``TypeError``.
+    """
+
+
 class UnknownNameError(ConfigError):
     """A name (teacher, domain, student, objective) is not in its registry."""
 

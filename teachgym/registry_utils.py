@@ -7,7 +7,8 @@ import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from teachgym.errors import ConfigError, UnknownNameError
+from teachgym.config import unexpected_keywords
+from teachgym.errors import ConfigError, UnknownArgumentError, UnknownNameError
 
 
 def load(entry_point: str) -> Any:
@@ -26,7 +27,8 @@ def lookup(table: Mapping[str, Any], name: str, kind: str) -> Any:
 
 def call_checked(fn: Callable[..., Any], kwargs: Mapping[str, Any], owner: str, **fixed: Any) -> Any:
     """``fn(**fixed, **kwargs)`` after checking that every key of ``kwargs`` is a keyword ``fn``
-    accepts; unknown keys raise a :class:`ConfigError` listing the accepted ones."""
+    accepts; unknown keys raise an :class:`UnknownArgumentError` (a ``ConfigError`` and a ``TypeError``)
+    listing the accepted ones."""
     if not isinstance(kwargs, Mapping):
         raise ConfigError(f"{owner} options must be a dict, got {type(kwargs).__name__} {kwargs!r}")
     parameters = inspect.signature(fn).parameters
@@ -37,5 +39,5 @@ def call_checked(fn: Callable[..., Any], kwargs: Mapping[str, Any], owner: str, 
     )
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
-        raise ConfigError(f"{owner} got unknown option(s) {unknown}; expected any of {accepted}")
+        raise UnknownArgumentError(unexpected_keywords(owner, unknown, accepted))
     return fn(**fixed, **kwargs)

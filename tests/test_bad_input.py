@@ -133,7 +133,7 @@ def test_bad_actions_are_refused_and_change_nothing(env_id: str) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"num_stepz": 3}, r"unknown argument\(s\) \['num_stepz'\]"),
+        ({"num_stepz": 3}, r"unexpected keyword argument 'num_stepz'"),
         ({"num_steps": 0}, "num_steps=0"),
         ({"num_steps": 2.5}, "num_steps=2.5 has type float"),
         ({"examples_per_step": -1}, "examples_per_step=-1"),
@@ -142,8 +142,8 @@ def test_bad_actions_are_refused_and_change_nothing(env_id: str) -> None:
         ({"engine": "magic"}, "unknown engine 'magic'"),
         ({"objective": "happiness"}, "unknown objective 'happiness'"),
         ({"student_options": {"learning_rate": -1.0}}, "learning_rate"),
-        ({"student_options": {"speed": 3}}, r"unknown argument\(s\) \['speed'\]"),
-        ({"domain_options": {"colour": 1}}, r"unknown option\(s\) \['colour'\]"),
+        ({"student_options": {"speed": 3}}, r"unexpected keyword argument 'speed'"),
+        ({"domain_options": {"colour": 1}}, r"unexpected keyword argument 'colour'"),
         ({"render_mode": "human"}, "render_mode='human'"),
     ],
 )

@@ -36,6 +36,29 @@ def test_stable_baselines3_check_env(env_id: str) -> None:
         sb3_check_env(env.unwrapped, warn=True)
 
 
+def test_an_unknown_keyword_is_a_type_error(env_id: str) -> None:
+    """Python's convention, which wrappers rely on: TorchRL's ``GymEnv`` passes ``frameskip`` and
+    retries without it on exactly this ``TypeError``."""
+    pattern = r"unexpected keyword argument 'frameskip'; expected any of \["
+    with pytest.raises(TypeError, match=pattern):
+        gym.make(env_id, frameskip=4)
+    with pytest.raises(TypeError, match=pattern):
+        gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", frameskip=4)
+
+
+def test_torchrl_check_env_specs(env_id: str) -> None:
+    """TorchRL takes every non-text id unchanged, by id and wrapped (``check_env_specs`` rolls out
+    a few random steps and checks every spec against what the env returned)."""
+    from torchrl.envs import GymEnv, GymWrapper
+    from torchrl.envs.utils import check_env_specs
+
+    if isinstance(make_env(env_id).action_space, gym.spaces.Sequence):
+        pytest.skip("TorchRL has no spec for Sequence/Text spaces: the text families are for LLM teachers")
+    settings = teachgym.envs.quick_settings(env_id)
+    check_env_specs(GymEnv(env_id, **settings), seed=0)
+    check_env_specs(GymWrapper(make_env(env_id)), seed=0)
+
+
 def _assert_same_trace(a: list, b: list) -> None:
     assert len(a) == len(b)
     for (obs_a, r_a, te_a, tr_a, info_a), (obs_b, r_b, te_b, tr_b, info_b) in zip(a, b, strict=True):
