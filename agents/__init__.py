@@ -4,7 +4,9 @@
 :class:`TaskDescription` (``make(name, env)`` describes the env itself, and lends a privileged
 reference teacher the :class:`PrivilegedView` it declares); ``teachgym.agents.names()`` lists them.
 To add a teacher, write a class built as ``cls(task, **knobs)`` in a module here, decorate it with
-:func:`register`, and import the module below.
+:func:`register`, and import the module below. A teacher that lives elsewhere needs none of that:
+``make("path/to/file.py:Class", env)``, ``make("package.module:Class", env)``, or an installed
+package's entry point (:mod:`teachgym.agents.plugins`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from teachgym.agents.base import (
     names,
     register,
     runnable,
+    source_hash,
     spec,
     supports,
     teacher_rng,
@@ -57,6 +60,7 @@ __all__ = [
     "names",
     "register",
     "runnable",
+    "source_hash",
     "spec",
     "supports",
     "teacher_rng",

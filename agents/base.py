@@ -24,6 +24,7 @@ stored in it (SB3 uses cloudpickle): use only folders you trust.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import inspect
 from collections.abc import Callable, Iterable
@@ -32,6 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from teachgym.agents import plugins
 from teachgym.agents.writer import AllocationWriter
 from teachgym.errors import ConfigError, UnknownNameError, UnsupportedError
 from teachgym.registry_utils import call_checked, lookup
@@ -231,9 +233,37 @@ def runnable(source: TaskDescription | gym.Env[Any, Any]) -> list[str]:
     return [n for n in names() if supports(n, task) and builds(n, source)]
 
 
-def names() -> list[str]:
-    """Names of every registered teacher, sorted."""
-    return sorted(_REGISTRY)
+def names(*, installed: bool = False) -> list[str]:
+    """Names of every registered teacher, sorted; with ``installed``, also the teachers that installed
+    packages declare (:data:`~teachgym.agents.plugins.ENTRY_POINT_GROUP`), which ``--agents all``
+    leaves out so that a suite's teachers do not depend on what else is installed."""
+    extra = [n for n in plugins.installed() if n not in _REGISTRY] if installed else []
+    return sorted([*_REGISTRY, *extra])
+
+
+def source_hash(name: str) -> str | None:
+    """What names the code of teacher ``name`` beyond teachgym's revision: the SHA-256 of a plug-in's
+    source file (a ``file.py:Class`` or ``module:Class`` spec, or an installed teacher); None for
+    teachgym's own teachers and ``sb3:DIR``."""
+    target = _plugin_target(name)
+    return None if target is None else plugins.source_hash(plugins.load_class(target))
+
+
+def _plugin_target(name: str) -> str | None:
+    """The ``file.py:Class`` or ``module:Class`` behind ``name``, or None for a registered name."""
+    if plugins.is_spec(name):
+        return name
+    if isinstance(name, str) and name not in _REGISTRY:
+        return plugins.installed().get(name)
+    return None
+
+
+def _plugin_registrations(name: str, target: str) -> list[TeacherSpec]:
+    """The registrations of the plug-in class ``target`` under ``name``: its own, if it registered
+    itself on import, else one from what it declares (:func:`~teachgym.agents.plugins.declared`)."""
+    cls = plugins.load_class(target)
+    own = [dataclasses.replace(r, name=name) for rs in _REGISTRY.values() for r in rs if r.factory is cls]
+    return own or [TeacherSpec(name, plugins.factory(cls), **plugins.declared(cls, name))]
 
 
 def spec(name: str, family: str | None = None) -> TeacherSpec:
@@ -270,10 +300,16 @@ def spec(name: str, family: str | None = None) -> TeacherSpec:
 
 
 def _registrations(name: str) -> list[TeacherSpec]:
+    target = _plugin_target(name)
+    if target is not None:
+        return _plugin_registrations(name, target)
     try:
         registrations: list[TeacherSpec] = lookup(_REGISTRY, name, "teacher")
     except UnknownNameError as error:
-        raise UnknownNameError(f"{error}, or 'sb3:DIR' for a teacher trained by 'teachgym train'") from None
+        raise UnknownNameError(
+            f"{error}, or 'sb3:DIR' for a teacher trained by 'teachgym train', or 'path/to/file.py:Class' "
+            "or 'package.module:Class' for your own"
+        ) from None
     return registrations
 
 

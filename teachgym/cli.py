@@ -206,7 +206,8 @@ def cmd_bench(args: argparse.Namespace) -> None:
 
     tasks = suite(args.suite)
     seeds = default_seeds(args.suite) if args.seeds is None else args.seeds
-    names = None if args.agents == "all" else [n.strip() for n in args.agents.split(",") if n.strip()]
+    listed = [n.strip() for n in args.agents.split(",") if n.strip()]
+    names = None if listed == ["all"] else listed
     if names == []:
         raise UsageError(f"--agents {args.agents!r} names no teacher; give names or 'all'")
     if args.ray_address and args.executor != "ray":
@@ -280,6 +281,11 @@ def cmd_train(args: argparse.Namespace) -> None:
 def cmd_leaderboard(args: argparse.Namespace) -> None:
     from teachgym.bench.report import render
 
+    if args.add is not None:
+        from teachgym.bench.submit import add_run
+
+        added = add_run(Path(args.dir), Path(args.add))
+        print(f"added {added} from {args.add} to {args.dir}")
     for path in render(Path(args.dir)):
         print(f"wrote {path}")
 
@@ -345,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--agent",
         required=True,
-        help="teacher name, comma-separated names, or 'all' (see 'teachgym agents')",
+        help="teacher name, comma-separated names, or 'all' (see 'teachgym agents'); a name may be a "
+        "file.py:Class or package.module:Class of your own",
     )
     p.add_argument("--seed", type=int, default=0, help="seed of the first episode")
     p.add_argument("--episodes", type=int, default=1, help="episodes, with seeds seed, seed+1, ...")
@@ -359,7 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("bench", help="run a benchmark suite (resumable: rerun the same command to resume)")
     p.add_argument("suite", help="suite name: quick, core-v1, core-v0, text-v0, profiling-v0")
     p.add_argument(
-        "--agents", default="all", help="'all' (every teacher each task supports) or names, comma-separated"
+        "--agents",
+        default="all",
+        help="'all' (every registered teacher each task supports) and/or names, comma-separated; a name "
+        "may be a file.py:Class or package.module:Class of your own",
     )
     p.add_argument(
         "--seeds",
@@ -399,6 +409,12 @@ def build_parser() -> argparse.ArgumentParser:
         "leaderboard", help="render DIR/README.md, plots and index.html from DIR/results.jsonl"
     )
     p.add_argument("dir", help="a results folder written by 'teachgym bench'")
+    p.add_argument(
+        "--add",
+        metavar="RUN_DIR",
+        help="first merge the teachers of RUN_DIR (a sweep of the same suite, anchors and seeds, with "
+        "teachers DIR does not rank yet) into DIR",
+    )
     p.set_defaults(func=cmd_leaderboard)
     p = sub.add_parser(
         "calibrate",

@@ -50,7 +50,15 @@ def teacher_rng(seed: int) -> np.random.Generator:
 
 
 class BaseTeacher:
-    """Convenience base: stores the spaces and a seeded generator; ``observe`` does nothing."""
+    """Convenience base: stores the task, the spaces and a seeded generator; ``observe`` does nothing.
+
+    A subclass need only define ``act``: it is built as ``cls(task)`` by name (``teachgym.agents.make``,
+    ``--agent path/to/file.py:Class``) and as ``cls()`` by hand; ``self.task`` is the task's read-only
+    :class:`~teachgym.task.TaskDescription`, or None when built by hand.
+    """
+
+    def __init__(self, task: Any = None) -> None:
+        self.task = task
 
     def reset(self, observation_space: gym.Space[Any], action_space: gym.Space[Any], *, seed: int) -> None:
         self.observation_space = observation_space

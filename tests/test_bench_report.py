@@ -53,6 +53,7 @@ def make_record(task: str, agent: str, seed: int) -> dict[str, Any]:
         "env_kwargs": {"hard": True} if "[" in task else {},
         "family": ENVS[task],
         "agent": agent,
+        "agent_source": None,
         "seed": seed,
         "status": "failed" if failed else "ok",
         "error": "RuntimeError: the student diverged | loss=nan" if failed else None,

@@ -24,7 +24,8 @@ def record(agent: str, seed: int, accuracy: float, *, task: str = TASK, **fields
     """A schema-valid ok record of one episode with test accuracy ``accuracy``."""
     base = {
         "schema": SCHEMA, "suite": "toy", "task": task, "env_id": "teachgym/" + task, "env_kwargs": {},
-        "family": "Curriculum", "agent": agent, "seed": seed, "status": "ok", "error": None,
+        "family": "Curriculum", "agent": agent, "agent_source": None, "seed": seed, "status": "ok",
+        "error": None,
         "reference": False, "score": accuracy, "test_accuracy": accuracy, "initial_test_accuracy": 0.1,
         "final_accuracy": accuracy, "initial_accuracy": 0.1, "validation_test_gap": 0.0,
         "episode_return": accuracy - 0.1,

@@ -38,7 +38,8 @@ def _big_record(writer: int, index: int) -> dict[str, Any]:
     ]
     return {
         "schema": records.SCHEMA, "suite": "test", "task": "t", "env_id": TINY.env_id, "env_kwargs": {},
-        "family": "SkillList", "agent": f"writer-{writer}", "seed": index, "status": "ok", "error": None,
+        "family": "SkillList", "agent": f"writer-{writer}", "agent_source": None,
+        "seed": index, "status": "ok", "error": None,
         "reference": False, "score": 0.5, "test_accuracy": 0.5, "initial_test_accuracy": 0.1,
         "final_accuracy": 0.5, "initial_accuracy": 0.1, "validation_test_gap": 0.0, "episode_return": 0.4,
         "curve": curve, "final_profile": {}, "test_profile": {}, "examples_used": 0, "compute_used": 0,
@@ -253,7 +254,7 @@ def _damage(lines: list[str], case: str) -> tuple[list[str], int]:
 
 #: (case, what the error says after ``results.jsonl:LINE: ``).
 BAD_RESULTS = [
-    ("missing-key", r"record keys differ from schema 1: missing \['score'\]"),
+    ("missing-key", r"record keys differ from schema 2: missing \['score'\]"),
     ("wrong-type", r"seed='1' has type str; expected \['int'\]"),
     ("bad-status", r"status='maybe'; expected one of \('ok', 'failed'\)"),
     ("not-json", r"not JSON"),

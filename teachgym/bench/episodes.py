@@ -59,17 +59,22 @@ class Job:
 
 
 def supported_agents(task: Task, names: Sequence[str] | None) -> list[str]:
-    """The teachers to run on ``task``: ``names`` (checked: unknown names refused), or every
-    registered teacher that supports the task's family and builds on its env."""
+    """The teachers to run on ``task``: ``names`` (checked: unknown names refused; ``"all"`` among
+    them stands for every registered teacher that acts on the task and builds on its env), or, for
+    None, every such registered teacher."""
     env = task.make()
-    if names is None:
-        chosen = agents.runnable(env)
-    else:
-        for name in names:
+    names = ["all"] if names is None else list(names)
+    for name in names:
+        if name != "all":
             agents.spec(name)  # UnknownNameError listing the known names
-        chosen = [n for n in names if agents.supports(n, env) and agents.builds(n, env)]
+    chosen: list[str] = []
+    for name in names:
+        if name == "all":
+            chosen += agents.runnable(env)
+        elif agents.supports(name, env) and agents.builds(name, env):
+            chosen.append(name)
     env.close()
-    return chosen
+    return list(dict.fromkeys(chosen))
 
 
 def reference_agent(task: Task) -> str:
@@ -148,6 +153,7 @@ def _base_of_job(job: Job, suite: str, command: str) -> dict[str, Any]:
         "env_kwargs": job.task.kwargs,
         "family": job.task.family,
         "agent": job.agent,
+        "agent_source": agents.source_hash(job.agent),
         "seed": job.seed,
         "reference": bool(agents.spec(job.agent, job.task.family).reference),
         "command": command,

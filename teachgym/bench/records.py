@@ -8,7 +8,8 @@ never interleave, and an interrupt can leave at most a truncated last line, whic
 :func:`read_records` detects and :func:`repair` cuts off (with a warning) before a sweep resumes.
 No pickle: records are plain JSON.
 
-Schema (version :data:`SCHEMA`): the fields of :class:`Record`, every key always present. The
+Schema (version :data:`SCHEMA`): the fields of :class:`Record`, every key always present (records
+of an earlier schema are read with the fields it lacked filled in, :data:`_UPGRADES`). The
 validation (:data:`FIELDS`, :func:`check_record`) and the writers (the runner builds a
 :class:`Record` per episode) read it from that one class.
 """
@@ -27,7 +28,9 @@ from typing import Any
 from teachgym.errors import ConfigError
 from teachgym.files import write_atomic
 
-SCHEMA = 1
+SCHEMA = 2
+#: Schema 1 lacked ``agent_source``; its records are read as that field being None.
+_UPGRADES = {1: {"agent_source": None}}
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,19 @@ class Record:
     env_id: str = field(metadata={"doc": "the registered id, e.g. `teachgym/SkillList-Sim-v1`"})
     env_kwargs: dict[str, Any] = field(metadata={"doc": "the task's keyword overrides"})
     family: str = field(metadata={"doc": "the env's family"})
-    agent: str = field(metadata={"doc": "the teacher's name"})
+    agent: str = field(
+        metadata={
+            "doc": "the teacher's name, or the spec of one of your own (`path/to/mine.py:Class`, "
+            "`package.module:Class`)"
+        }
+    )
+    agent_source: str | None = field(
+        metadata={
+            "doc": "`sha256:<hex>` of a teacher of your own's source file, so that a resumed sweep "
+            "notices a changed teacher; None for teachgym's teachers, whose code `git_revision` names "
+            "(and in schema-1 records, which lack the key)"
+        }
+    )
     seed: int = field(
         metadata={"doc": "the episode's seed (the same seed is the same student under every teacher)"}
     )
@@ -143,6 +158,9 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
     """``record`` if it follows the schema, else a :class:`SchemaError` naming ``where`` and the key."""
     if not isinstance(record, dict):
         raise SchemaError(f"{where}: a record must be a JSON object, got {type(record).__name__}")
+    upgrade = _UPGRADES.get(record.get("schema"))  # type: ignore[arg-type]
+    if upgrade is not None and not set(upgrade) & set(record):
+        record = {**record, **upgrade}
     missing = sorted(set(FIELDS) - set(record))
     extra = sorted(set(record) - set(FIELDS))
     if missing or extra:
@@ -158,8 +176,8 @@ def check_record(record: Any, where: str) -> dict[str, Any]:
             raise SchemaError(
                 f"{where}: {name}={value!r} has type {type(value).__name__}; expected {expected}"
             )
-    if record["schema"] != SCHEMA:
-        raise SchemaError(f"{where}: schema={record['schema']!r}; expected {SCHEMA}")
+    if record["schema"] != SCHEMA and record["schema"] not in _UPGRADES:
+        raise SchemaError(f"{where}: schema={record['schema']!r}; expected {SCHEMA} (or {sorted(_UPGRADES)})")
     if record["status"] not in STATUSES:
         raise SchemaError(f"{where}: status={record['status']!r}; expected one of {STATUSES}")
     if record["status"] == "ok" and record["score"] is None:

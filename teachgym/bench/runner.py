@@ -31,7 +31,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from teachgym.bench import records
+from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
+from teachgym.bench import folder, records
 from teachgym.bench.anchors import (
     ANCHOR_SEEDS,
     anchor_definition,
@@ -83,30 +84,28 @@ def run_sweep(
     for name, value in (("seeds", seeds), ("workers", workers)):
         if value < 1:
             raise ConfigError(f"{name}={value} is invalid; expected an int >= 1")
-    results = out / "results.jsonl"
-    records.repair(results)
-    done = {
-        records.key(r)
-        for r in records.effective_records(records.read_records(results))
-        if r["status"] == "ok"
-    }
     # Plan first (unknown teacher names are refused here), then write anything to ``out``.
     teachers = {task.name: supported_agents(task, agent_names) for task in tasks}
     if agent_names is not None:
-        unused = sorted(set(agent_names) - {a for names in teachers.values() for a in names})
+        unused = sorted(set(agent_names) - {"all"} - {a for names in teachers.values() for a in names})
         if unused:
             print(f"note: {unused} support or build on none of the suite's tasks; skipped", file=sys.stderr)
-    jobs = [
-        Job(task, agent, seed)
-        for task in tasks
-        for agent in teachers[task.name]
-        for seed in range(seeds)
-        if (task.name, agent, seed) not in done
-    ]
+    results = out / "results.jsonl"
     out.mkdir(parents=True, exist_ok=True)  # only now: a refused sweep leaves no folder behind
-    _write_suite_file(out, suite, tasks, agent_names, seeds, command)
-    execute = functools.partial(backend.run, workers=workers, address=ray_address)
-    with backend.session(ray_address):  # one Ray instance for the anchors and the episodes
+    with folder.locked(out), backend.session(ray_address):  # one Ray instance for anchors and episodes
+        records.repair(results)
+        existing = records.effective_records(records.read_records(results))
+        folder.check_resume(out, existing, seeds, teachers, agents.source_hash, quiet)
+        done = {records.key(r) for r in existing if r["status"] == "ok"}
+        jobs = [
+            Job(task, agent, seed)
+            for task in tasks
+            for agent in teachers[task.name]
+            for seed in range(seeds)
+            if (task.name, agent, seed) not in done
+        ]
+        _write_suite_file(out, suite, tasks, agent_names, seeds, command)
+        execute = functools.partial(backend.run, workers=workers, address=ray_address)
         anchors = _anchors(out, tasks, quiet, execute)
         check_separated(anchors, tasks)
         progress = Progress(len(jobs), quiet)
