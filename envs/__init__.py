@@ -16,7 +16,12 @@ from typing import Any
 
 import gymnasium as gym
 
+from teachgym.errors import UnknownNameError
+from teachgym.registry_utils import suggestion
 from teachgym.vector import TeachingVectorEnv
+
+#: The Gymnasium namespace of every id: ``teachgym/<Family>-<Variant>-v<version>``.
+NAMESPACE = "teachgym"
 
 #: Family name -> its module under ``teachgym.envs``. A family module defines the env class (named in
 #: ``ENV_CLASS``) and ``VARIANTS``: variant name -> (version, keyword arguments).
@@ -71,7 +76,7 @@ def quick_settings(name: str) -> dict[str, Any]:
 
 
 def env_id(family: str, variant: str, version: int) -> str:
-    return f"teachgym/{family}-{variant}-v{version}"
+    return f"{NAMESPACE}/{family}-{variant}-v{version}"
 
 
 def register_all() -> None:
@@ -96,7 +101,28 @@ def register_all() -> None:
 
 def ids() -> list[str]:
     """Every registered teachgym id, in registration order (the one list tests and docs read)."""
-    return [name for name in gym.registry if name.startswith("teachgym/")]
+    return [name for name in gym.registry if name.startswith(f"{NAMESPACE}/")]
+
+
+def resolve_id(name: str) -> str:
+    """The registered id ``name`` stands for: ``name`` itself, or ``teachgym/<name>`` for an id
+    without its namespace as leaderboard tables show it (``"SkillList-Sim-v1"``). Used by the command
+    line; ``gymnasium.make`` keeps Gymnasium's own rules.
+
+    Raises:
+        UnknownNameError: no such id, naming the closest registered one where one is close.
+    """
+    known = ids()
+    if isinstance(name, str):
+        for candidate in (name, f"{NAMESPACE}/{name}"):
+            if candidate in known:
+                return candidate
+    # Compared without the namespace, so that a typo in a bare id and in a full one both find it.
+    bare = {full.removeprefix(f"{NAMESPACE}/"): full for full in known}
+    typed = name.removeprefix(f"{NAMESPACE}/") if isinstance(name, str) else name
+    raise UnknownNameError(
+        f"unknown env id {name!r}{suggestion(typed, bare)}; run 'teachgym envs' for the list"
+    )
 
 
 register_all()

@@ -1,6 +1,8 @@
 """The ``teachgym`` command: list environments and teachers, and run a teacher on an env.
 
-Every user error prints one line ``teachgym: error: ...`` and exits with status 2.
+Every user error prints one line ``teachgym: error: ...`` and exits with status 2. Output cut short by
+its reader (``teachgym agents | head -1``) ends quietly with status 141, as a program killed by
+SIGPIPE does.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import Any, NoReturn
 
 import gymnasium as gym
 import numpy as np
@@ -21,72 +23,17 @@ import numpy as np
 import teachgym
 from teachgym.bench.executors import EXECUTORS
 from teachgym.bench.records import write_json_lines
-from teachgym.composition import TeachingConfig
-from teachgym.registry_utils import load
+from teachgym.cli_tables import agent_rows, env_rows, format_table, terminal_width
+from teachgym.cli_tables import agents_module as _agents
 from teachgym.rollout import EpisodeResult, run_episode
 
-if TYPE_CHECKING:
-    from types import ModuleType
-
-
-def _agents() -> ModuleType:
-    """``teachgym.agents``, imported by the commands that use teachers: listing or making envs
-    needs neither the teachers nor stable-baselines3."""
-    from teachgym import agents  # type: ignore[attr-defined]  # agents/ is installed as teachgym.agents
-
-    return agents  # type: ignore[no-any-return]
+#: The exit status when the reader of stdout has gone: 128 + SIGPIPE, as the shell reports a program
+#: that SIGPIPE ended (Python ignores SIGPIPE and raises BrokenPipeError instead).
+BROKEN_PIPE_STATUS = 141
 
 
 class UsageError(Exception):
     """A user error to print as one line."""
-
-
-def env_rows() -> list[dict[str, str]]:
-    """One row per registered id, read from the Gymnasium registry (the one list of envs)."""
-    rows = []
-    defaults = TeachingConfig()
-    for env_id in teachgym.envs.ids():
-        spec = gym.spec(env_id)
-        kwargs = {**defaults.__dict__, **spec.kwargs}
-        rows.append(
-            {
-                "id": env_id,
-                "family": load(str(spec.entry_point)).family,
-                "domain": kwargs["domain"],
-                "student": kwargs["student"],
-                "engine": kwargs["engine"],
-                "budget": f"{kwargs['num_steps']} steps x {kwargs['examples_per_step']} examples",
-            }
-        )
-    return rows
-
-
-def agent_rows() -> list[dict[str, str]]:
-    rows = []
-    for name in _agents().names():
-        spec = _agents().spec(name)
-        rows.append(
-            {
-                "name": name + (" (reference)" if spec.reference else ""),
-                "families": ", ".join(spec.families),
-                "follows": spec.paper,
-                "what it does": spec.summary,
-            }
-        )
-    return rows
-
-
-def format_table(rows: list[dict[str, str]], markdown: bool = False) -> str:
-    """Rows as an aligned text table, or a Markdown table."""
-    columns = list(rows[0])
-    if markdown:
-        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-        lines += ["| " + " | ".join(f"`{r[c]}`" if c == "id" else r[c] for c in columns) + " |" for r in rows]
-        return "\n".join(lines)
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
-    lines = ["  ".join(c.ljust(widths[c]) for c in columns)]
-    lines += ["  ".join(r[c].ljust(widths[c]) for c in columns) for r in rows]
-    return "\n".join(line.rstrip() for line in lines)
 
 
 def summarize_action(action: Any, skill_names: Sequence[str]) -> str:
@@ -122,7 +69,11 @@ def cmd_envs(args: argparse.Namespace) -> None:
 
 
 def cmd_agents(args: argparse.Namespace) -> None:
-    print(format_table(agent_rows(), markdown=args.markdown))
+    rows = agent_rows(args.family, installed=True)
+    if not rows:  # a known family no teacher acts on yet
+        print(f"no teacher acts on the {args.family} family")
+        return
+    print(format_table(rows, markdown=args.markdown, width=None if args.markdown else terminal_width()))
 
 
 def _teacher_names(spec: str, env: gym.Env[Any, Any]) -> list[str]:
@@ -154,8 +105,7 @@ def summary_rows(results: list[EpisodeResult]) -> list[dict[str, str]]:
 
 
 def cmd_run(args: argparse.Namespace) -> None:
-    if args.env_id not in teachgym.envs.ids():
-        raise UsageError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
+    args.env_id = teachgym.envs.resolve_id(args.env_id)  # a bare id gets its namespace
     if args.episodes < 1:
         raise UsageError(f"--episodes must be >= 1, got {args.episodes}")
     if args.seed < 0:
@@ -345,9 +295,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_envs)
     p = sub.add_parser("agents", help="list the registered teachers")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--family", default=None, help="only the teachers of this family, e.g. Tutor")
     p.set_defaults(func=cmd_agents)
     p = sub.add_parser("run", help="run a teacher on an environment")
-    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0")
+    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0 (or SkillList-Sim-v0)")
     p.add_argument(
         "--agent",
         required=True,
@@ -389,7 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         "train",
         help="train a teacher with stable-baselines3 (extra teachgym[rl]); use it as --agent sb3:DIR",
     )
-    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0")
+    p.add_argument("env_id", help="e.g. teachgym/SkillList-Sim-v0 (or SkillList-Sim-v0)")
     p.add_argument("--algo", choices=["ppo", "a2c", "dqn", "sac"], default="ppo", help="SB3 algorithm")
     p.add_argument("--steps", type=int, required=True, help="training env steps (over all envs)")
     p.add_argument("--seed", type=int, default=0, help="seed of the algorithm and the training students")
@@ -457,6 +408,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args.func(args)
+        sys.stdout.flush()  # here, so a closed pipe is raised below rather than at exit
+    except BrokenPipeError:
+        _silence_stdout()
+        return BROKEN_PIPE_STATUS
     except (UsageError, ValueError, OSError, gym.error.Error) as error:
         print(f"teachgym: error: {error}", file=sys.stderr)
         return 2
@@ -467,6 +422,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     return 0
+
+
+def _silence_stdout() -> None:
+    """Point stdout at devnull, as Python's documentation advises after a BrokenPipeError: the
+    interpreter's last flush of the unwritten rest would fail again and print a traceback."""
+    try:
+        fileno = sys.stdout.fileno()
+    except (AttributeError, ValueError, OSError):  # a replaced stdout (tests) has no descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fileno)
+    os.close(devnull)
 
 
 if __name__ == "__main__":

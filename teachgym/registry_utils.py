@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from teachgym.config import unexpected_keywords
@@ -18,10 +19,31 @@ def load(entry_point: str) -> Any:
     return getattr(importlib.import_module(module), attribute)
 
 
+def suggestion(name: object, known: Iterable[str] | Mapping[str, str]) -> str:
+    """`` (did you mean 'x'?)`` for the known name closest to ``name``, or ``""`` when none is close.
+
+    Names are compared case-insensitively by :func:`difflib.get_close_matches` (its ratio >= 0.6, as
+    ``gymnasium.make`` suggests ids). Where ``known`` is a mapping, its keys are compared and the
+    matching key's value is suggested (e.g. bare ids compared, full ids suggested).
+    """
+    if not isinstance(name, str):
+        return ""
+    shown = dict(known) if isinstance(known, Mapping) else {k: k for k in known}
+    by_lower: dict[str, str] = {}
+    for key in shown:
+        by_lower.setdefault(key.lower(), key)
+    match = difflib.get_close_matches(name.lower(), list(by_lower), n=1)
+    return f" (did you mean {shown[by_lower[match[0]]]!r}?)" if match else ""
+
+
 def lookup(table: Mapping[str, Any], name: str, kind: str) -> Any:
-    """``table[name]``, or an :class:`UnknownNameError` listing the known names."""
+    """``table[name]``, or an :class:`UnknownNameError` naming the closest known name (if one is
+    close) and listing them all, e.g. ``unknown teacher 'unifrom' (did you mean 'uniform'?); expected
+    one of [...]``."""
     if not isinstance(name, str) or name not in table:
-        raise UnknownNameError(f"unknown {kind} {name!r}; expected one of {sorted(table)}")
+        raise UnknownNameError(
+            f"unknown {kind} {name!r}{suggestion(name, list(table))}; expected one of {sorted(table)}"
+        )
     return table[name]
 
 

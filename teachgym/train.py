@@ -219,8 +219,7 @@ def versions() -> dict[str, str]:
 
 def check_args(args: TrainArgs) -> TrainArgs:
     """``args`` with defaults filled in, or a ConfigError naming the bad value."""
-    if args.env_id not in teachgym.envs.ids():  # type: ignore[attr-defined]
-        raise ConfigError(f"unknown env id {args.env_id!r}; run 'teachgym envs' for the list")
+    env_id = teachgym.envs.resolve_id(args.env_id)  # type: ignore[attr-defined]  # bare ids too
     if args.algo not in ALGORITHMS:
         raise ConfigError(f"algo={args.algo!r} is invalid; expected one of {sorted(ALGORITHMS)}")
     for name, low in (("steps", 1), ("seed", 0), ("num_envs", 1), ("eval_episodes", 1)):
@@ -242,7 +241,7 @@ def check_args(args: TrainArgs) -> TrainArgs:
             f"{str(args.out)!r} already holds a trained teacher ({METADATA_FILE}); choose another --out "
             "or remove it"
         )
-    return dataclasses.replace(args, out=Path(args.out), eval_every=eval_every)
+    return dataclasses.replace(args, env_id=env_id, out=Path(args.out), eval_every=eval_every)
 
 
 def check_algo(algo: str, env_id: str, action_space: gym.Space[Any]) -> None:
@@ -321,7 +320,8 @@ class _Trainer:
             _save_atomic(model, self.out / FINAL_MODEL_FILE)
             metadata = self.metadata(model.num_timesteps, "done")
             _write_json_atomic(self.out / METADATA_FILE, metadata)
-            self.progress.advance_to(args.steps, self.status_line(callback))
+            trained = trained_text(model.num_timesteps, args.steps)
+            self.progress.finish(f"{trained}  {self.status_line(callback)}")
         finally:
             self.progress.close()
             env.close()
@@ -387,14 +387,30 @@ class _Trainer:
         return metadata
 
     def status_line(self, callback: _TrainCallback) -> str:
-        """The progress bar's label: episodes, mean return of the last 100, the last and best
-        evaluations (the bar shows the steps and the ETA)."""
-        returns = callback.returns
-        mean_return = f"{np.mean(returns):+.3f}" if returns else "-"
-        last = self.history[-1][SELECTED_ON] if self.history else math.nan
-        best = self.best[SELECTED_ON] if self.best else math.nan
-        evaluations = f"eval validation {last:.3f} (best {best:.3f})"
-        return f"episodes {callback.episodes}  mean return {mean_return}  {evaluations}"
+        """The progress bar's label (the bar shows the steps and the ETA)."""
+        last = self.history[-1][SELECTED_ON] if self.history else None
+        best = self.best[SELECTED_ON] if self.best else None
+        return status_text(callback.episodes, list(callback.returns), last, best)
+
+
+def status_text(episodes: int, returns: list[float], last: float | None, best: float | None) -> str:
+    """The training progress label: episodes ended, the mean return of the last ``returns`` (up to
+    100), the last and best evaluations' mean validation accuracy; ``-`` for what is not known yet
+    (never ``nan``)."""
+
+    def shown(value: float | None, spec: str) -> str:
+        return "-" if value is None or not math.isfinite(value) else format(value, spec)
+
+    mean_return = shown(float(np.mean(returns)) if returns else None, "+.3f")
+    evaluations = f"eval validation {shown(last, '.3f')} (best {shown(best, '.3f')})"
+    return f"episodes {episodes}  mean return {mean_return}  {evaluations}"
+
+
+def trained_text(trained: int, requested: int) -> str:
+    """The steps trained, and the steps asked for where they differ: SB3 ends its last rollout (e.g.
+    ``"5120 steps trained (5000 requested)"``), so the count shown never claims more than ran."""
+    extra = "" if trained == requested else f" ({requested} requested)"
+    return f"{trained} steps trained{extra}"
 
 
 class _TrainCallback(BaseCallback):
@@ -444,7 +460,9 @@ __all__ = [
     "check_algo",
     "eval_seeds",
     "evaluate",
+    "status_text",
     "train",
     "train_seed_start",
+    "trained_text",
     "versions",
 ]

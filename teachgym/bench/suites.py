@@ -17,7 +17,8 @@ from typing import Any
 import gymnasium as gym
 
 from teachgym.envs import ALL_VERSIONS, FAMILIES, env_id
-from teachgym.errors import ConfigError, UnknownNameError
+from teachgym.errors import ConfigError
+from teachgym.registry_utils import lookup
 
 
 @dataclass(frozen=True)
@@ -102,7 +103,6 @@ def default_seeds(name: str) -> int:
 
 
 def suite(name: str) -> list[Task]:
-    """The tasks of suite ``name``, or an UnknownNameError listing the suites."""
-    if name not in SUITES:
-        raise UnknownNameError(f"unknown suite {name!r}; expected one of {sorted(SUITES)}")
-    return list(SUITES[name])
+    """The tasks of suite ``name``, or an UnknownNameError naming the closest suite and listing them."""
+    tasks: list[Task] = lookup(SUITES, name, "suite")
+    return list(tasks)
