@@ -25,10 +25,10 @@ AGENTS = {"greedy": (0.7, False), "uniform": (0.3, False), "oracle": (1.0, True)
 NUM_SEEDS = 4
 FAILED = ("Beta-Sim-v0", "greedy", 3)
 REPS = 200
-RANKING = "Ranking: by score IQM, highest first (teachers that ran all 3 tasks)"
-NOT_RANKED = "Not ranked: teachers that ran only some tasks (by tasks run, then name)"
+RANKING = "Ranking: teachers that ran all 3 tasks"
+NOT_RANKED = "Not ranked: teachers that ran only some tasks"
 ANCHORS = "Anchors, not ranked"
-PER_TASK = "Per task: teachers by mean test accuracy, highest first; then the anchors, not ranked"
+PER_TASK = "Per task: paired difference to uniform, then test accuracy"
 
 
 def make_record(task: str, agent: str, seed: int) -> dict[str, Any]:
@@ -41,7 +41,7 @@ def make_record(task: str, agent: str, seed: int) -> dict[str, Any]:
             "step": step,
             "reward": 0.1,
             "mean_accuracy": 0.2 + 0.7 * level * step / 5 + 0.01 * seed,
-            "examples_used": 8,
+            "examples_used": 8 * step,
         }
         for step in range(6)
     ]
@@ -155,7 +155,7 @@ def test_ranking_orders_teachers_and_keeps_anchors_apart(readme: str) -> None:
     anchors = table_rows(section(readme, ANCHORS))
     assert [row[0] for row in anchors] == ["oracle"]
     for family, num_tasks in (("Alpha", 2), ("Beta", 1)):
-        heading = f"Ranking within {family}: by score IQM over its {num_tasks} task(s), highest first"
+        heading = f"Ranking within {family}: teachers that ran its {num_tasks} task(s)"
         ranked = table_rows(section(family_section(readme, family), heading))
         assert [row[1].split()[0] for row in ranked] == ["greedy", "uniform"], family
 
@@ -185,13 +185,13 @@ def test_family_tables_list_every_task_and_teacher(readme: str) -> None:
         for task in ("Alpha-Sim-v0", "Alpha-Sim-v0[hard]")
         for agent in ("greedy", "uniform", "oracle (anchor)")
     ]
-    assert [row[2] for row in alpha[:3]] == ["0.780", "0.620", "0.900"]  # raw test accuracy
+    assert [row[4] for row in alpha[:3]] == ["0.780", "0.620", "0.900"]  # raw test accuracy
     beta = {row[1]: row for row in table_rows(section(family_section(readme, "Beta"), PER_TASK))}
     assert beta["greedy †"][-2:] == ["3", "1"]  # 3 successful seeds, 1 failure
-    assert beta["greedy †"][3:5] == ["+0.160 [+0.160, +0.160]", "3"]  # paired on the 3 seeds both ran
-    assert beta["uniform"][3] == "—"  # the baseline itself
+    assert beta["greedy †"][2:4] == ["+0.160 [+0.160, +0.160]", "3"]  # paired on the 3 seeds both ran
+    assert beta["uniform"][2:4] == ["0 (baseline)", "—"]  # the baseline itself
     assert float(beta["uniform"][5]) == pytest.approx(np.mean([0.3, 0.32, 0.34, 0.36]), abs=1e-3)
-    assert "![Alpha: validation accuracy per step](curves_Alpha.png)" in readme
+    assert "![Alpha: validation accuracy by training examples taught](curves_Alpha.png)" in readme
 
 
 def test_failures_are_listed_with_env_agent_seed_and_error(readme: str) -> None:
@@ -266,7 +266,7 @@ def test_an_incomplete_sweep_lists_missing_episodes_and_partial_teachers(tmp_pat
     assert [(row[0], row[1], row[5]) for row in ranking] == [("1", "uniform", "3/3")]
     assert [(row[0], row[4]) for row in table_rows(section(text, NOT_RANKED))] == [("greedy", "2/3")]
     alpha = family_section(text, "Alpha")  # ... and ranked within Alpha, whose tasks it all ran
-    heading = "Ranking within Alpha: by score IQM over its 2 task(s), highest first"
+    heading = "Ranking within Alpha: teachers that ran its 2 task(s)"
     assert [row[1] for row in table_rows(section(alpha, heading))] == ["greedy", "uniform"]
     assert "Not ranked here" not in alpha
     beta = family_section(text, "Beta")
@@ -290,14 +290,22 @@ def test_each_episode_counts_once_by_its_successful_record(tmp_path: Path) -> No
     assert "- records: 36 episodes (2 superseded attempts not counted" in section(text, "Provenance")
 
 
-def test_mean_curve_aligns_episodes_by_step() -> None:
-    first = [{"step": 0, "mean_accuracy": 0.2}, {"step": 1, "mean_accuracy": 0.4}]
-    second = [{"step": 0, "mean_accuracy": 0.4}]
-    steps, mean, half = mean_curve([first, second])
-    assert steps.tolist() == [0, 1]
+def test_mean_curve_aligns_episodes_by_step_and_places_them_at_the_examples_taught() -> None:
+    first = [
+        {"step": 1, "mean_accuracy": 0.2, "examples_used": 8},
+        {"step": 2, "mean_accuracy": 0.4, "examples_used": 16},
+    ]
+    second = [{"step": 1, "mean_accuracy": 0.4, "examples_used": 10}]
+    examples, mean, half = mean_curve([first, second])
+    assert examples.tolist() == [9.0, 16.0]  # the mean over the episodes that reached the step
     assert mean.tolist() == pytest.approx([0.3, 0.4])
     assert half[0] == pytest.approx(1.959963984540054 * np.std([0.2, 0.4], ddof=1) / np.sqrt(2))
     assert half[1] == 0.0
+
+
+def test_a_curve_point_without_examples_is_refused() -> None:
+    with pytest.raises(ConfigError, match="no examples_used"):
+        mean_curve([[{"step": 1, "mean_accuracy": 0.2}]])
 
 
 # --- paired statistics and what is ranked ---------------------------------------------------------
@@ -329,8 +337,8 @@ def test_paired_difference_to_uniform_and_mde_match_a_hand_computation(tmp_path:
     assert (0.075 - half, 0.075 + half) == pytest.approx((0.0290653, 0.1209347), abs=1e-6)
     alpha = family_section(text, "Alpha")
     rows = {row[1]: row for row in table_rows(section(alpha, PER_TASK))}
-    assert rows["greedy"][2:5] == ["0.650", "+0.075 [+0.029, +0.121]", "4"]
-    assert rows["uniform"][2:5] == ["0.575", "—", "—"]
+    assert rows["greedy"][2:5] == ["+0.075 [+0.029, +0.121]", "4", "0.650"]
+    assert rows["uniform"][2:5] == ["0 (baseline)", "—", "0.575"]
     # One teacher against uniform: the MDE is 2.8 x its paired standard error = 0.0404145.
     summary = table_rows(section(alpha, "What each task can detect"))
     assert summary == [["Alpha-Sim-v0", "—", "4", f"{2.8 * standard_error:.3f}"]]
@@ -345,7 +353,7 @@ def test_a_task_without_uniform_shows_the_mean_only(tmp_path: Path) -> None:
     text = render(tmp_path, reps=REPS)[0].read_text(encoding="utf-8")
     alpha = family_section(text, "Alpha")
     assert table_rows(section(alpha, PER_TASK)) == [
-        ["Alpha-Sim-v0", "greedy", "0.780", "—", "—", "0.730", "4", "0"]
+        ["Alpha-Sim-v0", "greedy", "—", "—", "0.780", "0.730", "4", "0"]
     ]
     assert table_rows(section(alpha, "What each task can detect")) == [["Alpha-Sim-v0", "—", "—", "—"]]
 

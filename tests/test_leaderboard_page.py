@@ -30,12 +30,14 @@ TIMEOUT = 90
 
 
 class Page(HTMLParser):
-    """What the tests read from a dumped DOM: the title, and the rows of each table by id."""
+    """What the tests read from a dumped DOM: the title, and the rows and caption of each table by id."""
 
     def __init__(self, text: str) -> None:
         super().__init__()
         self.title = ""
         self.rows: dict[str, list[dict[str, str | None]]] = {}
+        self.captions: dict[str, str] = {}
+        self._in_caption = False
         self.figures: list[dict[str, str | None]] = []
         self._in_title = False
         self._table: str | None = None
@@ -50,6 +52,9 @@ class Page(HTMLParser):
         elif tag == "table":
             self._table = attributes.get("id") or ""
             self.rows.setdefault(self._table, [])
+        elif tag == "caption" and self._table is not None:
+            self._in_caption = True
+            self.captions[self._table] = ""
         elif tag == "tr" and self._table is not None and "data-teacher" in attributes:
             self._row = attributes
             self._cells = []
@@ -61,6 +66,8 @@ class Page(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        elif tag == "caption":
+            self._in_caption = False
         elif tag == "table":
             self._table = None
         elif tag == "tr" and self._row is not None and self._table is not None:
@@ -71,6 +78,8 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        elif self._in_caption and self._table is not None:
+            self.captions[self._table] += data
 
 
 @pytest.fixture(scope="module")
@@ -111,11 +120,15 @@ def test_hash_sorts_the_ranking(page_path: Path, tmp_path: Path, direction: str)
         ["uniform", "greedy"] if direction == "asc" else ["greedy", "uniform"]
     )
     assert scores(page) == sorted(scores(page), reverse=direction == "desc")
+    # The caption says the order shown, in words.
+    words = "lowest first" if direction == "asc" else "highest first"
+    assert page.captions["ranking"].startswith(f"Sorted by Score IQM [95% CI], {words} ")
 
 
 def test_hash_sorts_by_a_text_column(page_path: Path, tmp_path: Path) -> None:
     page = load(page_path, "sort=teacher-desc", tmp_path)
     assert [row["data-teacher"] for row in page.rows["ranking"]] == ["uniform", "greedy"]
+    assert page.captions["ranking"].startswith("Sorted by Teacher, Z to A ")
 
 
 def test_hash_filters_the_family_tables_and_plots(page_path: Path, tmp_path: Path) -> None:
@@ -132,5 +145,7 @@ def test_hash_filters_the_family_tables_and_plots(page_path: Path, tmp_path: Pat
 def test_without_a_hash_everything_shows_ranked_by_score(page_path: Path, tmp_path: Path) -> None:
     page = load(page_path, "", tmp_path)
     assert [row["data-teacher"] for row in page.rows["ranking"]] == ["greedy", "uniform"]
+    assert page.captions["ranking"] == "Sorted by score IQM, highest first; ties by teacher name, A to Z."
+    assert page.captions["families"].startswith("Sorted by family and task, in the suite's order")
     assert all("hidden" not in row for row in page.rows["families"])
     assert len(page.figures) == 2

@@ -11,12 +11,13 @@ page are both written from one :class:`Report`.
 
 What the report shows (the rules of ``BENCHMARK.md``):
 
-- Per task, each teacher's mean test accuracy (raw) and its **paired difference to** ``uniform``: the
-  mean over the seeds both ran of the per-seed difference (the same seed is the same student under
-  every teacher) with a 95% Student t interval over those seeds
-  (:func:`teachgym.bench.stats.paired_difference`); and the task's minimum detectable effect,
-  :data:`teachgym.bench.stats.MDE_FACTOR` x the median over its teachers of their paired standard
-  errors against ``uniform`` (:func:`teachgym.bench.stats.minimum_detectable_effect`).
+- Per task, each teacher's **paired difference to** ``uniform``, the first number of its row: the
+  mean over the seeds both ran of the per-seed difference in test accuracy (the same seed is the same
+  student under every teacher) with a 95% Student t interval over those seeds
+  (:func:`teachgym.bench.stats.paired_difference`); then its mean test accuracy (raw); and the task's
+  minimum detectable effect, :data:`teachgym.bench.stats.MDE_FACTOR` x the median over its teachers
+  of their paired standard errors against ``uniform``
+  (:func:`teachgym.bench.stats.minimum_detectable_effect`).
 - **Anchor teachers**, ``random`` and each task's reference teacher (records with ``reference: true``,
   e.g. ``oracle``, and ``anchors.json``'s ``reference_agent``), define a score's 0 and 1: they are
   listed apart and never ranked.
@@ -25,6 +26,8 @@ What the report shows (the rules of ``BENCHMARK.md``):
   bootstrap intervals (:mod:`teachgym.bench.stats`); teachers that ran only some tasks are listed
   apart, not ranked. Each family's table ranks, in the same way, the teachers that ran every task of
   the family. Scores are used as stored, never clipped.
+- Every table says its order (a sentence with it, and the sorted column's header says the direction);
+  the curves put the training examples taught on the x axis, one style per teacher in every figure.
 
 Each episode counts once, by its effective record (:func:`teachgym.bench.records.effective_records`:
 a successful retry supersedes failed attempts). Failed episodes are listed, and a teacher with

@@ -8,15 +8,19 @@ from collections.abc import Sequence
 from teachgym.bench.report_model import RESULTS_FILE, SUITE_FILE, Report, TeacherRow
 from teachgym.bench.report_text import (
     SUMMARY_HEADER,
+    TABLE_ORDERS,
     TASK_COLUMNS,
     TEACHER_COLUMNS,
+    Order,
     counts_text,
     curve_note,
     error_text,
+    family_order,
     family_texts,
     file_stem,
     method_notes,
     section_headings,
+    sort_mark,
     summary_cells,
     task_cells,
     teacher_cells,
@@ -33,13 +37,25 @@ def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]], numeric: Seq
     return lines
 
 
-def _teacher_table(rows: list[TeacherRow], ranked: bool, num_tasks: int) -> list[str]:
+def _sorted_table(
+    columns: Sequence[tuple[str, str, str]], rows: Sequence[Sequence[str]], order: Order
+) -> list[str]:
+    """``order``'s sentence, then the table, the header of the column it is sorted by (if one column
+    gives the order) ending with the direction, e.g. ``Score IQM [95% CI] ▼ highest first``."""
+    header = [
+        f"{label} {sort_mark(kind, order.direction)}" if key == order.column else label
+        for key, label, kind in columns
+    ]
+    return [order.text, "", *_md_table(header, rows, [kind == "number" for _, _, kind in columns])]
+
+
+def _teacher_table(rows: list[TeacherRow], ranked: bool, num_tasks: int, order: Order) -> list[str]:
     columns = TEACHER_COLUMNS if ranked else TEACHER_COLUMNS[1:]
     body = []
     for rank, row in enumerate(rows, start=1):
         cells = teacher_cells(row, rank, num_tasks)
         body.append([text for text, _ in (cells if ranked else cells[1:])])
-    return _md_table([c[1] for c in columns], body, [c[2] == "number" for c in columns])
+    return _sorted_table(columns, body, order)
 
 
 def readme_text(report: Report) -> str:
@@ -70,13 +86,17 @@ def readme_text(report: Report) -> str:
         "",
         f"## {headings['ranking']}",
         "",
-        *(_teacher_table(report.ranked, ranked=True, num_tasks=num_tasks) if report.ranked else ["None."]),
+        *(
+            _teacher_table(report.ranked, True, num_tasks, TABLE_ORDERS["ranking"])
+            if report.ranked
+            else ["None."]
+        ),
         "",
         *[line for note in method_notes(report) for line in (note, "")],
         f"## {headings['partial']}",
         "",
         *(
-            _teacher_table(report.partial, ranked=False, num_tasks=num_tasks)
+            _teacher_table(report.partial, False, num_tasks, TABLE_ORDERS["partial"])
             if report.partial
             else ["None: every teacher other than the anchors ran every task."]
         ),
@@ -84,7 +104,7 @@ def readme_text(report: Report) -> str:
         f"## {headings['anchors']}",
         "",
         *(
-            _teacher_table(report.anchor_rows, ranked=False, num_tasks=num_tasks)
+            _teacher_table(report.anchor_rows, False, num_tasks, TABLE_ORDERS["anchors"])
             if report.anchor_rows
             else ["None ran."]
         ),
@@ -106,7 +126,7 @@ def readme_text(report: Report) -> str:
             f"#### {texts['ranking']}",
             "",
             *(
-                _teacher_table(family.ranked, ranked=True, num_tasks=len(family.tasks))
+                _teacher_table(family.ranked, True, len(family.tasks), family_order(family))
                 if family.ranked
                 else ["None."]
             ),
@@ -115,25 +135,34 @@ def readme_text(report: Report) -> str:
             "",
             f"#### {headings['tasks']}",
             "",
-            *_md_table([c[1] for c in columns], body, [c[2] == "number" for c in columns]),
+            *_sorted_table(columns, body, TABLE_ORDERS["tasks"]),
             "",
             f"#### {texts['summary']}",
             "",
+            TABLE_ORDERS["summary"].text,
+            "",
             *_md_table(SUMMARY_HEADER, summaries, [False, False, True, True]),
             "",
-            f"![{family.name}: validation accuracy per step](curves_{file_stem(family.name)}.png)",
+            f"![{family.name}: validation accuracy by training examples taught]"
+            f"(curves_{file_stem(family.name)}.png)",
             "",
         ]
     lines += [f"## {headings['failures']}", ""]
     if report.failures:
         body = [[r["task"], r["agent"], str(r["seed"]), error_text(r)] for r in report.failures]
-        lines += [*_md_table(["Task", "Teacher", "Seed", "Error"], body, [False, False, True, False]), ""]
+        lines += [
+            TABLE_ORDERS["failures"].text,
+            "",
+            *_md_table(["Task", "Teacher", "Seed", "Error"], body, [False, False, True, False]),
+            "",
+        ]
     else:
         lines += ["No failed episodes.", ""]
     if report.missing:
         body = [[task, agent, str(count)] for task, agent, count in report.missing]
         lines += [
-            f"Missing episodes (fewer than {suite.num_seeds} seeds recorded; the sweep is incomplete):",
+            f"Missing episodes (fewer than {suite.num_seeds} seeds recorded; the sweep is incomplete). "
+            + TABLE_ORDERS["missing"].text,
             "",
             *_md_table(["Task", "Teacher", "Missing"], body, [False, False, True]),
             "",

@@ -17,12 +17,16 @@ from typing import Any
 
 from teachgym.bench.report_model import Report, TeacherRow
 from teachgym.bench.report_text import (
+    DIRECTION_WORDS,
     SUMMARY_HEADER,
+    TABLE_ORDERS,
     TASK_COLUMNS,
     TEACHER_COLUMNS,
+    Order,
     counts_text,
     curve_note,
     error_text,
+    family_order,
     family_texts,
     file_stem,
     method_notes,
@@ -43,33 +47,55 @@ def _esc(text: str) -> str:
     return html.escape(text, quote=True)
 
 
+#: The column a reader looks at first in a table (emphasized): the per-task paired difference.
+PRIMARY_COLUMN = "difference"
+
+
+def _header_cell(sort_key: str, header: str, kind: str, order: Order) -> str:
+    """A sortable column's ``th``: the words of each direction (shown after the arrow by the
+    stylesheet, and in the caption by the script) and, for the column the rows are sorted by, its
+    ``aria-sort``."""
+    aria = ""
+    if sort_key == order.column:
+        aria = f' aria-sort="{"descending" if order.direction == "desc" else "ascending"}"'
+    words = f' data-desc="{DIRECTION_WORDS[(kind, "desc")]}" data-asc="{DIRECTION_WORDS[(kind, "asc")]}"'
+    css = ' class="primary"' if sort_key == PRIMARY_COLUMN else ""
+    return f'<th data-sort="{sort_key}" data-type="{kind}"{words}{aria}{css}>{_esc(header)}</th>'
+
+
 def _html_table(
     table_id: str,
     columns: Sequence[tuple[str, str, str]],
     rows: Sequence[tuple[dict[str, str], list[tuple[str, float | str | None]]]],
-    sorted_by: str | None,
+    order: Order,
 ) -> list[str]:
-    """A sortable table; each row is (its ``tr`` attributes, (text, sort value) per column)."""
-    attribute = f' data-sorted="{sorted_by}"' if sorted_by else ""
-    lines = [f'<table id="{table_id}" class="sortable"{attribute}>', "<thead><tr>"]
-    for sort_key, header, kind in columns:
-        aria = ' aria-sort="descending"' if sorted_by == f"{sort_key}-desc" else ""
-        lines.append(f'<th data-sort="{sort_key}" data-type="{kind}"{aria}>{_esc(header)}</th>')
+    """A sortable table whose caption says its order; each row is (its ``tr`` attributes, (text, sort
+    value) per column)."""
+    attribute = f' data-sorted="{order.sorted_by}"' if order.sorted_by else ""
+    lines = [
+        f'<table id="{table_id}" class="sortable"{attribute}>',
+        f"<caption>{_esc(order.text)}</caption>",
+        "<thead><tr>",
+    ]
+    lines += [_header_cell(sort_key, header, kind, order) for sort_key, header, kind in columns]
     lines += ["</tr></thead>", "<tbody>"]
     for attributes, cells in rows:
         tr = "".join(f' {name}="{_esc(value)}"' for name, value in attributes.items())
         tds = []
-        for (text, value), (_, _, kind) in zip(cells, columns, strict=True):
+        for (text, value), (sort_key, _, kind) in zip(cells, columns, strict=True):
             data = "" if value is None else (repr(float(value)) if kind == "number" else str(value))
-            css = ' class="number"' if kind == "number" else ""
+            classes = ["number"] if kind == "number" else []
+            classes += ["primary"] if sort_key == PRIMARY_COLUMN else []
+            css = f' class="{" ".join(classes)}"' if classes else ""
             tds.append(f'<td{css} data-value="{_esc(data)}">{_esc(text)}</td>')
         lines.append(f"<tr{tr}>" + "".join(tds) + "</tr>")
     lines += ["</tbody>", "</table>"]
     return lines
 
 
-def _plain_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["<table>", "<thead><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in header) + "</tr></thead>"]
+def _plain_table(header: Sequence[str], rows: Sequence[Sequence[str]], order: Order) -> list[str]:
+    lines = ["<table>", f"<caption>{_esc(order.text)}</caption>"]
+    lines += ["<thead><tr>" + "".join(f"<th>{_esc(h)}</th>" for h in header) + "</tr></thead>"]
     lines += ["<tbody>"] + ["<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in row) + "</tr>" for row in rows]
     return [*lines, "</tbody>", "</table>"]
 
@@ -108,13 +134,18 @@ def page_html(report: Report, images: dict[str, bytes]) -> str:
         f"<p>Re-render this page:</p><pre><code>{_esc(report.rerender_command)}</code></pre>",
         f"<h2>{_esc(headings['ranking'])}</h2>",
         # Always a table, even empty: the page's script sorts it and keeps its order in the URL.
-        *_html_table("ranking", TEACHER_COLUMNS, teacher_rows(report.ranked, True, num_tasks), "score-desc"),
+        *_html_table(
+            "ranking", TEACHER_COLUMNS, teacher_rows(report.ranked, True, num_tasks), TABLE_ORDERS["ranking"]
+        ),
         *([] if report.ranked else ["<p>None.</p>"]),
         *[f'<p class="note">{_esc(note)}</p>' for note in method_notes(report)],
         f"<h2>{_esc(headings['partial'])}</h2>",
         *(
             _html_table(
-                "not-ranked", TEACHER_COLUMNS[1:], teacher_rows(report.partial, False, num_tasks), None
+                "not-ranked",
+                TEACHER_COLUMNS[1:],
+                teacher_rows(report.partial, False, num_tasks),
+                TABLE_ORDERS["partial"],
             )
             if report.partial
             else ["<p>None: every teacher other than the anchors ran every task.</p>"]
@@ -122,7 +153,10 @@ def page_html(report: Report, images: dict[str, bytes]) -> str:
         f"<h2>{_esc(headings['anchors'])}</h2>",
         *(
             _html_table(
-                "anchors", TEACHER_COLUMNS[1:], teacher_rows(report.anchor_rows, False, num_tasks), None
+                "anchors",
+                TEACHER_COLUMNS[1:],
+                teacher_rows(report.anchor_rows, False, num_tasks),
+                TABLE_ORDERS["anchors"],
             )
             if report.anchor_rows
             else ["<p>None ran.</p>"]
@@ -132,8 +166,8 @@ def page_html(report: Report, images: dict[str, bytes]) -> str:
         '<option value="all">all</option>',
         *[f'<option value="{_esc(f)}">{_esc(f)}</option>' for f in report.families],
         "</select></p>",
-        f"<p>{_esc(headings['tasks'])}.</p>",
-        *_html_table("families", TASK_COLUMNS, task_rows, None),
+        f"<p>{_esc(headings['tasks'])}:</p>",
+        *_html_table("families", TASK_COLUMNS, task_rows, TABLE_ORDERS["tasks"]),
         f'<p class="note">{_esc(curve_note())}</p>',
     ]
     for family in report.families.values():
@@ -150,16 +184,16 @@ def page_html(report: Report, images: dict[str, bytes]) -> str:
                     f"ranking-{stem}",
                     TEACHER_COLUMNS,
                     teacher_rows(family.ranked, True, len(family.tasks)),
-                    "score-desc",
+                    family_order(family),
                 )
                 if family.ranked
                 else ["<p>None.</p>"]
             ),
             f'<p class="note">{_esc(texts["ranking_note"])}</p>',
             f"<h4>{_esc(texts['summary'])}</h4>",
-            *_plain_table(SUMMARY_HEADER, summaries),
+            *_plain_table(SUMMARY_HEADER, summaries, TABLE_ORDERS["summary"]),
             f'<figure data-family="{_esc(family.name)}">',
-            f'<img alt="{_esc(family.name)}: validation accuracy per step" '
+            f'<img alt="{_esc(family.name)}: validation accuracy by training examples taught" '
             f'src="data:image/png;base64,{data}">',
             f"<figcaption>{_esc(family.name)}</figcaption>",
             "</figure>",
@@ -168,12 +202,16 @@ def page_html(report: Report, images: dict[str, bytes]) -> str:
     lines += [f"<h2>{_esc(headings['failures'])}</h2>"]
     if report.failures:
         body = [[r["task"], r["agent"], str(r["seed"]), error_text(r)] for r in report.failures]
-        lines += _plain_table(["Task", "Teacher", "Seed", "Error"], body)
+        lines += _plain_table(["Task", "Teacher", "Seed", "Error"], body, TABLE_ORDERS["failures"])
     else:
         lines += ["<p>No failed episodes.</p>"]
     if report.missing:
         lines += [f"<p>Missing episodes (fewer than {suite.num_seeds} seeds recorded):</p>"]
-        lines += _plain_table(["Task", "Teacher", "Missing"], [[e, a, str(n)] for e, a, n in report.missing])
+        lines += _plain_table(
+            ["Task", "Teacher", "Missing"],
+            [[e, a, str(n)] for e, a, n in report.missing],
+            TABLE_ORDERS["missing"],
+        )
     lines += [
         f"<h2>{_esc(headings['provenance'])}</h2>",
         "<ul>",

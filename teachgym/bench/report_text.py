@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from typing import Any
 
 from teachgym.bench import stats
@@ -25,6 +26,8 @@ from teachgym.bench.report_model import (
 
 #: Marks a teacher with failed episodes in the ranked table.
 FAILURE_MARK = "†"
+#: The baseline's own cell in the paired-difference column.
+BASELINE_DIFFERENCE = "0 (baseline)"
 #: Longest error message shown in the failures table (characters); the record keeps all of it.
 MAX_ERROR_CHARS = 300
 
@@ -73,17 +76,50 @@ TEACHER_COLUMNS = (
     ("episodes", "Episodes", "number"),
     ("failures", "Failures", "number"),
 )
+#: The per-task columns: the paired difference to the baseline comes first after the teacher's name,
+#: where a reader looks first; the raw test accuracy follows.
 TASK_COLUMNS = (
     ("family", "Family", "text"),
     ("task", "Task", "text"),
     ("teacher", "Teacher", "text"),
-    ("accuracy", "Mean test accuracy", "number"),
     ("difference", f"Paired difference to {BASELINE} [95% CI]", "number"),
     ("pairs", "Paired seeds", "number"),
+    ("accuracy", "Mean test accuracy", "number"),
     ("score", "Mean score", "number"),
     ("episodes", "Episodes", "number"),
     ("failures", "Failures", "number"),
 )
+#: The words for a column's order, by column type and direction, shown in its header.
+DIRECTION_WORDS = {
+    ("number", "desc"): "highest first",
+    ("number", "asc"): "lowest first",
+    ("text", "asc"): "A to Z",
+    ("text", "desc"): "Z to A",
+}
+#: The arrow shown before those words.
+DIRECTION_ARROWS = {"desc": "▼", "asc": "▲"}
+
+
+@dataclass(frozen=True)
+class Order:
+    """How a table's rows are ordered: ``text``, the sentence shown with the table, and, where one
+    column's values alone give the order, that column's key (of its columns) and direction."""
+
+    text: str
+    column: str | None = None
+    direction: str = "desc"  # "desc" or "asc"
+
+    @property
+    def sorted_by(self) -> str | None:
+        """``KEY-DIRECTION`` as the page's script writes it (e.g. ``score-desc``), or None."""
+        return None if self.column is None else f"{self.column}-{self.direction}"
+
+
+def sort_mark(kind: str, direction: str) -> str:
+    """What the header of the column a table is sorted by ends with, e.g. ``▼ highest first``."""
+    return f"{DIRECTION_ARROWS[direction]} {DIRECTION_WORDS[(kind, direction)]}"
+
+
 SUMMARY_HEADER = (
     "Task",
     "Reference (anchor)",
@@ -111,13 +147,17 @@ def task_cells(row: TaskRow) -> list[tuple[str, float | str | None]]:
     """(text, sort value) of each of :data:`TASK_COLUMNS`."""
     name = row.agent + (" (anchor)" if row.anchor else "") + (f" {FAILURE_MARK}" if row.num_failures else "")
     difference = row.difference
+    if row.agent == BASELINE and row.test_accuracy is not None:
+        paired: tuple[str, float | None] = (BASELINE_DIFFERENCE, 0.0)  # itself, by definition
+    else:
+        paired = (difference_text(difference), difference["mean"] if difference else None)
     return [
         (row.family, row.family),
         (row.task, row.task),
         (name, row.agent),
-        (number_text(row.test_accuracy), row.test_accuracy),
-        (difference_text(difference), difference["mean"] if difference else None),
+        paired,
         (str(difference["n"]) if difference else "—", difference["n"] if difference else None),
+        (number_text(row.test_accuracy), row.test_accuracy),
         (number_text(row.score), row.score),
         (str(row.num_episodes), row.num_episodes),
         (str(row.num_failures), row.num_failures),
@@ -135,24 +175,44 @@ def summary_cells(summary: TaskSummary) -> list[str]:
 
 
 def section_headings(report: Report) -> dict[str, str]:
-    """The section headings, each saying what its table's order is (shared by README and page)."""
+    """The section headings (shared by README and page); each table's order is in :data:`TABLE_ORDERS`."""
     num_tasks = len(report.suite.tasks)
     return {
-        "ranking": f"Ranking: by score IQM, highest first (teachers that ran all {num_tasks} tasks)",
-        "partial": "Not ranked: teachers that ran only some tasks (by tasks run, then name)",
+        "ranking": f"Ranking: teachers that ran all {num_tasks} tasks",
+        "partial": "Not ranked: teachers that ran only some tasks",
         "anchors": "Anchors, not ranked",
         "families": "Families",
-        "tasks": "Per task: teachers by mean test accuracy, highest first; then the anchors, not ranked",
+        "tasks": f"Per task: paired difference to {BASELINE}, then test accuracy",
         "failures": "Failures",
         "provenance": "Provenance",
     }
 
 
+#: By name, the tie-break of every ranking (as report_build sorts them).
+_BY_NAME = "ties by teacher name, A to Z"
+
+
+#: The order of each of a report's tables, as :mod:`teachgym.bench.report_build` sorts their rows
+#: (shared by README and page; the page's script rewrites it when a reader sorts a table).
+TABLE_ORDERS = {
+    "ranking": Order(f"Sorted by score IQM, highest first; {_BY_NAME}.", "score", "desc"),
+    "partial": Order("Sorted by tasks run, most first; then by teacher name, A to Z.", "tasks", "desc"),
+    "anchors": Order("Sorted by teacher name, A to Z.", "teacher", "asc"),
+    "tasks": Order(
+        "Sorted by family and task, in the suite's order; within a task, the teachers by mean test "
+        "accuracy, highest first (ties by name), then the anchors by name, A to Z; in each group, "
+        "teachers without a successful episode come last, by name."
+    ),
+    "summary": Order("Tasks in the suite's order."),
+    "failures": Order("Sorted by task (in the suite's order), then teacher name (A to Z), then seed."),
+    "missing": Order("Sorted by task (in the suite's order), then teacher name, A to Z."),
+}
+
+
 def family_texts(report: Report, family: Family) -> dict[str, str]:
     """The headings and notes of one family's section (shared by README and page)."""
     return {
-        "ranking": f"Ranking within {family.name}: by score IQM over its {len(family.tasks)} task(s), "
-        "highest first",
+        "ranking": f"Ranking within {family.name}: teachers that ran its {len(family.tasks)} task(s)",
         "ranking_note": (
             f"Teachers that ran every task of {family.name}, anchors excluded."
             + (
@@ -165,14 +225,24 @@ def family_texts(report: Report, family: Family) -> dict[str, str]:
     }
 
 
+def family_order(family: Family) -> Order:
+    """The order of a family's ranking."""
+    return Order(
+        f"Sorted by score IQM over its {len(family.tasks)} task(s), highest first; {_BY_NAME}.",
+        "score",
+        "desc",
+    )
+
+
 def method_notes(report: Report) -> list[str]:
     """The paragraphs under the ranking that say how every number was computed."""
     num_tasks = len(report.suite.tasks)
     return [
-        f"Per task, the primary numbers are each teacher's mean test accuracy (raw, over its successful "
-        f"seeds) and its paired difference to `{BASELINE}`: the mean over the seeds both ran of (teacher - "
-        f"`{BASELINE}`) test accuracy, the same seed being the same student under every teacher, with a "
-        f"{CONFIDENCE:.0%} Student t interval over those seeds. Tasks without `{BASELINE}` records show "
+        f"Per task, the first number is each teacher's paired difference to `{BASELINE}`: the mean over "
+        f"the seeds both ran of (teacher - `{BASELINE}`) test accuracy, the same seed being the same "
+        f"student under every teacher, with a {CONFIDENCE:.0%} Student t interval over those seeds "
+        f"(`{BASELINE}`'s own row reads 0, the baseline); next to it, the teacher's mean test accuracy "
+        f"(raw, over its successful seeds). Tasks without `{BASELINE}` records show "
         f"the mean only. A task's minimum detectable effect is {stats.MDE_FACTOR} x the median over its "
         f"teachers of their paired standard errors against `{BASELINE}` (a true difference that large is "
         "detected with about 80% power at the 5% level); a smaller difference is not evidence either way.",
@@ -202,6 +272,8 @@ def method_notes(report: Report) -> list[str]:
 def curve_note() -> str:
     """What the curves and their bands show."""
     return (
-        "Curves: validation mean accuracy after each step, mean over seeds; the band is a 95% "
-        "normal-approximation interval (mean ± 1.96 standard errors over seeds). Anchors are dashed."
+        "Curves: validation mean accuracy against the training examples taught so far, mean over seeds "
+        "after each step; the band is a 95% normal-approximation interval (mean ± 1.96 standard errors "
+        "over seeds). Each teacher keeps its colour, line style and marker in every plot; anchors are "
+        "dashed, in grey."
     )

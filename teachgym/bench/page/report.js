@@ -28,7 +28,15 @@
     });
     rows.forEach(function (row) { body.appendChild(row); });
     table.setAttribute("data-sorted", key + "-" + direction);
+    describeOrder(table, headers[index], direction);
     return true;
+  }
+  // The caption says the order the rows are in now, in the words the column's header shows.
+  function describeOrder(table, header, direction) {
+    if (!table.caption) return;
+    table.caption.textContent = "Sorted by " + header.textContent + ", " +
+      header.getAttribute("data-" + direction) +
+      " (rows without a value last; ties keep their previous order).";
   }
   function filterFamily(name) {
     var select = document.getElementById("family-filter");
