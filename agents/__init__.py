@@ -17,6 +17,7 @@ from teachgym.agents import (  # noqa: F401
     curriculum_designer,
     fixed_curricula,
     generic,
+    human_curriculum,
     intervention,
     llm_teachers,
     oracle,
