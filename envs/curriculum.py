@@ -245,6 +245,17 @@ class Curriculum(Family):
     ``threshold`` and ``replay_fraction`` (see :class:`CurriculumConfig`), and ``render_mode``
     (``None`` or ``"ansi"``). The domain must have one difficulty level per skill.
 
+    ## Why It Matters
+
+    The order in which sub-tasks are practised changes what is learned, for humans and machines alike
+    ("Learning to Learn", 2023), and a student without replay forgets what it stops practising; TSCL's
+    teachers follow each sub-task's learning progress, forgetting included.
+
+    ## References
+
+    * Matiisen et al. (2017), Teacher-Student Curriculum Learning (TSCL): the Addition variant.
+    * "Learning to Learn: How to Continuously Teach Humans and Machines" (2023): class-incremental order.
+
     ## Version History
 
     * v0: initial version.

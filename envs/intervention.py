@@ -266,6 +266,17 @@ class Intervention(Family):
     update on the item's skill (eight small Adam steps), a hint two steps on the item and one fresh
     item, and a reveal nothing.
 
+    ## Why It Matters
+
+    A teacher's help is budgeted: explaining where the student would fail helps most (Saha et al.'s
+    expected-utility teacher), and revealing answers helps now but teaches little (MathDial).
+
+    ## References
+
+    * Saha et al. (2023), "Can Language Models Teach Weaker Agents? Teacher Explanations Improve
+      Students via Personalization".
+    * Macina et al. (2023), MathDial: telling versus teaching; VanLehn et al. (2003): learning at impasses.
+
     ## Version History
 
     * v0: initial version. Revised (issue 14): ``info["heldout_gain"]`` comes only with the last

@@ -221,6 +221,17 @@ class OpenEnded(Family):
     Those of ``teachgym.composition.TeachingConfig`` (defaults: ``arithmetic-text`` domain, ``lm``
     student), ``quiz_size``, ``num_errors_shown``, and ``render_mode`` (``None`` or ``"ansi"``).
 
+    ## Why It Matters
+
+    When the teacher is a language model it writes the training data itself; what it writes, right or
+    wrong, is what the student learns, and a held-out test catches a teacher that games the validation.
+
+    ## References
+
+    * Khan et al. (2024), DataEnvGym: the open-ended environment level.
+    * STAT (2025): STAT-Syn synthesizes items for the missing skills.
+    * Learn-to-Reason (2023): rationales written for the student's own errors.
+
     ## Version History
 
     * v0: initial version. Revised (issue 14): the held-out filter compares canonical problems

@@ -279,6 +279,18 @@ class Rehearsal(Family):
     ``domain_options={"skills": "five-tasks"}`` (5 tasks of 3 levels); options given to ``make`` replace
     that dict, so keep ``skills`` in them.
 
+    ## Why It Matters
+
+    A learner trained only on the newest task forgets the earlier ones; what to rehearse, and when, is
+    a teaching decision with a measurable cost in new-task practice and a measurable gain in memory.
+
+    ## References
+
+    * Gandhi et al. (2024), "Catastrophic Interference is Mitigated in Naturalistic Power-Law Learning
+      Environments": power-law rehearsal.
+    * McCloskey & Cohen (1989): catastrophic interference; Wixted & Ebbesen (1991): power-law forgetting.
+    * Chaudhry et al. (2018): the average forgetting reported in ``info["mean_forgetting"]``.
+
     ## Version History
 
     * v0: initial version.

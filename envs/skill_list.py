@@ -184,6 +184,17 @@ class SkillList(Family):
     ``examples_per_step``, ``objective`` (see ``teachgym.composition.TeachingConfig``), and
     ``render_mode`` (``None`` or ``"ansi"``).
 
+    ## Why It Matters
+
+    Choosing which skills a model's training data covers is the decision data-generation agents and
+    skill-targeted training make (STAT reports up to +7.5% on MATH where plain fine-tuning saturates);
+    here it is isolated as an allocation over known skills, with a student that really learns from it.
+
+    ## References
+
+    * Khan et al. (2024), DataEnvGym: the skill-list environment level.
+    * STAT, Skill-Targeted Adaptive Training (2025): training data targeted at the missing skills.
+
     ## Version History
 
     * v0: initial version.

@@ -134,6 +134,17 @@ class SkillTree(SkillList):
     ``num_steps``, ``examples_per_step``, ``objective``, ``render_mode``. The domain's skill space
     must have prerequisites (a flat one is accepted and behaves like ``SkillList``).
 
+    ## Why It Matters
+
+    Skills have prerequisites: data on a skill whose prerequisites are not mastered teaches little. A
+    teacher must decide when to open new subskills and when to consolidate those it has opened
+    (DataEnvGym's Explore and Exploit), reading the structure rather than a flat list.
+
+    ## References
+
+    * Khan et al. (2024), DataEnvGym: the skill-tree environment level.
+    * Zhou et al. (2024), PSI-KT: learning dynamics driven by a prerequisite graph.
+
     ## Version History
 
     * v0: initial version.

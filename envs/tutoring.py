@@ -282,6 +282,17 @@ class Tutor(Family):
     ``student_options``; pass :data:`LEARNER_POPULATION`'s entries again to keep its spreads. Breaks
     need a student with a clock (the simulated student): a break advances it without practice.
 
+    ## Why It Matters
+
+    A tutor never sees what the learner knows, only the answers: choosing the next exercise means
+    tracing knowledge that is forgotten over time and gated by prerequisites, as tutoring systems do.
+
+    ## References
+
+    * Corbett & Anderson (1994): Bayesian Knowledge Tracing.
+    * Zhou et al. (2024), PSI-KT: learner traits, prerequisites and forgetting.
+    * EduSim's KSS (2019): a Gym tutoring simulator with a knowledge structure.
+
     ## Version History
 
     * v0: initial version.

@@ -42,3 +42,8 @@ class UnsupportedError(ConfigError):
 
 class EpisodeStateError(TeachgymError, RuntimeError):
     """The environment was used out of order (``step`` before ``reset``, or after the episode ended)."""
+
+
+class SiteBuildError(TeachgymError, RuntimeError):
+    """The documentation site could not be built: a family docstring lacks a section, MkDocs is
+    missing, or ``mkdocs build`` failed (in strict mode, on any warning, such as a broken link)."""
