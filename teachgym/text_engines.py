@@ -14,6 +14,7 @@ This module imports torch only when an :class:`HFGenerator` loads its model.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -161,6 +162,28 @@ def parse_completion(completion: str) -> tuple[str, str] | None:
     return block[0].strip(), block[1].lstrip()[len(ANSWER_PREFIX) :].strip()
 
 
+def parse_completions(completion: str, limit: int) -> list[tuple[str, str]]:
+    """Up to ``limit`` ``(problem, answer)`` examples of a completion of :func:`few_shot_prompt`
+    that was let run past the first one: blocks separated by blank lines, the first the rest of the
+    prompt's ``"Problem:"``, each later one starting with ``"Problem:"``; each read with
+    :func:`parse_completion`. Reading stops at the first block that does not parse (the last one is
+    often cut off by the token limit)."""
+    if not isinstance(completion, str):
+        return []
+    examples: list[tuple[str, str]] = []
+    for number, block in enumerate(re.split(r"\n[ \t]*\n", completion.lstrip())):
+        text = block.strip()
+        if number > 0:
+            if not text.startswith(PROBLEM_PREFIX):
+                break
+            text = text[len(PROBLEM_PREFIX) :]
+        example = parse_completion(text)
+        if example is None or len(examples) >= limit:
+            break
+        examples.append(example)
+    return examples
+
+
 @dataclass(frozen=True)
 class _Example:
     skill: int
@@ -227,7 +250,7 @@ class LLMEngine:
         self.max_rounds = check_int(_LLM, "max_rounds", max_rounds, 1, 20)
         self.keep = check_choice(_LLM, "keep", keep, KEEP_CHOICES)
         if isinstance(generator, str):
-            generator = HFGenerator(generator)
+            generator = make_generator(generator)
         elif not callable(getattr(generator, "complete", None)):
             raise ConfigError(
                 f"{_LLM} argument generator={generator!r} is invalid; expected a model name or an object "
@@ -310,6 +333,25 @@ class LLMEngine:
         return items
 
 
+#: A model name with this prefix runs on llama.cpp (:mod:`teachgym.llama_cpp`): ``"llama.cpp:smollm2"``
+#: or ``"llama.cpp:path/to/model.gguf"``; without it, on transformers (:class:`HFGenerator`).
+LLAMA_CPP_PREFIX = "llama.cpp:"
+
+
+def make_generator(
+    model: str, *, max_new_tokens: int = 48, temperature: float = 0.7, stop: tuple[str, ...] = ("\n\n",)
+) -> TextGenerator:
+    """The generator a model name stands for: ``"llama.cpp:<model>"`` on llama.cpp, any other name
+    or path on transformers. Both sample at ``temperature`` and stop at any of ``stop`` (default: a
+    blank line, the end of one example; ``()`` lets a completion write several)."""
+    if isinstance(model, str) and model.startswith(LLAMA_CPP_PREFIX):
+        from teachgym.llama_cpp import LlamaCppGenerator
+
+        name = model[len(LLAMA_CPP_PREFIX) :]
+        return LlamaCppGenerator(name, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop)
+    return HFGenerator(model, max_new_tokens=max_new_tokens, temperature=temperature, stop=stop)
+
+
 def llm_engine(
     domain: object,
     *,
@@ -320,8 +362,9 @@ def llm_engine(
     max_new_tokens: int = 48,
     temperature: float = 0.7,
 ) -> LLMEngine:
-    """The ``"llm"`` engine: an :class:`LLMEngine` over an :class:`HFGenerator` of ``model``."""
-    generator = HFGenerator(model, max_new_tokens=max_new_tokens, temperature=temperature)
+    """The ``"llm"`` engine: an :class:`LLMEngine` over the generator of ``model``
+    (:func:`make_generator`: ``"llama.cpp:smollm2"`` runs on llama.cpp)."""
+    generator = make_generator(model, max_new_tokens=max_new_tokens, temperature=temperature)
     return LLMEngine(domain, generator, shots=shots, max_rounds=max_rounds, keep=keep)
 
 
@@ -332,9 +375,10 @@ class HFGenerator:
     Prompts are completed as they are (no chat template), in batches of ``batch_size`` with left
     padding, by ``model.generate(do_sample=True, temperature=...)`` (the model's other generation
     defaults, e.g. top-k, apply), stopping after ``max_new_tokens`` tokens, at the end-of-sequence
-    token or at a blank line (the end of a few-shot example). Only the new tokens are decoded.
-    Sampling is seeded by an int drawn from ``rng`` inside ``torch.random.fork_rng``, so the result
-    is deterministic given ``rng`` (and the batch) and torch's global generator is left untouched.
+    token or at any of ``stop`` (default: a blank line, the end of a few-shot example). Only the new
+    tokens are decoded. Sampling is seeded by an int drawn from ``rng`` inside
+    ``torch.random.fork_rng``, so the result is deterministic given ``rng`` (and the batch) and
+    torch's global generator is left untouched.
 
     The model is checked when the generator is made and loaded on first use (:meth:`load`); one
     copy per process is shared by every generator of that model (see
@@ -346,6 +390,8 @@ class HFGenerator:
         max_new_tokens: int in [1, 1024], tokens sampled per completion at most.
         temperature: float > 0 (at most 10), the sampling temperature.
         batch_size: int in [1, 1024], prompts per ``generate`` call.
+        stop: strings that end a completion (default: a blank line; ``()``: only the token limit
+            and the end-of-sequence token).
 
     Raises:
         ConfigError: an argument of the wrong type or out of range, or a path that does not exist.
@@ -359,6 +405,7 @@ class HFGenerator:
         max_new_tokens: int = 48,
         temperature: float = 0.7,
         batch_size: int = 8,
+        stop: tuple[str, ...] = ("\n\n",),
     ) -> None:
         from pathlib import Path
 
@@ -372,6 +419,9 @@ class HFGenerator:
         self.max_new_tokens = check_int(_HF, "max_new_tokens", max_new_tokens, 1, 1024)
         self.temperature = check_real(_HF, "temperature", temperature, 0.0, 10.0, low_open=True)
         self.batch_size = check_int(_HF, "batch_size", batch_size, 1, 1024)
+        if not isinstance(stop, tuple) or not all(isinstance(s, str) and s for s in stop):
+            raise ConfigError(f"{_HF} argument stop={stop!r} is invalid; expected a tuple of non-empty str")
+        self.stop = stop
         require_transformers(f"{_HF} {model!r}")
         self.path = resolve(model)
         if not Path(self.path).exists():
@@ -419,7 +469,7 @@ class HFGenerator:
             max_new_tokens=self.max_new_tokens,
             pad_token_id=pad,
             eos_token_id=eos,
-            stop_strings=["\n\n"],
+            stop_strings=list(self.stop) or None,
             tokenizer=tokenizer,
         )
         return [str(tokenizer.decode(row[width:], skip_special_tokens=True)) for row in output]

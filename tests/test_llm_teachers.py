@@ -147,14 +147,34 @@ def test_open_ended_prompts_show_every_error_and_no_skill(env: gym.Env) -> None:
     }
 
 
-def test_open_ended_shows_a_fresh_subset_of_errors_per_prompt(env: gym.Env) -> None:
-    fake = FakeLLM()
-    teacher, obs, info = started("llm-open-ended", env, fake, errors_per_prompt=2, shots=0)
+def test_open_ended_shows_a_round_one_fresh_subset_of_errors_first(env: gym.Env) -> None:
+    """Every prompt of a round starts with the same errors (a prefix llama.cpp reads once); a new
+    round draws a fresh subset."""
+    fake = FakeLLM(lambda prompt, rng: "" if len(fake.prompts) == 1 else perfect(prompt, rng))
+    teacher, obs, info = started("llm-open-ended", env, fake, errors_per_prompt=2, shots=0, seed=3)
     teacher.act(obs, info)
-    shown = [tuple(re.findall(r"^- (.*) The student's answer", p, re.M)) for p in fake.all_prompts]
-    assert all(len(s) == 2 for s in shown) and len(set(shown)) > 1
-    assert {q for s in shown for q in s} <= {q for q, _ in obs["errors"]}
+    assert len(fake.prompts) == 2  # round 1 wrote nothing usable, round 2 everything
+    rounds = [
+        {tuple(re.findall(r"^- (.*) The student's answer", p, re.M)) for p in batch} for batch in fake.prompts
+    ]
+    assert [len(r) for r in rounds] == [1, 1] and rounds[0] != rounds[1]
+    shown = {q for r in rounds for s in r for q in s}
+    assert all(len(s) == 2 for r in rounds for s in r) and shown <= {q for q, _ in obs["errors"]}
+    assert all(p.startswith("A student answered") for p in fake.all_prompts)
     assert all("Answer:" not in p for p in fake.all_prompts)  # shots=0: no worked problems
+
+
+def test_open_ended_asks_several_examples_of_each_completion(env: gym.Env) -> None:
+    def three(prompt: str, rng: np.random.Generator) -> str:
+        return " 2+2\nAnswer: 4\n\nProblem: 3+3\nAnswer: 6\n\nProblem: 4+4\nAnswer: 8\n\nProblem: 5"
+
+    fake = FakeLLM(three)
+    teacher, obs, info = started("llm-open-ended", env, fake, examples_per_completion=3)
+    action = teacher.act(obs, info)
+    per_step = env.unwrapped.examples_per_step
+    assert len(fake.prompts[0]) == -(-per_step // 3) and len(action) == per_step
+    assert action[:3] == (("2+2", "4"), ("3+3", "6"), ("4+4", "8"))  # the cut-off 4th is dropped
+    assert teacher.last_report["completions"] == -(-per_step // 3)
 
 
 @pytest.mark.parametrize("name", ["llm-open-ended", "error-targeted"])
