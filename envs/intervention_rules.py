@@ -17,6 +17,7 @@ from teachgym.config import require
 from teachgym.domains.base import Domain, Items
 from teachgym.engines import Engine, Plan
 from teachgym.numeric import logit, sigmoid
+from teachgym.skills import Profile
 from teachgym.students.members import stack_rows
 
 #: The teacher's moves, in action order: ``Discrete(4)`` index -> name.
@@ -240,3 +241,29 @@ def _success_probabilities(student: Any, items: Items, num_skills: int) -> np.nd
     difficulty = np.tile(np.asarray(items.difficulty, np.float64)[:, 0], (num_skills, 1))  # (K, n)
     expected = student.expected_accuracy(difficulty)  # (n, K, n)
     return np.asarray(expected[rows, items.skill[:, 0], rows], np.float64)
+
+
+@dataclass(frozen=True)
+class InterventionState:
+    """The family's own state of ``n`` episodes."""
+
+    stream_rng: list[np.random.Generator]  # each episode's stream of items (see Intervention.reset)
+    item: ItemDraw  # the item on each table and what was drawn with it
+    interventions_used: np.ndarray  # int64 (n,)
+    num_correct: np.ndarray  # int64 (n,): items whose answer that counts was right
+    helped_now: np.ndarray  # int64 (n,): items an intervention turned from wrong to right
+    misled: np.ndarray  # int64 (n,): items an intervention turned from right to wrong
+    heldout_gain: np.ndarray  # float64 (n,): the objective's values summed over the steps
+    intervention: list[str]  # the last step's move ("" after reset)
+    current_correct: np.ndarray  # bool (n,): the last step's answer that counts was right
+    cost: np.ndarray  # float64 (n,): the last step's intervention cost
+
+
+@dataclass(frozen=True)
+class Moves:
+    """A step's plan: the moves and what the loop's state was before it (for the held-out gain)."""
+
+    move: np.ndarray  # int64 (n,)
+    right: np.ndarray  # bool (n,): the answer that counts is right
+    previous: Profile  # the validation profile before the step
+    compute_used: np.ndarray  # int64 (n,): the student's compute before the step

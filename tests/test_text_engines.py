@@ -494,15 +494,3 @@ def test_smollm2_llm_engine_end_to_end(domain: ArithmeticTextDomain) -> None:
     assert generator.complete(
         ["Problem: What is 1 + 1?\nAnswer: 2\n\nProblem:"], np.random.default_rng(1)
     ) == (generator.complete(["Problem: What is 1 + 1?\nAnswer: 2\n\nProblem:"], np.random.default_rng(1)))
-
-
-def test_parse_completions_reads_several_examples_up_to_a_limit_and_the_first_bad_block() -> None:
-    from teachgym.text_engines import parse_completions
-
-    text = " 1+1\nAnswer: 2\n\nProblem: 2+2\nAnswer: 4\n\nProblem: 3+3\nAnswer: 6\n\nProblem: 4+"
-    assert parse_completions(text, 5) == [("1+1", "2"), ("2+2", "4"), ("3+3", "6")]
-    assert parse_completions(text, 2) == [("1+1", "2"), ("2+2", "4")]
-    assert parse_completions(" 1+1\nAnswer: 2\n\nsomething else\n\nProblem: 2+2\nAnswer: 4", 5) == [
-        ("1+1", "2")
-    ]
-    assert parse_completions(" no answer here", 3) == [] and parse_completions(None, 3) == []  # type: ignore[arg-type]
