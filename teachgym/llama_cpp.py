@@ -75,6 +75,7 @@ class LlamaCppGenerator:
         from pathlib import Path
 
         from teachgym.lm import resolve
+        from teachgym.text_engines import check_stop
 
         if not available():
             raise UnsupportedError(
@@ -85,11 +86,7 @@ class LlamaCppGenerator:
         self.temperature = check_real(_OWNER, "temperature", temperature, 0.0, 10.0, low_open=True)
         self.threads = check_int(_OWNER, "threads", threads, 1, 64)
         self.context = check_int(_OWNER, "context", context, 128, 32768)
-        if not isinstance(stop, tuple) or not all(isinstance(s, str) and s for s in stop):
-            raise ConfigError(
-                f"{_OWNER} argument stop={stop!r} is invalid; expected a tuple of non-empty str"
-            )
-        self.stop = stop
+        self.stop = check_stop(_OWNER, stop)
         self.path = resolve(model) if isinstance(model, str) else model
         if not isinstance(self.path, str) or not self.path.endswith(".gguf") or not Path(self.path).is_file():
             raise ConfigError(

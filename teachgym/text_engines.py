@@ -333,6 +333,13 @@ class LLMEngine:
         return items
 
 
+def check_stop(owner: str, stop: Any) -> tuple[str, ...]:
+    """``stop`` if it is a tuple of non-empty strings (a generator's stop strings), else a ConfigError."""
+    if not isinstance(stop, tuple) or not all(isinstance(s, str) and s for s in stop):
+        raise ConfigError(f"{owner} argument stop={stop!r} is invalid; expected a tuple of non-empty str")
+    return stop
+
+
 #: A model name with this prefix runs on llama.cpp (:mod:`teachgym.llama_cpp`): ``"llama.cpp:smollm2"``
 #: or ``"llama.cpp:path/to/model.gguf"``; without it, on transformers (:class:`HFGenerator`).
 LLAMA_CPP_PREFIX = "llama.cpp:"
@@ -419,9 +426,7 @@ class HFGenerator:
         self.max_new_tokens = check_int(_HF, "max_new_tokens", max_new_tokens, 1, 1024)
         self.temperature = check_real(_HF, "temperature", temperature, 0.0, 10.0, low_open=True)
         self.batch_size = check_int(_HF, "batch_size", batch_size, 1, 1024)
-        if not isinstance(stop, tuple) or not all(isinstance(s, str) and s for s in stop):
-            raise ConfigError(f"{_HF} argument stop={stop!r} is invalid; expected a tuple of non-empty str")
-        self.stop = stop
+        self.stop = check_stop(_HF, stop)
         require_transformers(f"{_HF} {model!r}")
         self.path = resolve(model)
         if not Path(self.path).exists():

@@ -6,27 +6,16 @@ Skipped when no Chromium is installed (on Debian: ``apt-get install chromium``).
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from browser import BROWSER, MISSING, dump_dom
 from test_bench_report import ENVS, write_results
 
 from teachgym.bench.report import render
 
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-BROWSER = next((path for name in BROWSERS if (path := shutil.which(name))), None)
-#: CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-if BROWSER is None and os.environ.get("CI") == "true":
-    raise RuntimeError(f"CI=true but no headless browser ({', '.join(BROWSERS)}) is installed; see .ci/run")
-pytestmark = pytest.mark.skipif(
-    BROWSER is None, reason=f"no headless browser ({', '.join(BROWSERS)}): install Debian's chromium"
-)
-#: Seconds one page load may take (a cold Chromium start on a loaded 2-core machine takes a few).
-TIMEOUT = 90
+pytestmark = pytest.mark.skipif(BROWSER is None, reason=MISSING)
 
 
 class Page(HTMLParser):
@@ -91,20 +80,7 @@ def page_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def load(page_path: Path, fragment: str, tmp_path: Path) -> Page:
     """The DOM of ``index.html#fragment`` after its script ran, in a fresh headless Chromium profile."""
-    assert BROWSER is not None
-    command = [
-        BROWSER,
-        "--headless",
-        "--no-sandbox",  # the tests may run as root, where Chromium's sandbox refuses to start
-        "--disable-gpu",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--dump-dom",
-        f"{page_path.as_uri()}#{fragment}",
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return Page(done.stdout)
+    return Page(dump_dom(f"{page_path.as_uri()}#{fragment}", tmp_path))
 
 
 def scores(page: Page) -> list[float]:

@@ -5,16 +5,15 @@ headless Chromium (skipped when none is installed; on Debian: ``apt-get install 
 from __future__ import annotations
 
 import importlib.util
-import os
 import re
 import shlex
 import shutil
-import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
 import gymnasium as gym
 import pytest
+from browser import BROWSER, MISSING, dump_dom
 
 import teachgym.envs as envs
 from teachgym import agents, cli
@@ -26,18 +25,11 @@ from teachgym.site.pages import REQUIRED_SECTIONS, family_page, family_sections
 
 ROOT = Path(__file__).resolve().parents[1]
 TUTORIAL = SOURCE / "docs" / "tutorial.md"
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-BROWSER = next((path for name in BROWSERS if (path := shutil.which(name))), None)
-#: CI installs Chromium (.ci/run): there a missing browser is a failure, not a skip.
-if BROWSER is None and os.environ.get("CI") == "true":
-    raise RuntimeError(f"CI=true but no headless browser ({', '.join(BROWSERS)}) is installed; see .ci/run")
-needs_browser = pytest.mark.skipif(BROWSER is None, reason=f"no headless browser ({', '.join(BROWSERS)})")
+needs_browser = pytest.mark.skipif(BROWSER is None, reason=MISSING)
 #: The build needs MkDocs (the 'test' extra); the pages' generation and the tutorial do not.
 needs_mkdocs = pytest.mark.skipif(
     importlib.util.find_spec("mkdocs") is None, reason="MkDocs is not installed"
 )
-#: Seconds one page load may take (a cold Chromium start on a loaded 2-core machine takes a few).
-TIMEOUT = 90
 
 
 # ---------------------------------------------------------------------------------- generated pages
@@ -210,20 +202,7 @@ class Page(HTMLParser):
 
 def load(path: Path, tmp_path: Path) -> Page:
     """The DOM of ``path`` after its scripts ran, in a fresh headless Chromium profile."""
-    assert BROWSER is not None
-    command = [
-        BROWSER,
-        "--headless",
-        "--no-sandbox",  # the tests may run as root, where Chromium's sandbox refuses to start
-        "--disable-gpu",
-        "--no-first-run",
-        f"--user-data-dir={tmp_path / 'profile'}",
-        "--dump-dom",
-        path.as_uri(),
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return Page(done.stdout)
+    return Page(dump_dom(path.as_uri(), tmp_path))
 
 
 @needs_mkdocs
