@@ -58,8 +58,12 @@ class LLMWriter(BaseTeacher):
 
     #: Registry name, for messages.
     name = ""
-    #: ``max_new_tokens`` of the generator built from a model name.
+    #: ``max_new_tokens`` of the generator built from a model name, for one example per completion
+    #: (it stops at the blank line after the example, well before this).
     max_new_tokens = 48
+    #: Tokens per example for several examples per completion (with no stop string, the generator
+    #: writes up to the limit): an arithmetic problem and its answer take 15-30 SmolLM2 tokens.
+    tokens_per_example = 32
 
     def __init__(
         self,
@@ -90,7 +94,9 @@ class LLMWriter(BaseTeacher):
         self.generator = text_generator(
             self.owner,
             generator,
-            max_new_tokens=self.max_new_tokens * self.examples_per_completion,
+            max_new_tokens=self.tokens_per_example * self.examples_per_completion
+            if several
+            else self.max_new_tokens,
             stop=() if several else ("\n\n",),
         )
         self.last_report: dict[str, int] = {}

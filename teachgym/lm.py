@@ -171,12 +171,26 @@ def load_model(name: str) -> tuple[torch.nn.Module, Codec]:
     return model, codec
 
 
-@torch.no_grad()
 def greedy_decode(
     model: torch.nn.Module, codec: Codec, prompts: Sequence[Sequence[int]], max_new_tokens: int
 ) -> list[list[int]]:
-    """Greedy continuations of token-id ``prompts`` (a batch, left-padded), at most
-    ``max_new_tokens`` ids each, stopping at the end-of-sequence id (which is kept).
+    """Greedy continuations of token-id ``prompts`` (:func:`decode` at temperature 0)."""
+    return decode(model, codec, prompts, max_new_tokens)
+
+
+@torch.no_grad()
+def decode(
+    model: torch.nn.Module,
+    codec: Codec,
+    prompts: Sequence[Sequence[int]],
+    max_new_tokens: int,
+    *,
+    temperature: float = 0.0,
+    generator: torch.Generator | None = None,
+) -> list[list[int]]:
+    """Continuations of token-id ``prompts`` (a batch, left-padded), at most ``max_new_tokens`` ids
+    each, stopping at the end-of-sequence id (which is kept): greedy at ``temperature`` 0, else
+    sampled from the softmax of the logits over ``temperature``, drawing from ``generator``.
 
     Positions count from each prompt's first real token, so a left-padded prompt is decoded exactly
     as it would be alone. Uses the model's key/value cache.
@@ -192,7 +206,12 @@ def greedy_decode(
     generated: list[list[int]] = [[] for _ in prompts]
     done = torch.zeros(len(prompts), dtype=torch.bool)
     for _ in range(max_new_tokens):
-        token = output.logits[:, -1].argmax(dim=-1)
+        logits = output.logits[:, -1]
+        if temperature > 0:
+            probabilities = torch.softmax(logits.float() / temperature, dim=-1)
+            token = torch.multinomial(probabilities, 1, generator=generator)[:, 0]
+        else:
+            token = logits.argmax(dim=-1)
         for row in torch.nonzero(~done).flatten().tolist():
             generated[row].append(int(token[row]))
         done |= token == codec.eos_id

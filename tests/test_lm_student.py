@@ -179,3 +179,70 @@ def test_resetting_the_student_leaves_the_global_torch_rng_alone() -> None:
     state = torch.random.get_rng_state()
     student.reset(np.random.SeedSequence(1))
     assert torch.equal(torch.random.get_rng_state(), state)
+
+
+# ------------------------------------------------------------------ rejection-sampling fine-tuning
+def _rft(**options: object) -> LMStudent:
+    """A one-member RFT student whose samples the domain grades (``DOMAIN.parse``)."""
+    return _student(training="rft", truth=DOMAIN.parse, **options)
+
+
+def _problems(count: int, seed: int = 0) -> list[tuple[str, str]]:
+    """Single-digit problems the pre-trained student mostly solves, with their true answers."""
+    rng = np.random.default_rng(seed)
+    return [single_digit_problem(rng) for _ in range(count)]
+
+
+def _fitted(student: LMStudent, monkeypatch: pytest.MonkeyPatch) -> list[list[tuple[str, str]]]:
+    """What each ``_fit`` call trained on, decoded."""
+    calls: list[list[tuple[str, str]]] = []
+    fit = student._fit
+
+    def spy(model, optimizer, generator, examples):  # type: ignore[no-untyped-def]
+        codec = student.codec
+        calls.append([(codec.decode(q), codec.decode(a)) for q, a in examples])
+        return fit(model, optimizer, generator, examples)
+
+    monkeypatch.setattr(student, "_fit", spy)
+    return calls
+
+
+def test_rft_trains_on_its_own_correct_answers_never_on_a_wrong_one_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    problems = _problems(8)
+    wrong = [(q, a + "1") for q, a in problems]  # a teacher that writes every answer wrong
+    student = _rft(rft_samples=4)
+    calls = _fitted(student, monkeypatch)
+    compute = student.learn(_batch(wrong))
+    (trained,) = calls
+    truth = dict(problems)
+    assert trained, "the pre-trained student answered none of 8 single-digit problems in 4 samples"
+    assert all(answer.strip() == truth[prompt] for prompt, answer in trained)  # the true answers only
+    assert compute == student.num_epochs * len(trained)
+
+
+def test_rft_does_not_train_on_what_it_cannot_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    student = _rft(rft_samples=2)
+    before = [p.detach().clone() for p in student.models[0].parameters()]
+    calls = _fitted(student, monkeypatch)
+    # Far beyond a model pre-trained on single digits: it samples no right answer.
+    assert student.learn(_batch([("What is 987654 * 123457?", "121932620362078")])) == 0
+    assert calls == [[]]
+    assert all(torch.equal(a, b) for a, b in zip(before, student.models[0].parameters(), strict=True))
+
+
+def test_rft_is_deterministic_given_the_seed() -> None:
+    batch = _batch(_problems(4, seed=1))
+    runs = []
+    for _ in range(2):
+        student = _rft(rft_samples=4)
+        student.reset(np.random.SeedSequence(5))
+        student.learn(batch)
+        runs.append(torch.cat([p.detach().flatten() for p in student.models[0].parameters()]))
+    assert torch.equal(*runs)
+
+
+def test_a_training_mode_that_does_not_exist_is_refused() -> None:
+    with pytest.raises(ConfigError, match=r"training='ppo'"):
+        _student(training="ppo")

@@ -9,15 +9,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from teachgym.config import check_int, check_real
-from teachgym.domains.text import TextItems
+from teachgym.config import check_choice, check_int, check_real
+from teachgym.domains.text import TextItems, normalize_answer
 from teachgym.errors import ConfigError
-from teachgym.lm import TINY_MODEL, Codec, greedy_decode, load_model, require_transformers
+from teachgym.lm import TINY_MODEL, Codec, decode, greedy_decode, load_model, require_transformers
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
 from teachgym.students.stacked import PicklesGenerators, torch_generator
 
 _OWNER = "student 'lm'"
+#: How a member learns from a batch: supervised on it, or rejection-sampling on its own answers.
+TRAINING_MODES = ("sft", "rft")
 #: Held-out prompts decoded together (sorted by length first, so that little padding is decoded).
 _DECODE_BATCH = 128
 #: Loss positions that are not part of an answer.
@@ -54,6 +56,16 @@ class LMStudent(PicklesGenerators):
         minibatch_size: examples per update.
         max_answer_tokens: tokens generated per answer at most.
         lora_rank: 0 for full fine-tuning, else the rank of LoRA adapters on every linear layer.
+        training: ``"sft"`` (default) trains on the (prompt, answer) pairs as given; ``"rft"``
+            (rejection-sampling fine-tuning, as in RFT for continual post-training) samples
+            ``rft_samples`` answers of the member's own to each prompt at ``rft_temperature``, has
+            them graded, and trains on its correct ones only (each distinct correct answer once), so
+            it never trains on a wrong answer a teacher wrote, nor on a problem it cannot yet solve.
+        rft_samples: int in [1, 64], answers sampled per prompt.
+        rft_temperature: float in (0, 10], their sampling temperature.
+        truth: ``prompt -> (skill, level, answer) or None``, the domain's own answer to a problem
+            (``domain.parse``), which grades the samples; where it gives None, the batch's answer
+            does.
 
     Raises:
         ConfigError: an argument of the wrong type or out of range.
@@ -73,6 +85,10 @@ class LMStudent(PicklesGenerators):
         minibatch_size: int = 16,
         max_answer_tokens: int = 10,
         lora_rank: int = 0,
+        training: str = "sft",
+        rft_samples: int = 4,
+        rft_temperature: float = 1.0,
+        truth: Callable[[str], Any] | None = None,
     ) -> None:
         require_transformers(_OWNER)
         if not isinstance(model, str) or not model:
@@ -89,6 +105,12 @@ class LMStudent(PicklesGenerators):
         self.minibatch_size = check_int(_OWNER, "minibatch_size", minibatch_size, 1)
         self.max_answer_tokens = check_int(_OWNER, "max_answer_tokens", max_answer_tokens, 1, 64)
         self.lora_rank = check_int(_OWNER, "lora_rank", lora_rank, 0, 256)
+        self.training = check_choice(_OWNER, "training", training, TRAINING_MODES)
+        self.rft_samples = check_int(_OWNER, "rft_samples", rft_samples, 1, 64)
+        self.rft_temperature = check_real(
+            _OWNER, "rft_temperature", rft_temperature, 0.0, 10.0, low_open=True
+        )
+        self.truth = truth
         self.reset(np.random.SeedSequence(0))
 
     # ----------------------------------------------------------------- protocol
@@ -154,8 +176,8 @@ class LMStudent(PicklesGenerators):
         """Fine-tune member ``p`` on ``batch``'s row ``p`` of (prompt, answer) pairs (shape ``(P, M)``).
 
         Returns:
-            Compute spent: the examples behind every update, summed over members
-            (``num_epochs * P * M``).
+            Compute spent: the examples behind every update, summed over members (``num_epochs * P *
+            M`` with ``sft``; with ``rft``, the correct samples trained on instead of ``P * M``).
         """
         prompts, answers = np.asarray(batch.prompts), np.asarray(batch.answers)
         if prompts.ndim != 2 or prompts.shape[0] != self.num_members or answers.shape != prompts.shape:
@@ -182,24 +204,67 @@ class LMStudent(PicklesGenerators):
                 f"{_OWNER} learn got {len(too_long)} example(s) longer than the model's "
                 f"{limit} tokens, e.g. {example[:40]!r}; expected shorter ones"
             )
-        for model, optimizer, generator, examples in zip(
-            self.models, self.optimizers, self._generators, encoded, strict=True
+        trained = 0
+        for p, (model, optimizer, generator) in enumerate(
+            zip(self.models, self.optimizers, self._generators, strict=True)
         ):
-            model.train()
-            for _ in range(self.num_epochs):
-                order = torch.randperm(len(examples), generator=generator).tolist()
-                for start in range(0, len(order), self.minibatch_size):
-                    chunk = [examples[i] for i in order[start : start + self.minibatch_size]]
-                    optimizer.zero_grad(set_to_none=True)
-                    loss = _answer_loss(model, self.codec, chunk)
-                    if not torch.isfinite(loss):  # a diverged model: fail the episode, do not score noise
-                        raise FloatingPointError(
-                            f"LMStudent's training loss is {loss.item()!r} (it diverged)"
-                        )
-                    loss.backward()
-                    optimizer.step()
-            model.eval()
-        return self.num_epochs * prompts.size
+            examples = encoded[p]
+            if self.training == "rft":
+                examples = self._own_correct(model, generator, prompts[p].tolist(), answers[p].tolist())
+            self._fit(model, optimizer, generator, examples)
+            trained += len(examples)
+        return self.num_epochs * trained
+
+    def _fit(
+        self,
+        model: torch.nn.Module,
+        optimizer: torch.optim.Optimizer,
+        generator: torch.Generator,
+        examples: list[tuple[list[int], list[int]]],
+    ) -> None:
+        """``num_epochs`` passes over ``examples`` in minibatches, in a fresh order every pass."""
+        model.train()
+        for _ in range(self.num_epochs):
+            order = torch.randperm(len(examples), generator=generator).tolist()
+            for start in range(0, len(order), self.minibatch_size):
+                chunk = [examples[i] for i in order[start : start + self.minibatch_size]]
+                optimizer.zero_grad(set_to_none=True)
+                loss = _answer_loss(model, self.codec, chunk)
+                if not torch.isfinite(loss):  # a diverged model: fail the episode, do not score noise
+                    raise FloatingPointError(f"LMStudent's training loss is {loss.item()!r} (it diverged)")
+                loss.backward()
+                optimizer.step()
+        model.eval()
+
+    def _own_correct(
+        self, model: torch.nn.Module, generator: torch.Generator, prompts: list[str], answers: list[str]
+    ) -> list[tuple[list[int], list[int]]]:
+        """RFT's training pairs: ``rft_samples`` sampled answers per prompt, graded against the
+        domain's answer (else the given one); each distinct correct one, encoded."""
+        model.eval()
+        reference = []
+        for prompt, answer in zip(prompts, answers, strict=True):
+            known = self.truth(prompt) if self.truth is not None else None
+            reference.append(known[2] if known is not None else normalize_answer(answer))
+        repeated = [self.codec.prompt_ids(q) for q in prompts for _ in range(self.rft_samples)]
+        samples = []
+        for start in range(0, len(repeated), _DECODE_BATCH):
+            rows = repeated[start : start + _DECODE_BATCH]
+            outputs = decode(
+                model,
+                self.codec,
+                rows,
+                self.max_answer_tokens,
+                temperature=self.rft_temperature,
+                generator=generator,
+            )
+            samples += [self.codec.decode(output) for output in outputs]
+        kept: dict[tuple[str, str], None] = {}
+        for index, sample in enumerate(samples):
+            prompt = prompts[index // self.rft_samples]
+            if normalize_answer(sample) == reference[index // self.rft_samples] and self.fits(prompt, sample):
+                kept[(prompt, sample.strip())] = None
+        return [(self.codec.prompt_ids(q), self.codec.answer_ids(a)) for q, a in kept]
 
     def attempt(self, items: TextItems) -> np.ndarray:
         """Every member's answers to ``items`` (shared ``(M,)`` or per member ``(P, M)``): an object
@@ -271,6 +336,12 @@ def build(domain: Any, num_members: int, options: dict[str, Any]) -> LMStudent:
     from teachgym.registry_utils import call_checked
 
     student: LMStudent = call_checked(
-        LMStudent, options, _OWNER, skills=domain.skills, grade=domain.grade, num_members=num_members
+        LMStudent,
+        options,
+        _OWNER,
+        skills=domain.skills,
+        grade=domain.grade,
+        num_members=num_members,
+        truth=getattr(domain, "parse", None),
     )
     return student
