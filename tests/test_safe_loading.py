@@ -20,6 +20,7 @@ import pytest
 import torch
 
 import teachgym
+from teachgym.bench.folder import LOCK_FILE
 from teachgym.bench.runner import run_sweep
 from teachgym.bench.suites import suite
 
@@ -139,7 +140,9 @@ def test_a_sweep_writes_only_plain_json(tmp_path: Path) -> None:
         "quick", [task], tmp_path, agent_names=["uniform"], seeds=1, command=command, quiet=True
     )
     assert [(r["agent"], r["status"]) for r in results] == [("uniform", "ok")]
-    files = sorted(p for p in tmp_path.rglob("*") if p.is_file())
+    lock = tmp_path / LOCK_FILE  # the sweep's lock: the holder's pid as text, nothing to load
+    assert lock.read_text().strip().isdigit()
+    files = sorted(p for p in tmp_path.rglob("*") if p.is_file() and p != lock)
     assert {p.name for p in files} >= {"results.jsonl", "anchors.json", "suite.json"}
     stored: list[Any] = []
     for path in files:
@@ -272,7 +275,9 @@ def test_package_data_lists_no_pickle_files() -> None:
     ]
     assert patterns
     for pattern in patterns:
-        assert pattern.endswith((".safetensors", ".json", "py.typed", ".css", ".js")), pattern
+        # Weights as safetensors, and text: JSON, the page's script and style, the docs site's
+        # configuration and pages.
+        assert pattern.endswith((".safetensors", ".json", "py.typed", ".css", ".js", ".yml", ".md")), pattern
 
 
 def test_the_shipped_language_model_loads_without_torch_load(monkeypatch: pytest.MonkeyPatch) -> None:
