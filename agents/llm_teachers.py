@@ -207,7 +207,8 @@ class STATSynTeacher(LLMWriter):
     problems are allocated to skills in proportion to it (:func:`~teachgym.engines.allocate`, the
     levels of a skill sharing equally; all skills alike when none is missing). For each, the LLM is
     prompted with the skill's name and ``shots`` worked problems of that (skill, level) from the
-    domain's generator and writes one more (``"Problem: ...\\nAnswer: ..."``). Each problem that
+    domain's generator (drawn once per cell and round, so a cell's prompts are one text that
+    llama.cpp reads once) and writes one more (``"Problem: ...\\nAnswer: ..."``). Each problem that
     parses is then answered ``num_samples`` more times by the LLM (the same shots, then
     ``"Problem: <p>\\nAnswer:"``; the first line of each completion is its answer) and kept only if
     more than half of those answers equal the written one after
@@ -267,7 +268,11 @@ class STATSynTeacher(LLMWriter):
         cells = self._cells(self.weights(obs))
 
         def attempt(pending: list[int]) -> list[Pair | None]:
-            shots = self._shots([cells[i] for i in pending], self.shots)
+            # One draw of shots per cell and round: a cell's prompts (consecutive, as the cells are
+            # in order) are then the same text, which llama.cpp reads once.
+            unique = list(dict.fromkeys(cells[i] for i in pending))
+            drawn = dict(zip(unique, self._shots(unique, self.shots), strict=True))
+            shots = [drawn[cells[i]] for i in pending]
             prompts = [self.synthesis_prompt(cells[i][0], s) for i, s in zip(pending, shots, strict=True)]
             problems = self._write(prompts)
             parsed = [j for j, p in enumerate(problems) if p is not None]
@@ -316,7 +321,8 @@ class ErrorTargetedTeacher(LLMWriter):
     is shown the problem and the student's wrong answer, after ``shots`` worked demonstrations of
     the format (problems from random (skill, level) cells of the domain's generator, each with a
     made-up wrong answer, its worked arithmetic, the right answer and a similar problem of the same
-    cell): ``"Problem: ...\\nStudent's answer: ...\\nWork: ...\\nAnswer: ...\\nSimilar problem:
+    cell; drawn once per round and shared by the round's prompts, which differ only in the error
+    shown last, so llama.cpp reads the rest once): ``"Problem: ...\\nStudent's answer: ...\\nWork: ...\\nAnswer: ...\\nSimilar problem:
     ...\\nAnswer: ..."``. It completes from ``"Work:"`` (read with :func:`parse_correction`). The
     action holds the corrected originals (each problem with the LLM's answer) first, then the
     similar problems, up to ``examples_per_step``. A correction that repeats the student's answer
@@ -417,9 +423,10 @@ class ErrorTargetedTeacher(LLMWriter):
             return self._finish(self._write_uniform())
 
         def attempt(pending: list[int]) -> list[tuple[Pair, Pair | None] | None]:
-            demos = self._demonstrations(len(pending))
-            header = self.header()
-            prompts = [header + d + self.request(*errors[i]) for i, d in zip(pending, demos, strict=True)]
+            # One set of demonstrations per round, shared by its prompts (which differ only in the
+            # error shown last), so llama.cpp reads the header and demonstrations once.
+            shared = self.header() + self._demonstrations(1)[0]
+            prompts = [shared + self.request(*errors[i]) for i in pending]
             completions = self._complete(prompts)
             self._report["written"] += len(prompts)
             results: list[tuple[Pair, Pair | None] | None] = []

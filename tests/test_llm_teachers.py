@@ -482,15 +482,3 @@ def test_llm_open_ended_with_smollm2_writes_a_step() -> None:
     _, _, _, truncated, step_info = env.step(action)
     assert truncated and step_info["examples_written"] == len(action)
     print(f"  dropped {step_info['drop_reasons']}, wrong answers {step_info['wrong_answers']}")
-
-
-def test_parse_completions_reads_several_examples_up_to_a_limit_and_the_first_bad_block() -> None:
-    from teachgym.text_engines import parse_completions
-
-    text = " 1+1\nAnswer: 2\n\nProblem: 2+2\nAnswer: 4\n\nProblem: 3+3\nAnswer: 6\n\nProblem: 4+"
-    assert parse_completions(text, 5) == [("1+1", "2"), ("2+2", "4"), ("3+3", "6")]
-    assert parse_completions(text, 2) == [("1+1", "2"), ("2+2", "4")]
-    assert parse_completions(" 1+1\nAnswer: 2\n\nsomething else\n\nProblem: 2+2\nAnswer: 4", 5) == [
-        ("1+1", "2")
-    ]
-    assert parse_completions(" no answer here", 3) == [] and parse_completions(None, 3) == []  # type: ignore[arg-type]
