@@ -322,8 +322,9 @@ class ErrorTargetedTeacher(LLMWriter):
     the format (problems from random (skill, level) cells of the domain's generator, each with a
     made-up wrong answer, its worked arithmetic, the right answer and a similar problem of the same
     cell; drawn once per round and shared by the round's prompts, which differ only in the error
-    shown last, so llama.cpp reads the rest once): ``"Problem: ...\\nStudent's answer: ...\\nWork: ...\\nAnswer: ...\\nSimilar problem:
-    ...\\nAnswer: ..."``. It completes from ``"Work:"`` (read with :func:`parse_correction`). The
+    shown last, so llama.cpp reads the rest once): ``"Problem: ...\\nStudent's answer:
+    ...\\nWork: ...\\nAnswer: ...\\nSimilar problem: ...\\nAnswer: ..."``. It completes from
+    ``"Work:"`` (read with :func:`parse_correction`). The
     action holds the corrected originals (each problem with the LLM's answer) first, then the
     similar problems, up to ``examples_per_step``. A correction that repeats the student's answer
     (which the env marked wrong) or does not parse is asked again, ``max_rounds`` rounds in all at
