@@ -23,7 +23,6 @@ from teachgym.text_engines import (
     TextGenerator,
     few_shot_prompt,
     make_generator,
-    parse_completion,
     parse_completions,
 )
 
@@ -135,17 +134,17 @@ class LLMWriter(BaseTeacher):
         return completions
 
     def _write(self, prompts: list[str]) -> list[Pair | None]:
-        """Completions of few-shot prompts read with :func:`parse_completion` (None: malformed)."""
-        examples = [parse_completion(c) if isinstance(c, str) else None for c in self._complete(prompts)]
-        self._report["written"] += len(prompts)
-        self._report["well_formed"] += sum(e is not None for e in examples)
-        return examples
+        """One example per few-shot prompt (None: malformed), whatever ``examples_per_completion``."""
+        return self._write_chunks(list(range(len(prompts))), lambda chunk: prompts[chunk[0]], size=1)
 
-    def _write_chunks(self, pending: list[int], prompt_for: Callable[[list[int]], str]) -> list[Pair | None]:
-        """One example per pending request, ``examples_per_completion`` requests per prompt
-        (``prompt_for(chunk)``), read with :func:`~teachgym.text_engines.parse_completions`; a
-        request its completion wrote nothing for is None."""
-        size = self.examples_per_completion
+    def _write_chunks(
+        self, pending: list[int], prompt_for: Callable[[list[int]], str], size: int | None = None
+    ) -> list[Pair | None]:
+        """One example per pending request, ``size`` (default ``examples_per_completion``) requests
+        per prompt (``prompt_for(chunk)``), read with
+        :func:`~teachgym.text_engines.parse_completions`; a request its completion wrote nothing for
+        is None."""
+        size = size or self.examples_per_completion
         chunks = [pending[i : i + size] for i in range(0, len(pending), size)]
         completions = self._complete([prompt_for(chunk) for chunk in chunks])
         results: list[Pair | None] = []
