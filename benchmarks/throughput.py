@@ -9,8 +9,13 @@ Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
   Gymnasium's ``SyncVectorEnv`` over N single envs, N = 256 (``--quick``: 64), on the simulated id of
   every family: the same seeds and pre-drawn random actions (move 0 in Intervention), over one
   episode plus 10 steps after a reset (so autoresets are timed too). Target >= 50x.
-- ``tutor_learner_steps``: learner-steps/s of the native vector env of ``Tutor-Sim-v0`` at N = 1,024
-  and 4,096 (``--quick``: 256), random exercises. Target >= 1,000,000.
+- ``sim_counter_native_vs_sync``: the same on the loop-driven simulated ids whose latest version still
+  draws from per-episode numpy generators, run with counter-based draws and multiscale forgetting
+  (``random_numbers="counter"``, as ``Tutor-Sim-v1`` has them): what those draws give each family.
+- ``tutor_learner_steps``: learner-steps/s of the native vector env of ``Tutor-Sim-v1`` at N = 1,024
+  and 4,096 (``--quick``: 256), random exercises, over one episode plus 10 steps (its last step takes
+  the validation and test splits, the reset both again) and, as ``steady``, over steps 10-130 of an
+  episode (no assessment). Target >= 1,000,000.
 - ``torch_population_vs_loop``: student updates/s (member-steps of ``learn``: 32 per population
   call) of one 32-member torch population against a Python loop over 32 one-member students
   learning the rows of the same ``(32, M)`` batches, ``M = examples_per_step``. Target >= 3x.
@@ -75,8 +80,15 @@ SIM_IDS = (
     "teachgym/Curriculum-Sim-v0",
     "teachgym/Rehearsal-Sim-v0",
     "teachgym/Intervention-Sim-v0",
-    "teachgym/Tutor-Sim-v0",
+    "teachgym/Tutor-Sim-v1",
 )
+#: Loop-driven simulated ids still on per-episode generators, and the settings that switch them to
+#: counter-based draws (``sim_counter_native_vs_sync``).
+COUNTER_IDS = SIM_IDS[:4]
+COUNTER_SETTINGS: dict[str, Any] = {
+    "random_numbers": "counter",
+    "student_options": {"forgetting": "multiscale"},
+}
 #: Families whose actions are moves under a budget: the benchmark plays move 0 (no intervention),
 #: which is always allowed, where random moves would be refused once the budget is spent.
 BUDGETED = ("Intervention",)
@@ -85,17 +97,21 @@ NUM_MEMBERS = 32
 
 
 # --------------------------------------------------------------- 1. simulated vector envs
-def vector_steps(env_id: str, mode: str, num_envs: int, actions: list[Any]) -> tuple[float, np.ndarray, int]:
-    """Seconds of ``len(actions)`` vector steps after ``reset(seed=SEED)``, the rewards
-    ``(steps, N)`` and the number of episode ends."""
-    vec = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode)
+def vector_steps(
+    env_id: str, mode: str, num_envs: int, actions: list[Any], skip: int = 0, **kwargs: Any
+) -> tuple[float, np.ndarray, int]:
+    """Seconds of ``len(actions) - skip`` vector steps after ``reset(seed=SEED)`` and ``skip``
+    untimed steps, the rewards ``(steps, N)`` and the number of episode ends."""
+    vec = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode=mode, **kwargs)
     vec.reset(seed=SEED)  # warm-up: first reset and steps
     for action in actions[:3]:
         vec.step(action)
     vec.reset(seed=SEED)
+    for action in actions[:skip]:
+        vec.step(action)
     rewards, ends = [], 0
     start = time.perf_counter()
-    for action in actions:
+    for action in actions[skip:]:
         _, reward, terminated, truncated, _ = vec.step(action)
         rewards.append(reward)
         ends += int(np.sum(terminated | truncated))
@@ -106,16 +122,29 @@ def vector_steps(env_id: str, mode: str, num_envs: int, actions: list[Any]) -> t
 
 def sim_native_vs_sync(quick: bool) -> Iterator[Record]:
     """Env steps/s of the native vector env (value) and of ``SyncVectorEnv`` (baseline)."""
+    yield from native_vs_sync(quick, "sim_native_vs_sync", SIM_IDS, {})
+
+
+def sim_counter_native_vs_sync(quick: bool) -> Iterator[Record]:
+    """:func:`sim_native_vs_sync` with counter-based draws and multiscale forgetting."""
+    yield from native_vs_sync(quick, "sim_counter_native_vs_sync", COUNTER_IDS, COUNTER_SETTINGS)
+
+
+def native_vs_sync(
+    quick: bool, name: str, env_ids: tuple[str, ...], kwargs: dict[str, Any]
+) -> Iterator[Record]:
     num_envs = 64 if quick else 256
-    for env_id in SIM_IDS:
-        single = gym.make(env_id)
+    for env_id in env_ids:
+        single = gym.make(env_id, **kwargs)
         num_steps = single.unwrapped.num_steps + 10  # past the first episode end: autoresets included
         actions = random_actions(single, num_envs, num_steps)
-        native_s, native_rewards, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions)
-        sync_s, sync_rewards, _ = vector_steps(env_id, "sync", num_envs, actions)
+        native_s, native_rewards, ends = vector_steps(
+            env_id, "vector_entry_point", num_envs, actions, **kwargs
+        )
+        sync_s, sync_rewards, _ = vector_steps(env_id, "sync", num_envs, actions, **kwargs)
         env_steps = num_steps * num_envs
         yield record(
-            f"sim_native_vs_sync[{env_id}]",
+            f"{name}[{env_id}]",
             env_steps / native_s,
             "env-steps/s",
             env_steps / sync_s,
@@ -137,24 +166,26 @@ def random_actions(single: gym.Env[Any, Any], num_envs: int, num_steps: int) -> 
 
 
 def tutor_learner_steps(quick: bool) -> Iterator[Record]:
-    """Learner-steps/s (env-steps: one exercise each) of the native vector env of ``Tutor-Sim-v0``
+    """Learner-steps/s (env-steps: one exercise each) of the native vector env of ``Tutor-Sim-v1``
     at N = 1,024 and 4,096 (``--quick``: 256), random exercises, over one episode and 10 steps after
-    the autoreset. Target >= 1,000,000 (10x a pure-Python simulator of the same kind, issue 15)."""
-    env_id = "teachgym/Tutor-Sim-v0"
+    the autoreset, and over steps 10-130 of an episode (``steady``: no test is taken). Target >=
+    1,000,000 (10x a pure-Python simulator of the same kind, issue 15)."""
+    env_id = "teachgym/Tutor-Sim-v1"
     single = gym.make(env_id)
     num_steps = single.unwrapped.num_steps + 10
     for num_envs in (256,) if quick else (1024, 4096):
         actions = random_actions(single, num_envs, num_steps)
-        seconds, _, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions)
-        yield record(
-            f"tutor_learner_steps[N={num_envs}]",
-            num_steps * num_envs / seconds,
-            "learner-steps/s",
-            target=">= 1,000,000",
-            num_envs=num_envs,
-            vector_steps=num_steps,
-            episode_ends=ends,
-        )
+        for label, skip, stop in (("", 0, num_steps), (",steady", 10, 130)):
+            seconds, _, ends = vector_steps(env_id, "vector_entry_point", num_envs, actions[:stop], skip)
+            yield record(
+                f"tutor_learner_steps[N={num_envs}{label}]",
+                (stop - skip) * num_envs / seconds,
+                "learner-steps/s",
+                target=">= 1,000,000",
+                num_envs=num_envs,
+                vector_steps=stop - skip,
+                episode_ends=ends,
+            )
 
 
 # --------------------------------------------------------------- 2 and 4. torch populations
@@ -442,6 +473,7 @@ def ppo_wall(quick: bool) -> Iterator[Record]:
 # --------------------------------------------------------------- main
 MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
     "sim_native_vs_sync": sim_native_vs_sync,
+    "sim_counter_native_vs_sync": sim_counter_native_vs_sync,
     "tutor_learner_steps": tutor_learner_steps,
     "torch_population_vs_loop": torch_population_vs_loop,
     "env_overhead": env_overhead,

@@ -194,6 +194,8 @@ class Intervention(Family):
     """
 
     name = "Intervention"
+    # The stream draws each episode's items from its own generator, one episode at a time.
+    counter_draws = False
     action_kind = "intervention"
     config_class = InterventionConfig
     extra_observation_keys = (

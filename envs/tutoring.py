@@ -52,28 +52,26 @@ LEARNER_POPULATION: dict[str, Any] = {
     "slip_sd": 0.4,
 }
 
-#: Variant name -> (version, keyword arguments). One exercise per step.
-VARIANTS: dict[str, tuple[int, dict[str, Any]]] = {
-    "Sim": (
-        0,
-        {
-            "domain": "sim",
-            "student": "simulated",
-            "student_options": dict(LEARNER_POPULATION),
-            "num_steps": 150,
-            "reward": "post-test",
-        },
-    ),
-    "Sim-Dense": (
-        0,
-        {
-            "domain": "sim",
-            "student": "simulated",
-            "student_options": dict(LEARNER_POPULATION),
-            "num_steps": 150,
-            "reward": "per-step",
-        },
-    ),
+#: Variant name -> [(version, keyword arguments), ...], oldest first. One exercise per step.
+#: v1: counter-based random numbers and the power law kept in constant state (multiscale
+#: forgetting), so that a step costs the same at any point of an episode and the validation test is
+#: taken only when read: the same learner population, other draws (issue 15).
+VARIANTS: dict[str, list[tuple[int, dict[str, Any]]]] = {
+    variant: [
+        (0, {**settings, "student_options": dict(LEARNER_POPULATION)}),
+        (
+            1,
+            {
+                **settings,
+                "student_options": {**LEARNER_POPULATION, "forgetting": "multiscale"},
+                "random_numbers": "counter",
+            },
+        ),
+    ]
+    for variant, settings in {
+        "Sim": {"domain": "sim", "student": "simulated", "num_steps": 150, "reward": "post-test"},
+        "Sim-Dense": {"domain": "sim", "student": "simulated", "num_steps": 150, "reward": "per-step"},
+    }.items()
 }
 
 #: Teachers whose mean test accuracy is a score of 1: the oracle that reads the learner's state.
@@ -86,12 +84,15 @@ BASELINE = "round-robin"
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("Tutor-Sim-v0", "Sim", {})],
     "core-v1": [("Tutor-Sim-v0", "Sim", {})],
+    # Third round (leaderboards/calibration-v3): v1's counter-based draws and multiscale forgetting
+    # are a new version of the dynamics, so it is calibrated afresh before it replaces v0.
+    "candidates-v3": [("Tutor-Sim-v1", "Sim", {})],
     "candidates-v1": [("Tutor-Sim-v0", "Sim", {})],
     "core-v0": [("Tutor-Sim-v0", "Sim", {})],
 }
 #: Pre-registered effects: each paper's own contrast, declared as data before it is run; computed
 #: by ``teachgym effects DIR`` and reported whatever it shows (teachgym.bench.effects).
-EFFECTS: tuple[Effect, ...] = (
+_V0_EFFECTS: tuple[Effect, ...] = (
     Effect(
         name="spaced-repetition-beats-uniform",
         paper="Wixted & Ebbesen 1991 (power-law forgetting); Leitner / SM-2 spaced repetition",
@@ -136,6 +137,20 @@ EFFECTS: tuple[Effect, ...] = (
             " before the benchmark seeds were run; calibration seeds 5000-5099 (disjoint) had been run "
             "first."
         ),
+    ),
+)
+EFFECTS: tuple[Effect, ...] = (
+    *_V0_EFFECTS,
+    # The same contrasts on v1 (issue 15's dynamics), declared before any v1 episode was run.
+    *(
+        dataclasses.replace(
+            effect,
+            name=f"{effect.name}-v1",
+            task="Tutor-Sim-v1",
+            note=effect.note.split(" Declared")[0]
+            + " Declared for v1 before its calibration seeds (8000-8099) or benchmark seeds were run.",
+        )
+        for effect in _V0_EFFECTS
     ),
 )
 
@@ -295,6 +310,12 @@ class Tutor(Family):
 
     ## Version History
 
+    * v1: the same learner population on counter-based random numbers (``random_numbers="counter"``:
+      an episode's draws are a function of its seed, step and item, made for all episodes at once)
+      with the power law of forgetting kept in constant state (``forgetting="multiscale"``, within
+      0.002 of it); the post-test variant takes the validation test only on the last step, where
+      it is read. About 20x v0's learner-steps/s in the vector env; other trajectories from the same
+      seed (issue 15).
     * v0: initial version.
     """
 
@@ -317,6 +338,7 @@ class Tutor(Family):
         #: Time of a whole episode, exercises plus breaks.
         self.total_time = float(self.num_steps + num_breaks * config.break_length)
         self._prerequisites = self.skills.prerequisite_matrix().astype(np.float32)  # constant (K, K)
+        self._names = np.array([*self.skills.names, ""], dtype=object)  # by skill index, -1 for none
 
     def check_student(self, student: Any) -> None:
         config: TutorConfig = self.config  # type: ignore[assignment]
@@ -432,9 +454,8 @@ class Tutor(Family):
 
     def info(self, state: EpisodeState) -> dict[str, Any]:
         family: TutorState = state.family
-        names = self.skills.names
         return {
-            "last_skill": [names[skill] if skill >= 0 else "" for skill in family.last[:, 0]],
+            "last_skill": self._names[family.last[:, 0]],  # skill -1 (after reset) is ""
             "last_level": family.last[:, 1].copy(),
             "last_correct": family.last[:, 2].copy(),
             "elapsed_time": family.time.copy(),

@@ -25,6 +25,9 @@ TEXT_SETTINGS: dict[str, Any] = {
     "student_options": {"minibatch_size": 8, "learning_rate": 3e-3},
 }
 
+#: Where an episode's random numbers come from (``TeachingConfig.random_numbers``).
+RANDOM_NUMBERS = ("generators", "counter")
+
 
 @dataclass(frozen=True)
 class TeachingConfig:
@@ -50,6 +53,11 @@ class TeachingConfig:
             over a random subset of its skills (0: none); not counted in the budget.
         prior_skill_fraction: the fraction of the skills (in (0, 1]) that subset holds, drawn per seed:
             the student starts knowing some skills and missing others (STAT's missing skills).
+        random_numbers: ``"generators"`` (each episode's numpy generators, drawn in turn) or
+            ``"counter"`` (counter-based draws, :mod:`teachgym.counter`: every draw of an episode a
+            function of its seed, its step and what is drawn, made for all episodes at once, and a
+            test nobody reads is not taken). ``"counter"`` needs a simulated student, a latent domain
+            and the procedural engine; the two give different trajectories from the same seed.
     """
 
     domain: str = "sim"
@@ -64,9 +72,17 @@ class TeachingConfig:
     objective_skills: Sequence[str] = ()
     prior_examples: int = 0
     prior_skill_fraction: float = 1.0
+    random_numbers: str = "generators"
 
     def __post_init__(self) -> None:
         owner = "teaching env"
+        require(
+            self.random_numbers in RANDOM_NUMBERS,
+            owner,
+            "random_numbers",
+            self.random_numbers,
+            f"one of {list(RANDOM_NUMBERS)}",
+        )
         skills = self.objective_skills
         require(
             isinstance(skills, (list, tuple)) and all(isinstance(name, str) for name in skills),

@@ -82,9 +82,10 @@ class ProceduralEngine:
         items: Items = self.domain.generate(skill.ravel(), level.ravel(), rng)  # type: ignore[attr-defined]
         return items.reshape(*skill.shape)
 
-    def generate_each(self, plan: Plan, rngs: list[np.random.Generator]) -> Items:
+    def generate_each(self, plan: Plan, rngs: Any) -> Items:
         """Row ``i`` of the ``(n, M)`` batch is what :meth:`generate` gives for row ``i`` of ``plan``
-        drawn from ``rngs[i]``; at once where the domain offers ``generate_each``."""
+        drawn from ``rngs[i]``; at once where the domain offers ``generate_each`` (which also takes
+        counter-based streams, :class:`teachgym.counter.CounterStreams`)."""
         skill, level = plan.cells()
         batched = getattr(self.domain, "generate_each", None)
         if batched is not None:

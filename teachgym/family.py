@@ -31,6 +31,7 @@ from gymnasium import spaces
 
 from teachgym.composition import TeachingConfig
 from teachgym.config import parse_config
+from teachgym.counter import EpisodeKeys
 from teachgym.domains import make_domain
 from teachgym.domains.base import Items
 from teachgym.engines import Plan, make_engine
@@ -83,6 +84,9 @@ class Family:
     public_settings: ClassVar[tuple[str, ...]] = ()
     #: True where the action is the training data itself: teachers are lent the domain's generator.
     teacher_writes_data: ClassVar[bool] = False
+    #: False where the family draws from each episode's generators itself (one episode at a time), so
+    #: that it cannot run on counter-based random numbers (``random_numbers="counter"``).
+    counter_draws: ClassVar[bool] = True
 
     def __init__(self, **kwargs: Any) -> None:
         self.config = parse_config(self.config_class, kwargs, owner=f"{self.name} env")
@@ -122,8 +126,8 @@ class Family:
 
     def lesson(self, state: EpisodeState, lesson: Lesson, student: Any) -> Lesson:
         """The lesson with its training batch: by default the engine's examples for the plan, each
-        episode's drawn from its own generator."""
-        return generate(self.engine, lesson, state.engine_rng)
+        episode's drawn from its own generator (or its counter-based stream at its step)."""
+        return generate(self.engine, lesson, state.engine_rng, state.step)
 
     def examples(self, lesson: Lesson) -> np.ndarray:
         """Training examples each episode spends this step, int64 ``(n,)`` (what the students train on:
@@ -172,10 +176,15 @@ def batch_sizes(batch: Any) -> np.ndarray:
     return np.full(batch.skill.shape[0], len(batch), dtype=np.int64)
 
 
-def generate(engine: Any, lesson: Lesson, rngs: Sequence[np.random.Generator]) -> Lesson:
+def generate(
+    engine: Any, lesson: Lesson, rngs: Sequence[np.random.Generator] | EpisodeKeys, step: np.ndarray
+) -> Lesson:
     """``lesson`` with the engine's training items for its plan (counts ``(n, K, L)``): episode ``i``'s
-    drawn from ``rngs[i]``, exactly as a single env draws them."""
+    drawn from ``rngs[i]``, exactly as a single env draws them, or from its counter-based stream at
+    its ``step`` ``(n,)``."""
     plan: Plan = lesson.plan
+    if isinstance(rngs, EpisodeKeys):
+        return Lesson(plan=plan, batch=engine.generate_each(plan, rngs.at(step)), probe=lesson.probe)
     each = getattr(engine, "generate_each", None)
     if each is not None:  # engines that draw every row at once (each from its own generator)
         return Lesson(plan=plan, batch=each(plan, list(rngs)), probe=lesson.probe)

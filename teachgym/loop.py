@@ -26,9 +26,11 @@ from typing import Any
 import numpy as np
 from gymnasium.utils import seeding
 
+from teachgym import counter
+from teachgym.counter import EpisodeKeys
 from teachgym.domains.base import Items
-from teachgym.engines import Plan, allocate
-from teachgym.errors import ConfigError, EpisodeStateError
+from teachgym.engines import Plan, ProceduralEngine, allocate
+from teachgym.errors import ConfigError, EpisodeStateError, UnsupportedError
 from teachgym.family import Family, Lesson, batch_sizes
 from teachgym.objectives import Cost, TargetSkillGain, make_objective
 from teachgym.skills import Profile, profile_from_correct
@@ -57,14 +59,17 @@ class EpisodeState:
         step: int64 ``(n,)`` steps taken in the episode.
         examples_used: int64 ``(n,)`` training examples given so far.
         compute_used: int64 ``(n,)`` the student's compute so far (see ``Student.learn``).
-        profile: ``(n, K, L)`` validation profile now.
+        profile: ``(n, K, L)`` validation profile now. Where the family hides it and rewards only at
+            the end and the student's answers are pure (counter-based), the validation test is taken
+            only on the last step (nobody reads it before): until then this is the initial profile.
         initial_profile: ``(n, K, L)`` validation profile after reset.
         initial_test: ``(n, K, L)`` test profile after reset.
         bonus: float64 ``(n,)`` the reward beyond the objective so far (a family's own term, e.g.
             the Intervention stream's score).
         episode_rng: each episode's generator, seeded by ``reset(seed=...)`` (Gymnasium's
             ``np_random``).
-        engine_rng: each episode's generator of training items.
+        engine_rng: each episode's generator of training items, or with ``random_numbers="counter"``
+            the keys of their counter-based streams (:class:`~teachgym.counter.EpisodeKeys`).
         family: the family's own state, a dataclass of ``(n, ...)`` arrays (or None).
     """
 
@@ -76,7 +81,7 @@ class EpisodeState:
     initial_test: Profile
     bonus: np.ndarray
     episode_rng: list[np.random.Generator]
-    engine_rng: list[np.random.Generator]
+    engine_rng: list[np.random.Generator] | EpisodeKeys
     family: Any = None
 
     @property
@@ -189,6 +194,29 @@ class TeachingLoop:
         self.num_envs = num_envs
         self.validation: Items = self.domain.heldout("validation")
         self.test: Items = self.domain.heldout("test")
+        #: Counter-based random numbers (``random_numbers="counter"``) rather than per-episode generators.
+        self.counter = config.random_numbers == "counter"
+        if self.counter:
+            self._check_counter()
+
+    def _check_counter(self) -> None:
+        parts = {
+            f"a family that draws through the loop (the {self.family.name} family draws itself)": (
+                self.family.counter_draws
+            ),
+            f"a student with counter-based keys (not {type(self.student).__name__})": hasattr(
+                self.student, "reset_keys"
+            ),
+            f"a domain whose items take counter-based draws (not {type(self.domain).__name__})": getattr(
+                self.domain, "counter_draws", False
+            ),
+            f"the procedural engine (not {type(self.engine).__name__})": isinstance(
+                self.engine, ProceduralEngine
+            ),
+        }
+        missing = [need for need, ok in parts.items() if not ok]
+        if missing:
+            raise UnsupportedError(f"random_numbers='counter' needs {'; '.join(missing)}")
 
     # ------------------------------------------------------------------ reset
     def reset(
@@ -204,23 +232,23 @@ class TeachingLoop:
         Returns:
             The state, the ``(n, ...)`` observation and the batched info.
         """
-        episode_rng, student_seeds, engine_rng, prior_rng = [], [], [], []
+        episode_rng, entropy = [], []
         for i, seed in enumerate(seeds):
             rng = previous[i] if previous is not None and seed is None else None
             if rng is None:
                 rng, _ = seeding.np_random(seed)
-            root = np.random.SeedSequence(int(rng.integers(2**63)))
-            # spawn(3)'s first two children are spawn(2)'s: ids without prior knowledge are unchanged.
-            student_seed, engine_seed, prior_seed = root.spawn(3)
             episode_rng.append(rng)
-            student_seeds.append(student_seed)
-            engine_rng.append(np.random.default_rng(engine_seed))
-            prior_rng.append(np.random.default_rng(prior_seed))
-        self.student.reset_each(student_seeds)
-        validation, test = self.assess(self.validation), self.assess(self.test)
-        if self.prior_examples:
-            self._learn_prior(prior_rng)
+            entropy.append(int(rng.integers(2**63)))
+        if self.counter:
+            engine_rng: list[np.random.Generator] | EpisodeKeys = self._start_keyed(entropy)
             validation, test = self.assess(self.validation), self.assess(self.test)
+        else:
+            engine_rng, prior_rng = self._start_seeded(entropy)
+            # Assessed before and after the prior: the first test draws from the students' generators.
+            validation, test = self.assess(self.validation), self.assess(self.test)
+            if self.prior_examples:
+                self._learn_prior(prior_rng)
+                validation, test = self.assess(self.validation), self.assess(self.test)
         n = len(seeds)
         zeros = np.zeros(n, dtype=np.int64)
         state = EpisodeState(
@@ -247,6 +275,33 @@ class TeachingLoop:
         state = dataclasses.replace(state, family=self.family.start(state, self.student))
         return state, self.observe(state), self.info(state, np.zeros(n, dtype=bool))
 
+    def _start_keyed(self, entropy: list[int]) -> EpisodeKeys:
+        """Fresh students from each episode's entropy (an int below 2**63) on counter-based keys, with
+        their prior knowledge; the keys of each episode's training items."""
+        keys = counter.keys_of(entropy)
+        self.student.reset_keys(counter.derive(keys, 0))
+        if self.prior_examples:
+            self._learn_prior_keyed(counter.derive(keys, 2))
+        return EpisodeKeys(counter.derive(keys, 1))
+
+    def _start_seeded(
+        self, entropy: list[int]
+    ) -> tuple[list[np.random.Generator], list[np.random.Generator]]:
+        """Fresh students from each episode's entropy on numpy generators; each episode's generators
+        of training items and of prior knowledge."""
+        engine_rng, prior_rng, student_seeds = [], [], []
+        for value in entropy:
+            # spawn(3)'s first two children are spawn(2)'s: ids without prior knowledge are unchanged.
+            student_seed, engine_seed, prior_seed = np.random.SeedSequence(value).spawn(3)
+            student_seeds.append(student_seed)
+            engine_rng.append(np.random.default_rng(engine_seed))
+            prior_rng.append(np.random.default_rng(prior_seed))
+        self.student.reset_each(student_seeds)
+        return engine_rng, prior_rng
+
+    def _known_skills(self) -> int:
+        return max(1, round(self.prior_skill_fraction * self.skills.num_skills))
+
     def _learn_prior(self, rngs: list[np.random.Generator]) -> None:
         """Prior knowledge: each fresh student learns ``prior_examples`` examples spread evenly over
         a random subset of ``prior_skill_fraction`` of the skills (all their levels), drawn from the
@@ -254,13 +309,22 @@ class TeachingLoop:
         num_skills, num_levels = self.skills.num_skills, self.skills.num_levels
         batches = []
         for rng in rngs:
-            known = rng.choice(
-                num_skills, max(1, round(self.prior_skill_fraction * num_skills)), replace=False
-            )
+            known = rng.choice(num_skills, self._known_skills(), replace=False)
             weights = np.zeros((1, num_skills, num_levels))
             weights[0, known] = 1.0
             batches.append(self.engine.generate(Plan(allocate(weights, self.prior_examples)), rng))
         self.student.learn(stack_rows(batches))
+
+    def _learn_prior_keyed(self, keys: np.ndarray) -> None:
+        """:meth:`_learn_prior` with counter-based draws: the known skills are the first of a random
+        order of the skills, and the examples are drawn at once."""
+        n, num_skills, num_levels = len(keys), self.skills.num_skills, self.skills.num_levels
+        order = np.argsort(counter.uniform(counter.derive(keys, 0), (num_skills,)), axis=1)
+        weights = np.zeros((n, num_skills, num_levels))
+        np.put_along_axis(weights, order[:, : self._known_skills(), None], 1.0, axis=1)
+        plan = Plan(allocate(weights, self.prior_examples))
+        streams = counter.CounterStreams(counter.derive(keys, 1), np.zeros(n, dtype=np.uint64))
+        self.student.learn(self.engine.generate_each(plan, streams))  # type: ignore[attr-defined]
 
     # ------------------------------------------------------------------ step
     def step(self, state: EpisodeState, actions: Any) -> tuple[EpisodeState, Transition]:
@@ -276,12 +340,12 @@ class TeachingLoop:
         lesson = self.family.lesson(state, lesson, self.student)
         answers = None if lesson.probe is None else self.student.attempt(lesson.probe)
         compute = self._learn(lesson.batch)
-        profile = self.assess(self.validation)
+        last = state.step + 1 >= self.num_steps
+        profile = self.assess(self.validation) if self._read(last) else state.profile
         examples = self.family.examples(lesson)
         # The objective is charged the examples the students trained on (a family may count its
         # budget otherwise: the Intervention stream counts one item a step).
         cost = Cost(examples=batch_sizes(lesson.batch), compute=compute)
-        last = state.step + 1 >= self.num_steps
         bonus = self.family.bonus(state, lesson)
         # Every profile is scored with the state it belongs to, the new one with the counters after the
         # step: a family whose scored part grows with the steps (Rehearsal's arrived tasks) needs it.
@@ -316,6 +380,13 @@ class TeachingLoop:
             info=self.info(new, truncated, lesson),
         )
         return new, transition
+
+    def _read(self, last: np.ndarray) -> bool:
+        """Whether this step's validation profile is read: by the observation, the reward or ``info``
+        of the step (or, where answers draw from the students' generators, by keeping those draws)."""
+        family = self.family
+        hidden_until_end = not family.reveals_profile and family.reward_at_end
+        return not (hidden_until_end and getattr(self.student, "pure_attempts", False)) or bool(last.any())
 
     def _learn(self, batch: Items | Sequence[Items]) -> np.ndarray:
         """Train member ``i`` on row ``i`` of ``batch`` (or on ``batch[i]``, ``(1, M_i)`` items, where the

@@ -374,6 +374,8 @@ def _gymnasium_info(info: dict[str, Any], skill_names: Sequence[str]) -> dict[st
             out[key].update({f"_{name}": mask.copy() for name in skill_names})
         elif isinstance(value, np.ndarray) and value.dtype != object:
             out[key] = np.where(mask.reshape(-1, *[1] * (value.ndim - 1)), value, np.zeros((), value.dtype))
+        elif isinstance(value, np.ndarray):  # an object array of per-env values (names): no dicts
+            out[key] = np.where(mask, value, np.array(None, dtype=object))
         elif any(isinstance(item, dict) for item, keep in zip(value, mask, strict=True) if keep):
             out[key] = _nested(value, mask)  # {sub-key: (N,) values, "_sub-key": mask}, as Gymnasium's
         else:

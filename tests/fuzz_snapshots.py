@@ -62,9 +62,9 @@ def student_state(student: Any) -> dict[str, Any]:
         return {
             "prior": student.prior,
             "clock": student.clock,
-            "trace_gain": student._trace_gain,
-            "trace_time": student._trace_time,
-            "response_rngs": [rng.bit_generator.state for rng in student._response_rngs],
+            "memory": vars(student._memory),
+            "response_rngs": [rng.bit_generator.state for rng in student._response_rngs or []],
+            "answer_keys": student._answer_keys,
             "members": [
                 student.member_learning_rate,
                 student.member_forgetting,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from teachgym.config import check_int, check_real
+from teachgym.counter import CounterStreams
 from teachgym.domains.base import Items, grade_exact
 from teachgym.errors import ConfigError
 from teachgym.skills import SkillSpace
@@ -110,6 +111,8 @@ class LatentDomain:
     """
 
     view = "latent"
+    #: :meth:`generate_each` draws from counter-based streams too (``random_numbers="counter"``).
+    counter_draws = True
 
     def __init__(
         self,
@@ -162,12 +165,18 @@ class LatentDomain:
         difficulty = self.mean_difficulty()[skill, level] + rng.normal(0.0, self.item_sd, skill.shape)
         return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
 
-    def generate_each(self, skill: np.ndarray, level: np.ndarray, rngs: list[np.random.Generator]) -> Items:
+    def generate_each(
+        self, skill: np.ndarray, level: np.ndarray, rngs: list[np.random.Generator] | CounterStreams
+    ) -> Items:
         """``(n, M)`` items whose row ``i`` is what :meth:`generate` gives for row ``i`` from ``rngs[i]``
-        (each row's noise drawn from its own generator, the rest at once)."""
+        (each row's noise drawn from its own generator, the rest at once), or whose noise is drawn
+        from counter-based streams (row ``i`` from stream ``i``)."""
         skill = np.asarray(skill, dtype=np.int64)
         level = np.asarray(level, dtype=np.int64)
-        noise = np.stack([rng.normal(0.0, self.item_sd, skill.shape[1:]) for rng in rngs])
+        if isinstance(rngs, CounterStreams):
+            noise = self.item_sd * rngs.normal(skill.shape[1:])
+        else:
+            noise = np.stack([rng.normal(0.0, self.item_sd, skill.shape[1:]) for rng in rngs])
         difficulty = self.mean_difficulty()[skill, level] + noise
         return Items(skill, level, np.ones_like(skill), difficulty=difficulty)
 

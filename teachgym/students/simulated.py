@@ -8,11 +8,13 @@ from typing import Any
 
 import numpy as np
 
+from teachgym import counter
 from teachgym.domains.base import Items
 from teachgym.errors import ConfigError
-from teachgym.numeric import log_sigmoid, sigmoid
+from teachgym.numeric import expit, log_sigmoid, sigmoid
 from teachgym.seeding import children
 from teachgym.skills import Profile, SkillSpace, profile_from_correct
+from teachgym.students.memory import MEMORIES, MultiscaleMemory, TraceMemory
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,9 @@ class SimulatedStudentParams:
             (log-normal around ``forgetting_exponent``) and guess and slip rates (logit-normal around
             ``guess`` and ``slip``): learner traits, as PSI-KT infers per learner. 0 (the default)
             gives every member the population value.
+        forgetting: ``"power-law"`` (every trace kept and summed: exact, its cost grows with the
+            steps) or ``"multiscale"`` (a mixture of leaky integrators within 0.002 of the power law,
+            in constant state: :mod:`teachgym.students.memory`).
     """
 
     discrimination: float = 1.5
@@ -66,6 +71,7 @@ class SimulatedStudentParams:
     forgetting_sd: float = 0.0
     guess_sd: float = 0.0
     slip_sd: float = 0.0
+    forgetting: str = "power-law"
 
     def __post_init__(self) -> None:
         # Bounds keep every computation finite; they are far wider than any fitted value.
@@ -92,6 +98,7 @@ class SimulatedStudentParams:
             "forgetting_sd": (0 <= self.forgetting_sd <= 2, "in [0, 2]"),
             "guess_sd": (0 <= self.guess_sd <= 2, "in [0, 2] logits"),
             "slip_sd": (0 <= self.slip_sd <= 2, "in [0, 2] logits"),
+            "forgetting": (self.forgetting in MEMORIES, f"one of {sorted(MEMORIES)}"),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -125,6 +132,19 @@ _MEMBER_ARRAYS = (
     "clock",
 )
 
+#: Answers computed at once in an assessment of a population (bounds its temporaries to ~1 MB).
+_BLOCK = 1 << 17
+
+#: Columns of the trait draws of a counter-based reset, after the ``K`` prior abilities.
+_RATE, _FORGETTING, _GUESS, _SLIP = range(4)
+
+
+def _logit_normals(mean: float, sd: float, z: np.ndarray) -> np.ndarray:
+    """:func:`_logit_normal` for standard normal draws ``z`` at once."""
+    if sd == 0 or mean == 0:
+        return np.full(z.shape, mean)
+    return 1.0 / (1.0 + np.exp(-(np.log(mean / (1 - mean)) + sd * z)))  # type: ignore[no-any-return]
+
 
 def _logit_normal(rng: np.random.Generator, mean: float, sd: float) -> float:
     """A draw whose logit is normal around ``logit(mean)`` (``mean`` itself when ``sd`` is 0)."""
@@ -148,7 +168,13 @@ class SimulatedStudent:
     **Forgetting.** Ability is ``prior + sum over traces of gain * (1 + age / tau) ** -d``: every
     trace decays as a power law of its own age (Wixted & Ebbesen 1991), as in ACT-R's sum over
     practice events. Practice that teaches nothing adds nothing and does not reset the decay of
-    earlier traces. Traces start afresh at ``reset``.
+    earlier traces. Traces start afresh at ``reset``. With ``forgetting="multiscale"`` the sum is
+    kept in constant state (:class:`~teachgym.students.memory.MultiscaleMemory`).
+
+    **Random numbers.** :meth:`reset_each` gives each member numpy generators (its traits and its
+    answers, drawn in turn). :meth:`reset_keys` gives each member a counter-based key instead: its
+    traits are a function of the key, and its answer to an item a function of the key, its clock and
+    the item (:mod:`teachgym.counter`), so that answering is a pure function of the learner's state.
 
     The ability itself is hidden from teachers; :meth:`expected_accuracy` and :meth:`lookahead` are
     the documented privileged channel used only by the ``oracle`` reference teacher.
@@ -200,15 +226,56 @@ class SimulatedStudent:
         slip = [
             min(_logit_normal(rng, p.slip, p.slip_sd), 0.99 - g) for rng, g in zip(rngs, guess, strict=True)
         ]
-        self.member_forgetting = np.array(forgetting)[:, None]  # (P, 1) exponent d
-        self.member_guess = np.array(guess)[:, None]  # (P, 1)
-        self.member_slip = np.array(slip)[:, None]  # (P, 1)
+        self._start(forgetting, guess, slip)
+        self._response_rngs: list[np.random.Generator] | None = [
+            np.random.default_rng(children(seed, 2)[1]) for seed in seeds
+        ]
+        self._answer_keys: np.ndarray | None = None
+
+    def reset_keys(self, keys: np.ndarray) -> None:
+        """Fresh learners whose traits and answers come from counter-based keys, uint64 ``(P,)``
+        (:mod:`teachgym.counter`): member ``p`` is the same learner in a population of any size.
+        The traits follow the same laws as :meth:`reset_each`'s, drawn all at once."""
+        keys = np.asarray(keys, dtype=np.uint64).reshape(-1)
+        if len(keys) != self.num_members:
+            raise ConfigError(
+                f"SimulatedStudent.reset_keys got {len(keys)} keys; expected one per member, "
+                f"num_members={self.num_members}"
+            )
+        p, num_skills = self.params, self.skills.num_skills
+        z = counter.normal(counter.derive(keys, 0), (num_skills + 4,))  # (P, K + 4) standard normals
+        self.prior = np.minimum(p.initial_ability_mean + p.initial_ability_sd * z[:, :num_skills], p.ceiling)
+        traits = z[:, num_skills:]
+        self.member_learning_rate = p.learning_rate * np.exp(
+            p.learning_rate_sd * traits[:, _RATE : _RATE + 1]
+        )
+        forgetting = p.forgetting_exponent * np.exp(
+            p.forgetting_sd * traits[:, _FORGETTING : _FORGETTING + 1]
+        )
+        guess = _logit_normals(p.guess, p.guess_sd, traits[:, _GUESS : _GUESS + 1])
+        slip = np.minimum(_logit_normals(p.slip, p.slip_sd, traits[:, _SLIP : _SLIP + 1]), 0.99 - guess)
+        self._start(forgetting, guess, slip)
+        self._response_rngs = None
+        self._answer_keys = counter.derive(keys, 1)
+
+    def _start(self, forgetting: Any, guess: Any, slip: Any) -> None:
+        """Set the members' forgetting exponents, guess and slip rates ``(P, 1)``; no practice yet."""
+        p = self.params
+        self.member_forgetting = np.asarray(forgetting, dtype=np.float64).reshape(-1, 1)  # exponent d
+        self.member_guess = np.asarray(guess, dtype=np.float64).reshape(-1, 1)
+        self.member_slip = np.asarray(slip, dtype=np.float64).reshape(-1, 1)
         self._member_zpd_centre = zpd_centre(p, self.member_guess, self.member_slip)  # (P, 1)
         self.clock = np.zeros((self.num_members, 1))  # steps taken by each member
-        # One row per step of practice: the (P, K) gains laid down and the (P, 1) clock then.
-        self._trace_gain = np.zeros((0, self.num_members, num_skills))
-        self._trace_time = np.zeros((0, self.num_members, 1))
-        self._response_rngs = [np.random.default_rng(children(seed, 2)[1]) for seed in seeds]
+        memory = MEMORIES[p.forgetting]
+        self._memory: TraceMemory | MultiscaleMemory = memory(
+            self.num_members, self.skills.num_skills, self.member_forgetting, p.forgetting_scale
+        )
+
+    @property
+    def pure_attempts(self) -> bool:
+        """True where an answer is a function of the learner's state and the item alone (counter-based
+        keys): attempting changes nothing, so an unread test need not be taken."""
+        return self._answer_keys is not None
 
     def select(self, members: Sequence[int]) -> SimulatedStudent:
         """A population of the ``members`` (their state copied; their answer generators shared)."""
@@ -218,9 +285,11 @@ class SimulatedStudent:
         sub.num_members = len(rows)
         for name in _MEMBER_ARRAYS:
             setattr(sub, name, getattr(self, name)[rows].copy())
-        sub._trace_gain = self._trace_gain[:, rows].copy()
-        sub._trace_time = self._trace_time[:, rows].copy()
-        sub._response_rngs = [self._response_rngs[i] for i in rows]
+        sub._memory = self._memory.select(rows)
+        if self._response_rngs is not None:
+            sub._response_rngs = [self._response_rngs[i] for i in rows]
+        if self._answer_keys is not None:
+            sub._answer_keys = self._answer_keys[rows]
         return sub
 
     def scatter(self, members: Sequence[int], sub: SimulatedStudent) -> None:
@@ -229,28 +298,14 @@ class SimulatedStudent:
         rows = np.asarray(list(members), dtype=np.int64)
         for name in _MEMBER_ARRAYS:
             getattr(self, name)[rows] = getattr(sub, name)
-        for j, i in enumerate(rows):
-            self._response_rngs[i] = sub._response_rngs[j]
-        extra = len(sub._trace_gain) - len(self._trace_gain)
-        if extra > 0:
-            gain = np.zeros((extra, *self._trace_gain.shape[1:]))
-            time = np.broadcast_to(self.clock, (extra, *self.clock.shape)).copy()
-            self._trace_gain = np.concatenate([self._trace_gain, gain])
-            self._trace_time = np.concatenate([self._trace_time, time])
-        length = len(sub._trace_gain)
-        self._trace_gain[:length, rows] = sub._trace_gain
-        self._trace_time[:length, rows] = sub._trace_time
-        if length < len(self._trace_gain):  # sub was reset: its members have no traces any more
-            self._trace_gain[length:, rows] = 0.0
-            self._trace_time[length:, rows] = self.clock[rows]
-        # Rows in which nobody gained add exactly zero to every ability: drop them.
-        self._drop_empty_traces()
-
-    def _drop_empty_traces(self) -> None:
-        keep = self._trace_gain.any(axis=(1, 2))
-        if not keep.all():
-            self._trace_gain = self._trace_gain[keep]
-            self._trace_time = self._trace_time[keep]
+        if (self._response_rngs is None) != (sub._response_rngs is None):
+            raise ConfigError("scatter() of a sub-population reset with another kind of random numbers")
+        if self._response_rngs is not None and sub._response_rngs is not None:
+            for j, i in enumerate(rows):
+                self._response_rngs[i] = sub._response_rngs[j]
+        if self._answer_keys is not None and sub._answer_keys is not None:
+            self._answer_keys[rows] = sub._answer_keys
+        self._memory.scatter(rows, sub._memory, self.clock)  # type: ignore[arg-type]
 
     def learn(self, batch: Items) -> int:
         if batch.difficulty is None:
@@ -262,19 +317,55 @@ class SimulatedStudent:
         weight = self._zpd(item_theta - batch.difficulty)
         exposure = np.einsum("pm,pmk->pk", weight, onehot)
         self.clock = self.clock + 1
-        self._trace_gain = np.concatenate([self._trace_gain, self._gain(theta, exposure)[None]])
-        self._trace_time = np.concatenate([self._trace_time, self.clock[None]])
+        self._memory.add(self._gain(theta, exposure), self.clock)
         return int(batch.skill.size)
 
     def attempt(self, items: Items) -> np.ndarray:
         if items.difficulty is None:
             raise ConfigError("SimulatedStudent needs items with an IRT difficulty (a latent domain)")
+        if self._answer_keys is not None:
+            return self._keyed_answers(items.skill, items.difficulty)
         success = self._success(self.ability(), items.skill, items.difficulty)
         # Each member answers with its own generator, so it answers alike in a population of any size.
+        assert self._response_rngs is not None
         draws = np.stack(
             [rng.random(row.shape) for rng, row in zip(self._response_rngs, success, strict=True)]
         )
         return (draws < success).astype(np.int64)
+
+    def _keyed_answers(self, skill: np.ndarray, difficulty: np.ndarray) -> np.ndarray:
+        """Answers ``(P, M)`` on counter-based keys, computed in float32 (an assessment of thousands of
+        learners on hundreds of items is memory-bound): member ``p`` answers item ``m`` correctly when
+        a uniform draw falls below its chance of success. The draw is a function of the member's key,
+        its clock and the item (its difficulty's bits and its place ``m``: items of equal difficulty
+        draw apart), so the same items at the same time are answered alike."""
+        assert self._answer_keys is not None
+        f32 = np.float32
+        theta = self.ability().astype(f32)
+        scale = (1 - self.member_guess - self.member_slip).astype(f32)
+        guess = self.member_guess.astype(f32)
+        clock = np.ascontiguousarray(self.clock, dtype=np.float64).view(np.uint64).reshape(-1)
+        member = counter.derive(self._answer_keys, clock)  # (P,)
+        place = np.arange(difficulty.shape[-1], dtype=np.uint64)
+        item = counter.derive(np.ascontiguousarray(difficulty, dtype=np.float64).view(np.uint64), place)
+        difficulty = difficulty.astype(f32)
+        shared = skill.ndim == 1
+        answers = np.empty((self.num_members, skill.shape[-1]), np.int64)
+        # In blocks of members, so that the temporaries stay in the cache.
+        step = max(1, _BLOCK // max(1, skill.shape[-1]))
+        for start in range(0, self.num_members, step):
+            rows = slice(start, start + step)
+            if shared:
+                margin = theta[rows][:, skill] - difficulty
+            else:
+                margin = np.take_along_axis(theta[rows], skill[rows], axis=1) - difficulty[rows]
+            margin *= f32(self.params.discrimination)
+            success = expit(margin, out=margin)
+            success *= scale[rows]
+            success += guess[rows]
+            draws = counter.to_unit32(counter.mix(member[rows, None] + (item if shared else item[rows])))
+            np.less(draws, success, out=answers[rows], casting="unsafe")
+        return answers
 
     def assess(self, items: Items) -> Profile:
         correct = self.attempt(items) == items.answer
@@ -283,12 +374,8 @@ class SimulatedStudent:
     # ----------------------------------------------------------------- dynamics
     def ability(self, steps_ahead: int = 0) -> np.ndarray:
         """Latent ability after forgetting, ``steps_ahead`` steps from now, logits, ``(P, K)``."""
-        if not len(self._trace_gain):
-            return self.prior.copy()
-        p = self.params
-        age = self.clock + steps_ahead - self._trace_time  # (T, P, 1)
-        retention = (1.0 + age / p.forgetting_scale) ** -self.member_forgetting
-        return self.prior + (self._trace_gain * retention).sum(axis=0)
+        retained = self._memory.retained(self.clock + steps_ahead)
+        return self.prior.copy() if retained is None else self.prior + retained
 
     def _zpd(self, margin: np.ndarray) -> np.ndarray:
         """ZPD weight of margins ``theta - b`` shaped ``(P, ...)``, at each member's own centre."""
