@@ -80,6 +80,7 @@ BASELINE = {"Sim": "easy-to-hard"}
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("Curriculum-Sim-v0", "Sim", {})],
     "core-v1": [("Curriculum-Sim-v0", "Sim", {})],
+    "core-v2": [("Curriculum-Sim-v0", "Sim", {})],
     "candidates-v2": [("Curriculum-Sim-v0", "Sim", {})],
     "candidates-v1": [
         ("Curriculum-Addition-v0", "Addition", {}),

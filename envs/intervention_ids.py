@@ -56,6 +56,7 @@ BASELINE = "correct-errors"
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("Intervention-Sim-v0", "Sim", {})],
     "core-v1": [("Intervention-Sim-v0", "Sim", {})],
+    "core-v2": [("Intervention-Sim-v0", "Sim", {})],
     "candidates-v2": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
     "candidates-v1": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],
     "core-v0": [("Intervention-Sim-v0", "Sim", {}), ("Intervention-Synthetic-v0", "Synthetic", {})],

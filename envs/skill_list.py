@@ -74,6 +74,7 @@ SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     ],
     # Calibrated (leaderboards/CALIBRATION.md): the reference beats uniform and uniform beats random.
     "core-v1": [("SkillList-Sim-v1", "Sim", {})],
+    "core-v2": [("SkillList-Sim-v1", "Sim", {})],
     "text-v0": [("SkillList-ArithmeticText-v0", "ArithmeticText", {})],
     # The same stress settings on the calibrated SkillList-Sim-v1, and as the "other student" a
     # genuinely different learner population (v0's other-student task was core-v0's Synthetic task

@@ -56,6 +56,7 @@ REFERENCES = ("oracle", "prerequisites-first")
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("SkillTree-Sim-v0", "Sim", {})],
     "core-v1": [("SkillTree-Sim-v0", "Sim", {})],
+    "core-v2": [("SkillTree-Sim-v0", "Sim", {})],
     "candidates-v1": [("SkillTree-Sim-v0", "Sim", {}), ("SkillTree-Synthetic-v0", "Synthetic", {})],
     "core-v0": [("SkillTree-Sim-v0", "Sim", {}), ("SkillTree-Synthetic-v0", "Synthetic", {})],
 }

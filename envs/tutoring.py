@@ -84,6 +84,8 @@ BASELINE = "round-robin"
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
     "quick": [("Tutor-Sim-v0", "Sim", {})],
     "core-v1": [("Tutor-Sim-v0", "Sim", {})],
+    # core-v1 with Tutor-Sim-v1 (calibrated in leaderboards/calibration-v3), the rest unchanged.
+    "core-v2": [("Tutor-Sim-v1", "Sim", {})],
     # Third round (leaderboards/calibration-v3): v1's counter-based draws and multiscale forgetting
     # are a new version of the dynamics, so it is calibrated afresh before it replaces v0.
     "candidates-v3": [("Tutor-Sim-v1", "Sim", {})],

@@ -315,7 +315,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("bench", help="run a benchmark suite (resumable: rerun the same command to resume)")
-    p.add_argument("suite", help="suite name: quick, core-v1, core-v0, text-v0, profiling-v0")
+    p.add_argument("suite", help="suite name: quick, core-v2, core-v1, core-v0, text-v0, profiling-v1")
     p.add_argument(
         "--agents",
         default="all",

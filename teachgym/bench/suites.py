@@ -91,7 +91,7 @@ SUITES: dict[str, list[Task]] = _family_tasks()
 
 #: Seeds a suite runs by default: enough that the minimum detectable paired effect on each of its
 #: tasks is at most 0.02 test accuracy (calibrated suites), or what the older suites were run with.
-DEFAULT_SEEDS: dict[str, int] = {"core-v1": 100, "quick": 10, "profiling-v1": 100}
+DEFAULT_SEEDS: dict[str, int] = {"core-v1": 100, "core-v2": 100, "quick": 10, "profiling-v1": 100}
 #: The seed count of a suite that states none.
 FALLBACK_SEEDS = 5
 
