@@ -82,7 +82,7 @@ REFERENCES = ("oracle",)
 BASELINE = "round-robin"
 #: Benchmark suites: suite -> [(task, variant, keyword overrides)].
 SUITES: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "quick": [("Tutor-Sim-v0", "Sim", {})],
+    "quick": [("Tutor-Sim-v1", "Sim", {})],
     "core-v1": [("Tutor-Sim-v0", "Sim", {})],
     # core-v1 with Tutor-Sim-v1 (calibrated in leaderboards/calibration-v3), the rest unchanged.
     "core-v2": [("Tutor-Sim-v1", "Sim", {})],

@@ -370,9 +370,12 @@ def test_a_line_that_breaks_the_schema_is_refused_with_its_number(tmp_path: Path
 
 
 def test_suites_are_gathered_from_the_families() -> None:
-    # quick is core-v1's calibrated tasks (fewer seeds): a new user's first leaderboard ranks
-    # teachers only where teaching measurably matters.
-    assert [t.name for t in suite("quick")] == [t.name for t in suite("core-v1")]
+    # quick is the latest core suite's calibrated tasks (fewer seeds): a new user's first leaderboard
+    # ranks teachers only where teaching measurably matters.
+    assert [t.name for t in suite("quick")] == [t.name for t in suite("core-v2")]
+    # core-v2 is core-v1 with Tutor-Sim-v1 (issue 15's dynamics) in place of Tutor-Sim-v0.
+    changed = {t.name for t in suite("core-v1")} ^ {t.name for t in suite("core-v2")}
+    assert changed == {"Tutor-Sim-v0", "Tutor-Sim-v1"}
     assert {t.family for t in suite("text-v0")} == {"SkillList", "OpenEnded"}
     assert {"quick", "core-v1", "core-v0", "text-v0", "profiling-v0"} <= set(SUITES)
     assert {t.env_id for t in suite("core-v0")} != {t.env_id for t in suite("core-v1")}
