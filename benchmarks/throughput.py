@@ -27,8 +27,8 @@ Measurements (``NAME`` for ``--only``); each gives one record per id or suite:
   3 x forward, forward = 2 (DH + HC) per example) as a fraction of the FLOP/s of a 2048 x 2048 fp32
   ``torch.mm`` (best of 5). Aim >= 0.30.
 - ``suite_wall``: seconds of ``teachgym bench SUITE --agents all --workers 2`` at the suite's default
-  seeds (anchors included) in a subprocess, for ``quick`` and ``core-v1`` (not with ``--quick``).
-  Target: core-v1, all teachers x 100 seeds, <= 20 min.
+  seeds (anchors included) in a subprocess, for ``quick`` and ``core-v2`` (not with ``--quick``).
+  Target: core-v2, all teachers x 100 seeds, <= 20 min.
 - ``ppo_wall``: seconds of stable-baselines3 PPO's ``learn`` for 10^6 env steps (``--quick``:
   2 x 10^4) on 64 students of ``SkillList-Sim-v1`` and ``Tutor-Sim-Dense-v0`` (Tutor's per-step
   reward, as ``teachgym train`` uses for PPO), with ``teachgym train``'s PPO settings and env stack
@@ -359,9 +359,9 @@ def suite_wall(quick: bool) -> Iterator[Record]:
     """Seconds of each suite at its default seed count, anchors included."""
     from teachgym.bench.suites import default_seeds
 
-    for suite in ("quick",) if quick else ("quick", "core-v1"):
+    for suite in ("quick",) if quick else ("quick", "core-v2"):
         seconds = suite_seconds(suite)
-        target = "<= 1200 s (all teachers x 100 seeds)" if suite == "core-v1" else "none"
+        target = "<= 1200 s (all teachers x 100 seeds)" if suite == "core-v2" else "none"
         yield record(
             f"suite_wall[{suite}]", seconds, "s", target=target, seeds=default_seeds(suite), workers=2
         )
@@ -485,7 +485,7 @@ MEASUREMENTS: dict[str, Callable[[bool], Iterator[Record]]] = {
 
 
 def main() -> None:
-    run(__doc__ or "", MEASUREMENTS, quick_help="smaller sizes, core-v1 suite skipped")
+    run(__doc__ or "", MEASUREMENTS, quick_help="smaller sizes, core-v2 suite skipped")
 
 
 if __name__ == "__main__":
