@@ -70,6 +70,7 @@ from measurements import Record, record, run
 import teachgym
 from teachgym import agents
 from teachgym.engines import Plan, allocate
+from teachgym.envs import counter_settings
 from teachgym.seeding import children
 
 SEED = 0
@@ -82,13 +83,9 @@ SIM_IDS = (
     "teachgym/Intervention-Sim-v0",
     "teachgym/Tutor-Sim-v1",
 )
-#: Loop-driven simulated ids still on per-episode generators, and the settings that switch them to
-#: counter-based draws (``sim_counter_native_vs_sync``).
+#: Loop-driven simulated ids still on per-episode generators, run on counter-based draws by
+#: ``sim_counter_native_vs_sync`` (``teachgym.envs.counter_settings``).
 COUNTER_IDS = SIM_IDS[:4]
-COUNTER_SETTINGS: dict[str, Any] = {
-    "random_numbers": "counter",
-    "student_options": {"forgetting": "multiscale"},
-}
 #: Families whose actions are moves under a budget: the benchmark plays move 0 (no intervention),
 #: which is always allowed, where random moves would be refused once the budget is spent.
 BUDGETED = ("Intervention",)
@@ -122,19 +119,20 @@ def vector_steps(
 
 def sim_native_vs_sync(quick: bool) -> Iterator[Record]:
     """Env steps/s of the native vector env (value) and of ``SyncVectorEnv`` (baseline)."""
-    yield from native_vs_sync(quick, "sim_native_vs_sync", SIM_IDS, {})
+    yield from native_vs_sync(quick, "sim_native_vs_sync", SIM_IDS)
 
 
 def sim_counter_native_vs_sync(quick: bool) -> Iterator[Record]:
     """:func:`sim_native_vs_sync` with counter-based draws and multiscale forgetting."""
-    yield from native_vs_sync(quick, "sim_counter_native_vs_sync", COUNTER_IDS, COUNTER_SETTINGS)
+    yield from native_vs_sync(quick, "sim_counter_native_vs_sync", COUNTER_IDS, counter=True)
 
 
 def native_vs_sync(
-    quick: bool, name: str, env_ids: tuple[str, ...], kwargs: dict[str, Any]
+    quick: bool, name: str, env_ids: tuple[str, ...], counter: bool = False
 ) -> Iterator[Record]:
     num_envs = 64 if quick else 256
     for env_id in env_ids:
+        kwargs = counter_settings(env_id) if counter else {}
         single = gym.make(env_id, **kwargs)
         num_steps = single.unwrapped.num_steps + 10  # past the first episode end: autoresets included
         actions = random_actions(single, num_envs, num_steps)

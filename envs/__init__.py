@@ -75,6 +75,13 @@ def quick_settings(name: str) -> dict[str, Any]:
     return dict(QUICK_SETTINGS.get(name, {}))
 
 
+def counter_settings(name: str) -> dict[str, Any]:
+    """Keyword arguments that run the registered id ``name`` on counter-based random numbers with
+    multiscale forgetting (as ``Tutor-Sim-v1`` does), keeping the id's own student options."""
+    options = dict(gym.spec(name).kwargs.get("student_options", {}))
+    return {"random_numbers": "counter", "student_options": {**options, "forgetting": "multiscale"}}
+
+
 def env_id(family: str, variant: str, version: int) -> str:
     return f"{NAMESPACE}/{family}-{variant}-v{version}"
 

@@ -134,8 +134,10 @@ class TeachingEnv(gym.Env[dict[str, np.ndarray], Any]):
 
     # ------------------------------------------------------------------ views
     def _running(self) -> EpisodeState:
+        """The state, its validation profile taken where a step skipped it (``EpisodeState.graded``)."""
         if self.state is None:
             raise EpisodeStateError("no profile before reset()")
+        self.state = self.loop.graded(self.state)
         return self.state
 
     @property

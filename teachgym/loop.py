@@ -59,9 +59,7 @@ class EpisodeState:
         step: int64 ``(n,)`` steps taken in the episode.
         examples_used: int64 ``(n,)`` training examples given so far.
         compute_used: int64 ``(n,)`` the student's compute so far (see ``Student.learn``).
-        profile: ``(n, K, L)`` validation profile now. Where the family hides it and rewards only at
-            the end and the student's answers are pure (counter-based), the validation test is taken
-            only on the last step (nobody reads it before): until then this is the initial profile.
+        profile: ``(n, K, L)`` validation profile, taken when last read (see ``graded``).
         initial_profile: ``(n, K, L)`` validation profile after reset.
         initial_test: ``(n, K, L)`` test profile after reset.
         bonus: float64 ``(n,)`` the reward beyond the objective so far (a family's own term, e.g.
@@ -71,6 +69,10 @@ class EpisodeState:
         engine_rng: each episode's generator of training items, or with ``random_numbers="counter"``
             the keys of their counter-based streams (:class:`~teachgym.counter.EpisodeKeys`).
         family: the family's own state, a dataclass of ``(n, ...)`` arrays (or None).
+        graded: bool ``(n,)``, True where ``profile`` is the validation profile now. Where the family
+            hides it and rewards only at the end and the student's answers are pure (counter-based),
+            a step does not take the validation test (nobody reads it before the last step);
+            :meth:`TeachingLoop.graded` takes it when something does read it (a runner's curve).
     """
 
     step: np.ndarray
@@ -83,6 +85,7 @@ class EpisodeState:
     episode_rng: list[np.random.Generator]
     engine_rng: list[np.random.Generator] | EpisodeKeys
     family: Any = None
+    graded: Any = None
 
     @property
     def size(self) -> int:
@@ -101,6 +104,7 @@ class EpisodeState:
             self.episode_rng,
             self.engine_rng,
             family,
+            self.graded,
         )
 
     def take(self, rows: Sequence[int] | np.ndarray) -> EpisodeState:
@@ -217,6 +221,14 @@ class TeachingLoop:
         missing = [need for need, ok in parts.items() if not ok]
         if missing:
             raise UnsupportedError(f"random_numbers='counter' needs {'; '.join(missing)}")
+        validation, test = self.validation.difficulty, self.test.difficulty
+        if validation is not None and test is not None and np.array_equal(validation, test):
+            # Counter-based answers are keyed by the item: the two splits would be answered alike.
+            raise UnsupportedError(
+                "random_numbers='counter' needs validation and test splits of different items; the "
+                "domain's are the same items (item_sd=0?), which would be answered alike: give the "
+                "domain item_sd > 0"
+            )
 
     # ------------------------------------------------------------------ reset
     def reset(
@@ -261,6 +273,7 @@ class TeachingLoop:
             bonus=np.zeros(n),
             episode_rng=episode_rng,
             engine_rng=engine_rng,
+            graded=np.ones(n, dtype=bool),
         )
         # Call the objective once now, so that a broken one fails here and not after a student has
         # already learned from a step (which would leave that step half-applied).
@@ -341,7 +354,8 @@ class TeachingLoop:
         answers = None if lesson.probe is None else self.student.attempt(lesson.probe)
         compute = self._learn(lesson.batch)
         last = state.step + 1 >= self.num_steps
-        profile = self.assess(self.validation) if self._read(last) else state.profile
+        read = self._read(last)
+        profile = self.assess(self.validation) if read else state.profile
         examples = self.family.examples(lesson)
         # The objective is charged the examples the students trained on (a family may count its
         # budget otherwise: the Intervention stream counts one item a step).
@@ -360,6 +374,7 @@ class TeachingLoop:
             episode_rng=state.episode_rng,
             engine_rng=state.engine_rng,
             family=state.family,
+            graded=np.full(state.size, read),
         )
         current = self.family.scored(advanced, profile)
         if self.family.reward_at_end:
@@ -380,6 +395,16 @@ class TeachingLoop:
             info=self.info(new, truncated, lesson),
         )
         return new, transition
+
+    def graded(self, state: EpisodeState) -> EpisodeState:
+        """``state`` with its validation profile taken now where a step skipped it (``graded``): the
+        answers are pure, so this is the profile the step would have taken. For what reads the
+        profile outside the step (a runner's learning curve, ``env.profile``)."""
+        if state.graded is None or np.all(state.graded):
+            return state
+        return dataclasses.replace(
+            state, profile=self.assess(self.validation), graded=np.ones(state.size, bool)
+        )
 
     def _read(self, last: np.ndarray) -> bool:
         """Whether this step's validation profile is read: by the observation, the reward or ``info``

@@ -282,8 +282,11 @@ class EpisodeView:
         return MemberStudent(self._vector.loop.student, self.index)
 
     def _state(self) -> EpisodeState:
+        """The vector env's state, its validation profiles taken where a step skipped them (once for
+        every env: ``EpisodeState.graded``)."""
         if self._vector.state is None:
             raise EpisodeStateError("no profile before reset()")
+        self._vector.state = self._vector.loop.graded(self._vector.state)
         return self._vector.state
 
     @property

@@ -10,11 +10,10 @@ import teachgym  # noqa: F401  (registers the ids)
 from teachgym import counter
 from teachgym.domains.base import Items
 from teachgym.domains.latent import LatentDomain
+from teachgym.envs import counter_settings
 from teachgym.errors import UnsupportedError
 from teachgym.students.memory import MultiscaleMemory, TraceMemory
 from teachgym.students.simulated import SimulatedStudent, SimulatedStudentParams
-
-COUNTER = {"random_numbers": "counter", "student_options": {"forgetting": "multiscale"}}
 
 
 def test_draws_are_a_function_of_key_and_counter_alone() -> None:
@@ -120,8 +119,10 @@ def test_counter_draws_are_refused_where_a_family_or_student_cannot_take_them() 
 
 @pytest.mark.parametrize("env_id", ["teachgym/SkillList-Sim-v1", "teachgym/Curriculum-Sim-v0"])
 def test_counter_draws_run_in_other_families_and_match_the_vector_env(env_id: str) -> None:
-    single = gym.make(env_id, **COUNTER)
-    vec = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", **COUNTER)
+    single = gym.make(env_id, **counter_settings(env_id))
+    vec = gym.make_vec(
+        env_id, num_envs=3, vectorization_mode="vector_entry_point", **counter_settings(env_id)
+    )
     vec.action_space.seed(0)
     vec_obs, _ = vec.reset(seed=10)
     obs, _ = single.reset(seed=12)
@@ -133,3 +134,45 @@ def test_counter_draws_run_in_other_families_and_match_the_vector_env(env_id: st
         assert reward == vec_reward[2]
         for key in obs:
             np.testing.assert_array_equal(obs[key], vec_obs[key][2])
+
+
+def test_the_vector_env_matches_single_envs_when_breaks_fall_on_different_steps() -> None:
+    """Breaks between sessions reach the episodes of a vector env on different steps after a partial
+    reset; each member's forgetting must still round as a single env's does."""
+    env_id, settings = "teachgym/Tutor-Sim-v1", {"session_length": 10, "break_length": 7.5}
+    vec = gym.make_vec(env_id, num_envs=3, vectorization_mode="vector_entry_point", **settings)
+    singles = [gym.make(env_id, **settings) for _ in range(3)]
+    vec.reset(seed=20)
+    for i, env in enumerate(singles):
+        env.reset(seed=20 + i)
+    actions = np.random.default_rng(1).integers(0, 24, (60, 3))
+    for t, action in enumerate(actions):
+        if t == 25:  # env 1 starts afresh: its breaks now fall on other steps than the others'
+            vec.reset(seed=[None, 50, None], options={"reset_mask": np.array([False, True, False])})
+            singles[1].reset(seed=50)
+        vec_obs, vec_reward, *_ = vec.step(action)
+        for i, env in enumerate(singles):
+            obs, reward, *_ = env.step(action[i])
+            assert reward == vec_reward[i]
+            for key in obs:
+                np.testing.assert_array_equal(obs[key], vec_obs[key][i])
+    for i, env in enumerate(singles):
+        np.testing.assert_array_equal(env.unwrapped.student.ability(), vec.student.ability()[i : i + 1])
+
+
+def test_a_runner_reading_the_profile_gets_it_taken_now() -> None:
+    """A step of Tutor-Sim-v1 skips the validation test; what reads the profile (a learning curve)
+    gets the one the step would have taken, as Tutor-Sim-Dense-v1 takes it every step."""
+    sparse, dense = gym.make("teachgym/Tutor-Sim-v1"), gym.make("teachgym/Tutor-Sim-Dense-v1")
+    sparse.reset(seed=3)
+    dense.reset(seed=3)
+    for action in np.random.default_rng(2).integers(0, 24, 20):
+        sparse.step(action)
+        dense.step(action)
+        assert sparse.unwrapped.mean_accuracy() == dense.unwrapped.mean_accuracy()
+    assert sparse.unwrapped.state.graded.all()
+
+
+def test_identical_heldout_splits_are_refused_on_counter_draws() -> None:
+    with pytest.raises(UnsupportedError, match=r"item_sd=0\?"):
+        gym.make("teachgym/Tutor-Sim-v1", domain_options={"item_sd": 0.0})

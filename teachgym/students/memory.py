@@ -9,7 +9,8 @@ the retention ``R(t) = (1 + t / tau) ** -d`` of a trace ``t`` steps old (Wixted 
   over six decades, whose mixture is the power law (Mozer et al. 2009's Multiscale Context Model;
   the power law is a mixture of exponentials, ``R(t) = E[exp(-s t / tau)]`` for a gamma(d)-distributed
   rate ``s``). Its state and cost per step are constant; its retention is within 0.002 of the power
-  law for every exponent ``d`` in [0.05, 1] and age up to 1,000 ``tau`` (``tests/test_students.py``).
+  law for every exponent ``d`` in [0.05, 1] and age up to 1,000 ``tau`` (``tests/test_counter_draws.py``;
+  about 0.01 at ``d = 2`` and 0.04 at ``d = 5``, where the grid's trapezoid rule is coarse).
 """
 
 from __future__ import annotations
@@ -101,28 +102,34 @@ class MultiscaleMemory:
         self.updated = np.zeros((num_members, 1))
         self._read: tuple[np.ndarray, np.ndarray] | None = None  # (clock, retained) last read
 
-    def _decay(self, clock: np.ndarray) -> np.ndarray:
-        """``(P, J)`` or, where every member's time since its update is the same (a step of every
-        learner at once), ``(J,)`` factors by which the integrators decay until ``clock``."""
-        elapsed = clock - self.updated
-        if elapsed.size and np.all(elapsed == elapsed.flat[0]):
-            elapsed = elapsed.flat[0]
+    def _decay(self, elapsed: float) -> np.ndarray:
+        """``(J,)`` factors by which the integrators decay in ``elapsed`` time."""
         return np.exp(-elapsed * self.rates).astype(np.float32)  # type: ignore[no-any-return]
+
+    def _groups(self, clock: np.ndarray) -> list[tuple[float, np.ndarray | slice]]:
+        """``(elapsed, members)`` for each distinct time since the members' last update: one group
+        where every learner stepped at once. Each group decays by a matrix-vector product, the same
+        arithmetic for a member in a population of any size (a per-member reduction rounds
+        otherwise)."""
+        elapsed = (clock - self.updated)[:, 0]
+        values = np.unique(elapsed)
+        if len(values) == 1:
+            return [(float(values[0]), slice(None))]
+        return [(float(v), elapsed == v) for v in values]
 
     def retained(self, clock: np.ndarray) -> np.ndarray:
         if self._read is not None and np.array_equal(self._read[0], clock):
             return self._read[1]
-        decay = self._decay(clock)  # (J,) ones where nothing decayed since the last update
-        shared = decay.ndim == 1  # a matrix-vector product, far faster than a reduction over J
-        value = (self.level @ decay if shared else np.einsum("pkj,pj->pk", self.level, decay)).astype(
-            np.float64
-        )
-        self._read = (np.array(clock, dtype=np.float64), value)
-        return value  # type: ignore[no-any-return]
+        value = np.empty(self.level.shape[:2], np.float32)
+        for elapsed, members in self._groups(clock):
+            value[members] = self.level[members] @ self._decay(elapsed)
+        value64 = value.astype(np.float64)
+        self._read = (np.array(clock, dtype=np.float64), value64)
+        return value64
 
     def add(self, gain: np.ndarray, clock: np.ndarray) -> None:
-        decay = self._decay(clock)
-        self.level *= decay if decay.ndim == 1 else decay[:, None, :]
+        for elapsed, members in self._groups(clock):
+            self.level[members] *= self._decay(elapsed)
         self.level += gain[:, :, None].astype(np.float32) * self.weights[:, None, :]
         self.updated = np.array(clock, dtype=np.float64)
         self._read = None

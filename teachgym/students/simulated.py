@@ -98,7 +98,10 @@ class SimulatedStudentParams:
             "forgetting_sd": (0 <= self.forgetting_sd <= 2, "in [0, 2]"),
             "guess_sd": (0 <= self.guess_sd <= 2, "in [0, 2] logits"),
             "slip_sd": (0 <= self.slip_sd <= 2, "in [0, 2] logits"),
-            "forgetting": (self.forgetting in MEMORIES, f"one of {sorted(MEMORIES)}"),
+            "forgetting": (
+                isinstance(self.forgetting, str) and self.forgetting in MEMORIES,
+                f"one of {sorted(MEMORIES)}",
+            ),
         }
         for name, (ok, expected) in checks.items():
             if not ok:
@@ -139,7 +142,7 @@ _BLOCK = 1 << 17
 _RATE, _FORGETTING, _GUESS, _SLIP = range(4)
 
 
-def _logit_normals(mean: float, sd: float, z: np.ndarray) -> np.ndarray:
+def _logit_normals(mean: float, sd: float, z: Any) -> Any:
     """:func:`_logit_normal` for standard normal draws ``z`` at once."""
     if sd == 0 or mean == 0:
         return np.full(z.shape, mean)
@@ -150,7 +153,7 @@ def _logit_normal(rng: np.random.Generator, mean: float, sd: float) -> float:
     """A draw whose logit is normal around ``logit(mean)`` (``mean`` itself when ``sd`` is 0)."""
     if sd == 0 or mean == 0:
         return mean
-    return float(1.0 / (1.0 + np.exp(-(np.log(mean / (1 - mean)) + sd * rng.standard_normal()))))
+    return float(_logit_normals(mean, sd, rng.standard_normal()))
 
 
 class SimulatedStudent:
@@ -236,7 +239,10 @@ class SimulatedStudent:
         """Fresh learners whose traits and answers come from counter-based keys, uint64 ``(P,)``
         (:mod:`teachgym.counter`): member ``p`` is the same learner in a population of any size.
         The traits follow the same laws as :meth:`reset_each`'s, drawn all at once."""
-        keys = np.asarray(keys, dtype=np.uint64).reshape(-1)
+        keys = np.asarray(keys)
+        if keys.dtype != np.uint64:
+            raise ConfigError(f"SimulatedStudent.reset_keys got keys of dtype {keys.dtype}; expected uint64")
+        keys = keys.reshape(-1)
         if len(keys) != self.num_members:
             raise ConfigError(
                 f"SimulatedStudent.reset_keys got {len(keys)} keys; expected one per member, "
@@ -299,7 +305,11 @@ class SimulatedStudent:
         for name in _MEMBER_ARRAYS:
             getattr(self, name)[rows] = getattr(sub, name)
         if (self._response_rngs is None) != (sub._response_rngs is None):
-            raise ConfigError("scatter() of a sub-population reset with another kind of random numbers")
+            kinds = {True: "counter-based keys (reset_keys)", False: "numpy generators (reset_each)"}
+            raise ConfigError(
+                f"scatter() got a sub-population on {kinds[sub._response_rngs is None]}; this population "
+                f"is on {kinds[self._response_rngs is None]}"
+            )
         if self._response_rngs is not None and sub._response_rngs is not None:
             for j, i in enumerate(rows):
                 self._response_rngs[i] = sub._response_rngs[j]
