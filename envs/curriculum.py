@@ -15,9 +15,9 @@ from teachgym.composition import TeachingConfig
 from teachgym.config import check_real
 from teachgym.engines import Plan
 from teachgym.env import TeachingEnv
+from teachgym.episode import EpisodeState
 from teachgym.errors import ConfigError
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 
 ENV_CLASS = "CurriculumEnv"
 

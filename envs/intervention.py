@@ -38,9 +38,9 @@ from teachgym.envs.intervention_rules import (  # noqa: F401  (the moves, re-exp
     draw_items,
     strengths,
 )
+from teachgym.episode import EpisodeState
 from teachgym.errors import EpisodeStateError, InvalidActionError, UnsupportedError
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 from teachgym.objectives import Cost, make_objective
 from teachgym.students.members import learn_each, on_members, stack_rows
 

@@ -17,9 +17,9 @@ from teachgym.config import require
 from teachgym.domains.text import EXAMPLE_CHARSET, MAX_EXAMPLE_CHARS, TextItems, validate_example
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
+from teachgym.episode import EpisodeState
 from teachgym.errors import InvalidActionError, UnsupportedError
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 from teachgym.students.members import stack_rows
 
 ENV_CLASS = "OpenEndedEnv"

@@ -17,8 +17,8 @@ from teachgym.composition import TeachingConfig
 from teachgym.config import require
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
+from teachgym.episode import EpisodeState
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 from teachgym.skills import Profile, SkillSpace
 
 ENV_CLASS = "RehearsalEnv"

@@ -14,8 +14,8 @@ from teachgym.bench.effects import Effect
 from teachgym.composition import TEXT_SETTINGS
 from teachgym.engines import Plan, allocate
 from teachgym.env import TeachingEnv
+from teachgym.episode import EpisodeState
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 
 ENV_CLASS = "SkillListEnv"
 

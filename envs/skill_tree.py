@@ -11,8 +11,8 @@ from gymnasium import spaces
 from teachgym.bench.effects import Effect
 from teachgym.env import TeachingEnv
 from teachgym.envs.skill_list import SkillList, SkillListState
+from teachgym.episode import EpisodeState
 from teachgym.family import Lesson
-from teachgym.loop import EpisodeState
 
 ENV_CLASS = "SkillTreeEnv"
 

@@ -16,9 +16,9 @@ from teachgym.composition import TeachingConfig
 from teachgym.config import require
 from teachgym.engines import Plan
 from teachgym.env import TeachingEnv
+from teachgym.episode import EpisodeState
 from teachgym.errors import ConfigError, UnsupportedError
 from teachgym.family import Family, Lesson
-from teachgym.loop import EpisodeState
 
 ENV_CLASS = "TutorEnv"
 

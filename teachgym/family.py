@@ -38,7 +38,7 @@ from teachgym.engines import Plan, make_engine
 from teachgym.students.members import stack_rows
 
 if TYPE_CHECKING:
-    from teachgym.loop import EpisodeState
+    from teachgym.episode import EpisodeState
 
 
 @dataclass(frozen=True)
