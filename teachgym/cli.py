@@ -326,7 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--seeds",
         type=int,
         default=None,
-        help="episodes per (task, teacher), seeds 0..N-1 (default: the suite's, e.g. 100 for core-v1)",
+        help="episodes per (task, teacher), seeds 0..N-1 (default: the suite's, e.g. 100 for core-v2)",
     )
     p.add_argument("--out", required=True, help="results folder (results.jsonl, anchors.json, suite.json)")
     p.add_argument("--workers", type=int, default=1, help="worker processes (local executor)")
