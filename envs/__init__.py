@@ -16,6 +16,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from teachgym.composition import on_counter_draws
 from teachgym.errors import UnknownNameError
 from teachgym.registry_utils import suggestion
 from teachgym.vector import TeachingVectorEnv
@@ -77,9 +78,9 @@ def quick_settings(name: str) -> dict[str, Any]:
 
 def counter_settings(name: str) -> dict[str, Any]:
     """Keyword arguments that run the registered id ``name`` on counter-based random numbers with
-    multiscale forgetting (as ``Tutor-Sim-v1`` does), keeping the id's own student options."""
-    options = dict(gym.spec(name).kwargs.get("student_options", {}))
-    return {"random_numbers": "counter", "student_options": {**options, "forgetting": "multiscale"}}
+    multiscale forgetting (:func:`~teachgym.composition.on_counter_draws`: as ``Tutor-Sim-v1`` does),
+    keeping the id's own settings."""
+    return on_counter_draws(dict(gym.spec(name).kwargs))
 
 
 def env_id(family: str, variant: str, version: int) -> str:

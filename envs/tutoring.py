@@ -12,7 +12,7 @@ from gymnasium import spaces
 
 from teachgym.actions import as_discretes
 from teachgym.bench.effects import Effect
-from teachgym.composition import TeachingConfig
+from teachgym.composition import TeachingConfig, on_counter_draws
 from teachgym.config import require
 from teachgym.engines import Plan
 from teachgym.env import TeachingEnv
@@ -59,14 +59,7 @@ LEARNER_POPULATION: dict[str, Any] = {
 VARIANTS: dict[str, list[tuple[int, dict[str, Any]]]] = {
     variant: [
         (0, {**settings, "student_options": dict(LEARNER_POPULATION)}),
-        (
-            1,
-            {
-                **settings,
-                "student_options": {**LEARNER_POPULATION, "forgetting": "multiscale"},
-                "random_numbers": "counter",
-            },
-        ),
+        (1, on_counter_draws({**settings, "student_options": dict(LEARNER_POPULATION)})),
     ]
     for variant, settings in {
         "Sim": {"domain": "sim", "student": "simulated", "num_steps": 150, "reward": "post-test"},

@@ -29,6 +29,13 @@ TEXT_SETTINGS: dict[str, Any] = {
 RANDOM_NUMBERS = ("generators", "counter")
 
 
+def on_counter_draws(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """An env's keyword arguments on counter-based random numbers with multiscale forgetting (as
+    ``Tutor-Sim-v1`` is ``Tutor-Sim-v0`` so), its own student options kept."""
+    student = {**kwargs.get("student_options", {}), "forgetting": "multiscale"}
+    return {**kwargs, "student_options": student, "random_numbers": "counter"}
+
+
 @dataclass(frozen=True)
 class TeachingConfig:
     """Keyword arguments every teaching env accepts (families may add their own).

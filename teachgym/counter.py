@@ -92,10 +92,6 @@ class CounterStreams:
     keys: np.ndarray
     counter: np.ndarray
 
-    def uniform(self, shape: Sequence[int]) -> np.ndarray:
-        """``(n, *shape)`` uniform draws in ``[0, 1)``."""
-        return uniform(derive(self.keys, self.counter), shape)
-
     def normal(self, shape: Sequence[int]) -> np.ndarray:
         """``(n, *shape)`` standard normal draws."""
         return normal(derive(self.keys, self.counter), shape)

@@ -112,10 +112,9 @@ class MultiscaleMemory:
         arithmetic for a member in a population of any size (a per-member reduction rounds
         otherwise)."""
         elapsed = (clock - self.updated)[:, 0]
-        values = np.unique(elapsed)
-        if len(values) == 1:
-            return [(float(values[0]), slice(None))]
-        return [(float(v), elapsed == v) for v in values]
+        if not elapsed.size or np.all(elapsed == elapsed[0]):  # every learner stepped at once
+            return [(float(elapsed[0]) if elapsed.size else 0.0, slice(None))]
+        return [(float(v), elapsed == v) for v in np.unique(elapsed)]
 
     def retained(self, clock: np.ndarray) -> np.ndarray:
         if self._read is not None and np.array_equal(self._read[0], clock):

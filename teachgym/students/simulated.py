@@ -313,7 +313,7 @@ class SimulatedStudent:
         if self._response_rngs is not None and sub._response_rngs is not None:
             for j, i in enumerate(rows):
                 self._response_rngs[i] = sub._response_rngs[j]
-        if self._answer_keys is not None and sub._answer_keys is not None:
+        elif self._answer_keys is not None:
             self._answer_keys[rows] = sub._answer_keys
         self._memory.scatter(rows, sub._memory, self.clock)  # type: ignore[arg-type]
 
